@@ -1,0 +1,202 @@
+/* main.c -- roostctl, the operator's tool: migrations, the shard map, seeding. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/timefmt.h"
+#include "roostctl/ctl.h"
+#include "store/migrate.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+        "Usage: roostctl [-c FILE] COMMAND [ARGS]\n"
+        "\n"
+        "Commands:\n"
+        "  migrate            apply pending migrations to the catalog and every shard server\n"
+        "  migrate status     show every migration and its state on every database\n"
+        "  shards             show the shard map and each server's health\n"
+        "  seed --demo        load a few dozen demo products (safe to repeat)\n"
+        "\n"
+        "Options:\n"
+        "  -c FILE            configuration file (default $ROOST_CONF, else\n"
+        "                     " ROOST_SYSCONFDIR "/roost/roost.conf)\n"
+        "  -h, --help         show this help\n"
+        "\n"
+        "See roostctl(8).\n");
+}
+
+/* ------------------------------------------------------------ migrate */
+
+static void migration_dir(const rst_config *cfg, const char *kind, char *out, size_t len)
+{
+    const char *base = cfg->migrations_dir[0] ? cfg->migrations_dir : ROOST_DATADIR "/migrations";
+    snprintf(out, len, "%s/%s", base, kind);
+}
+
+static int migrate_one(rst_db *db, const char *dir, const char *label)
+{
+    char err[512];
+    int applied;
+    if (rst_migrate_run(db, dir, label, stdout, &applied, err, sizeof(err)) != 0) {
+        fprintf(stderr, "roostctl: %s\n", err);
+        return 1;
+    }
+    printf("%s: up to date (%d applied now)\n", label, applied);
+    return 0;
+}
+
+static int cmd_migrate(rst_services *s)
+{
+    char dir[600], label[96];
+    int rc = 0;
+    migration_dir(s->cfg, "catalog", dir, sizeof(dir));
+    rc |= migrate_one(s->catalog, dir, "catalog");
+    migration_dir(s->cfg, "shard", dir, sizeof(dir));
+    for (int i = 0; i < s->nshards; i++) {
+        snprintf(label, sizeof(label), "shard %s", rst_db_name(s->shards[i]));
+        rc |= migrate_one(s->shards[i], dir, label);
+    }
+    return rc;
+}
+
+static int status_one(rst_db *db, const char *dir, const char *label)
+{
+    rst_arena a;
+    rst_arena_init(&a, 1 << 16);
+    rst_migration *list;
+    int n;
+    char err[512];
+    if (rst_migrate_status(db, &a, dir, &list, &n, err, sizeof(err)) != 0) {
+        printf("%-12s %-28s %-13s %s\n", label, "-", "UNREACHABLE", err);
+        rst_arena_free(&a);
+        return 1;
+    }
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        char when[RST_TIME_LEN] = "-";
+        if (list[i].applied_at_ms)
+            rst_time_format(list[i].applied_at_ms, when);
+        printf("%-12s %-28s %-13s %-25s %.12s\n", label, list[i].version,
+               rst_mig_state_name(list[i].state), when, list[i].checksum);
+        bad |= list[i].state != RST_MIG_APPLIED;
+    }
+    rst_arena_free(&a);
+    return bad;
+}
+
+static int cmd_migrate_status(rst_services *s)
+{
+    char dir[600], label[96];
+    int rc = 0;
+    printf("%-12s %-28s %-13s %-25s %s\n", "DATABASE", "VERSION", "STATE", "APPLIED AT", "CHECKSUM");
+    migration_dir(s->cfg, "catalog", dir, sizeof(dir));
+    rc |= status_one(s->catalog, dir, "catalog");
+    migration_dir(s->cfg, "shard", dir, sizeof(dir));
+    for (int i = 0; i < s->nshards; i++) {
+        snprintf(label, sizeof(label), "shard %s", rst_db_name(s->shards[i]));
+        rc |= status_one(s->shards[i], dir, label);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------ shards */
+
+static void print_server(rst_db *db, const rst_db_conf *c, const char *ranges)
+{
+    uint64_t us;
+    int up = rst_db_ping(db, &us) == RST_DB_OK;
+    char where[300];
+    if (c->socket[0])
+        snprintf(where, sizeof(where), "%.200s", c->socket);
+    else
+        snprintf(where, sizeof(where), "%s:%d", c->host, c->port);
+    printf("%-10s %-16s %-28s %-14s %-5s %.2f ms\n", c->name, ranges, where, c->database,
+           up ? "up" : "DOWN", us / 1000.0);
+}
+
+static int cmd_shards(rst_services *s)
+{
+    const rst_config *cfg = s->cfg;
+    printf("%u logical shards on %d servers\n\n", cfg->shard_count, cfg->nshard_servers);
+    printf("%-10s %-16s %-28s %-14s %-5s %s\n", "SERVER", "SHARDS", "ADDRESS", "DATABASE", "STATE", "PING");
+    print_server(s->catalog, &cfg->catalog, "catalog");
+    for (int i = 0; i < s->nshards; i++) {
+        char ranges[128] = "";
+        size_t len = 0;
+        for (int r = 0; r < cfg->nranges; r++) {
+            if (cfg->ranges[r].server != i)
+                continue;
+            int w = snprintf(ranges + len, sizeof(ranges) - len, "%s%u-%u", len ? "," : "",
+                             cfg->ranges[r].first, cfg->ranges[r].last);
+            if (w > 0 && (size_t)w < sizeof(ranges) - len)
+                len += (size_t)w;
+        }
+        print_server(s->shards[i], &cfg->shard_servers[i], ranges);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ main */
+
+int main(int argc, char **argv)
+{
+    const char *conf = getenv("ROOST_CONF");
+    if (conf == NULL || conf[0] == '\0')
+        conf = ROOST_SYSCONFDIR "/roost/roost.conf";
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            conf = argv[++i];
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "roostctl: unknown option %s\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (i == argc) {
+        usage(stderr);
+        return 2;
+    }
+    rst_log_setup("roostctl", RST_LOG_WARN, 0);
+    if (sodium_init() < 0) {
+        fprintf(stderr, "roostctl: libsodium failed to initialise\n");
+        return 1;
+    }
+    static rst_config cfg;
+    char err[512];
+    if (rst_config_load(&cfg, conf, err, sizeof(err)) != 0) {
+        fprintf(stderr, "roostctl: %s\n", err);
+        return 1;
+    }
+    static rst_services svc;
+    if (rst_services_open(&svc, &cfg, NULL, RST_CTL_GENERATOR) != 0) {
+        fprintf(stderr, "roostctl: out of memory\n");
+        return 1;
+    }
+    const char *cmd = argv[i];
+    int rest = argc - i - 1;
+    char **args = argv + i + 1;
+    int rc;
+    if (strcmp(cmd, "migrate") == 0 && rest == 0)
+        rc = cmd_migrate(&svc);
+    else if (strcmp(cmd, "migrate") == 0 && rest == 1 && strcmp(args[0], "status") == 0)
+        rc = cmd_migrate_status(&svc);
+    else if (strcmp(cmd, "shards") == 0 && rest == 0)
+        rc = cmd_shards(&svc);
+    else if (strcmp(cmd, "seed") == 0)
+        rc = rst_ctl_seed(&svc, rest, args);
+    else {
+        fprintf(stderr, "roostctl: unknown command '%s'\n", cmd);
+        usage(stderr);
+        rc = 2;
+    }
+    rst_services_close(&svc);
+    return rc;
+}

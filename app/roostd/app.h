@@ -1,0 +1,65 @@
+/* app.h -- the HTTP layer: route, apply the conventions, call a handler.
+ *
+ * rst_app_handle() runs the checks of API.md §1.1 in the contract's order
+ * (size, route, Accept, token, Content-Type, JSON) so that no handler has to
+ * repeat them; a handler starts with a parsed, valid request and maps its
+ * service's typed result onto a response. */
+#ifndef ROOSTD_APP_H
+#define ROOSTD_APP_H
+
+#include <cjson/cJSON.h>
+
+#include "core/arena.h"
+#include "domain/errors.h"
+#include "domain/services.h"
+#include "http/page.h"
+#include "http/router.h"
+#include "roostd/request.h"
+#include "roostd/response.h"
+
+typedef struct rst_ctx rst_ctx;
+typedef void (*rst_handler_fn)(rst_ctx *c);
+
+enum {
+    RST_H_OPS       = 1 << 0,    /* operations endpoint: exempt from Accept rules */
+    RST_H_AUTH      = 1 << 1,    /* needs a valid token */
+    RST_H_FIELDS    = 1 << 2,    /* takes a JSON object body (empty -> 422) */
+    RST_H_NO_FIELDS = 1 << 3     /* takes no fields; an empty body is fine */
+};
+
+typedef struct {
+    rst_handler_fn fn;
+    const char    *name;         /* stable route name for logs and metrics */
+    unsigned       flags;
+} rst_handler;
+
+struct rst_ctx {
+    rst_services    *svc;
+    rst_request     *req;
+    rst_response    *resp;
+    rst_arena       *arena;
+    rst_route_match  match;
+    cJSON           *body;       /* parsed body when the handler takes fields */
+    const rst_handler *handler;
+};
+
+/* Handles one request: fills resp. Returns the handler's route name (or a
+ * pseudo-name like "not_found") for the access log. */
+const char *rst_app_handle(rst_services *svc, rst_request *req, rst_response *resp,
+                           rst_arena *arena);
+
+/* Maps a service error onto the response (404, 502, 500, ...). */
+void rst_ctx_fail(rst_ctx *c, rst_err err);
+
+/* Parses the pagination query for the list named by `list_ctx`; on a 422
+ * writes the response and returns -1. */
+int rst_ctx_page(rst_ctx *c, const char *list_ctx, rst_page_req *page);
+
+/* Writes a list body: {"items": <items_json>, "limit", "page", "next_page",
+ * "next_cursor"} per API.md §1.4. has_more says whether another item follows
+ * and last_key is the cursor key of the last item. */
+void rst_ctx_page_body(rst_ctx *c, const char *list_ctx, const rst_page_req *page,
+                       const char *items_json, size_t items_len, int has_more,
+                       uint64_t last_key);
+
+#endif

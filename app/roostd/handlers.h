@@ -1,0 +1,15 @@
+/* handlers.h -- every route handler roostd serves, one file per resource. */
+#ifndef ROOSTD_HANDLERS_H
+#define ROOSTD_HANDLERS_H
+
+#include "roostd/app.h"
+
+/* h_ops.c */
+void rst_h_healthz(rst_ctx *c);
+void rst_h_readyz(rst_ctx *c);
+
+/* h_products.c */
+void rst_h_products_list(rst_ctx *c);
+void rst_h_product_get(rst_ctx *c);
+
+#endif

@@ -1,0 +1,12 @@
+/* master.h -- the roostd process manager (php-fpm's role, pm = static). */
+#ifndef ROOSTD_MASTER_H
+#define ROOSTD_MASTER_H
+
+#include "core/config.h"
+#include "core/secret.h"
+
+/* Forks and supervises the workers on listen_fd until SIGTERM/SIGINT/SIGQUIT,
+ * then drains them. Returns the process exit code. */
+int rst_master_run(const rst_config *cfg, const rst_secrets *secrets, int listen_fd);
+
+#endif

@@ -1,0 +1,38 @@
+/* request.h -- one HTTP request as roostd sees it through FastCGI.
+ *
+ * Everything is copied into the request's arena: libfcgi frees its params
+ * when the request finishes, and the arena lives exactly as long. */
+#ifndef ROOSTD_REQUEST_H
+#define ROOSTD_REQUEST_H
+
+#include <stddef.h>
+#include <fcgiapp.h>
+
+#include "core/arena.h"
+#include "http/router.h"
+
+#define RST_BODY_MAX (64 * 1024)
+
+typedef struct {
+    rst_method  method;
+    const char *method_name;
+    const char *path;            /* request URI up to '?' */
+    const char *query;           /* after '?', NULL when none */
+    const char *accept;          /* NULL when absent */
+    const char *content_type;
+    const char *authorization;
+    const char *if_none_match;
+    const char *idempotency_key;
+    const char *request_id;      /* nginx's $request_id, or "-" */
+    const char *remote_addr;
+    const char *body;            /* NUL-terminated for convenience */
+    size_t      body_len;
+    int         body_too_large;  /* CONTENT_LENGTH above RST_BODY_MAX */
+} rst_request;
+
+/* Fills req from the FastCGI request and reads the whole body (draining
+ * stdin even when it is too large, so a kept connection stays in sync).
+ * 0 on success, -1 on allocation failure or a broken stream. */
+int rst_request_read(rst_request *req, FCGX_Request *fr, rst_arena *a);
+
+#endif

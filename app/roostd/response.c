@@ -1,0 +1,204 @@
+/* response.c -- writing status, headers and JSON bodies (see response.h). */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "roostd/response.h"
+
+void rst_response_init(rst_response *r, rst_buf *body)
+{
+    r->status = 200;
+    r->body = body;
+    rst_buf_reset(body);
+    r->hlen = 0;
+    r->headers[0] = '\0';
+    r->cache = RST_CACHE_NONE;
+    r->nfields = 0;
+}
+
+void rst_response_header(rst_response *r, const char *name, const char *value)
+{
+    int n = snprintf(r->headers + r->hlen, sizeof(r->headers) - r->hlen, "%s: %s\r\n", name, value);
+    if (n > 0 && (size_t)n < sizeof(r->headers) - r->hlen)
+        r->hlen += (size_t)n;
+    else
+        r->headers[r->hlen] = '\0';     /* drop a header that does not fit */
+}
+
+const char *rst_status_text(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 440: return "No Accept Header";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    }
+    return "Unknown";
+}
+
+static void error_body(rst_response *r, int status, const char *code, const char *message)
+{
+    rst_buf *b = r->body;
+    rst_buf_reset(b);
+    rst_buf_puts(b, "{\"error\":{\"status\":");
+    rst_json_u64(b, (uint64_t)status);
+    rst_buf_puts(b, ",\"code\":");
+    rst_json_str(b, code);
+    rst_buf_puts(b, ",\"message\":");
+    rst_json_str(b, message);
+}
+
+void rst_response_error(rst_response *r, int status, const char *code, const char *message)
+{
+    r->status = status;
+    r->cache = RST_CACHE_NONE;
+    error_body(r, status, code, message);
+    rst_buf_puts(r->body, "}}");
+}
+
+void rst_response_field(rst_response *r, const char *field, const char *message)
+{
+    for (int i = 0; i < r->nfields; i++)
+        if (strcmp(r->fields[i].field, field) == 0)
+            return;                       /* first problem per field wins */
+    if (r->nfields < RST_MAX_FIELD_ERRORS) {
+        r->fields[r->nfields].field = field;
+        r->fields[r->nfields].message = message;
+        r->nfields++;
+    }
+}
+
+int rst_response_has_fields(const rst_response *r)
+{
+    return r->nfields > 0;
+}
+
+void rst_response_validation_failed(rst_response *r)
+{
+    char message[512];
+    size_t n = 0;
+    message[0] = '\0';
+    for (int i = 0; i < r->nfields && n < sizeof(message); i++) {
+        int w = snprintf(message + n, sizeof(message) - n, "%s%s: %s", i ? "; " : "",
+                         r->fields[i].field, r->fields[i].message);
+        if (w < 0)
+            break;
+        n += (size_t)w;
+    }
+    r->status = 422;
+    r->cache = RST_CACHE_NONE;
+    error_body(r, 422, "validation_failed", message);
+    rst_buf_puts(r->body, ",\"fields\":{");
+    for (int i = 0; i < r->nfields; i++) {
+        if (i > 0)
+            rst_buf_putc(r->body, ',');
+        rst_json_key(r->body, r->fields[i].field);
+        rst_json_str(r->body, r->fields[i].message);
+    }
+    rst_buf_puts(r->body, "}}}");
+}
+
+/* ------------------------------------------------------------ ETag */
+
+static void compute_etag(const rst_buf *body, char out[36])
+{
+    unsigned char h[16];
+    crypto_generichash(h, sizeof(h), (const unsigned char *)(body->data ? body->data : ""),
+                       body->len, NULL, 0);
+    out[0] = '"';
+    sodium_bin2hex(out + 1, 33, h, sizeof(h));
+    out[33] = '"';
+    out[34] = '\0';
+}
+
+/* If-None-Match uses the weak comparison (RFC 9110 §13.1.2): W/ is ignored. */
+int rst_etag_matches(const char *inm, const char *etag)
+{
+    size_t elen = strlen(etag);
+    const char *p = inm;
+    while (p != NULL && *p != '\0') {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (*p == '*')
+            return 1;
+        if (p[0] == 'W' && p[1] == '/')
+            p += 2;
+        const char *end = p;
+        if (*end == '"') {
+            end = strchr(p + 1, '"');
+            if (end == NULL)
+                return 0;
+            end++;
+        } else {
+            while (*end != '\0' && *end != ',')
+                end++;
+        }
+        if ((size_t)(end - p) == elen && memcmp(p, etag, elen) == 0)
+            return 1;
+        p = end;
+        while (*p != '\0' && *p != ',')
+            p++;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ sending */
+
+static const char *cache_header(rst_cache_policy c)
+{
+    switch (c) {
+    case RST_CACHE_PUBLIC:  return "Cache-Control: public, max-age=1\r\n";
+    case RST_CACHE_PRIVATE: return "Cache-Control: private, no-cache\r\n";
+    default:                return "";
+    }
+}
+
+int rst_response_send(rst_response *r, const rst_request *req, FCGX_Request *fr)
+{
+    int is_get = req->method == RST_M_GET || req->method == RST_M_HEAD;
+    char etag[36] = "";
+    char head[2048];
+    if (r->body->oom)
+        rst_response_error(r, 500, "internal_error", "out of memory");
+    if (r->status == 200 && is_get) {
+        compute_etag(r->body, etag);
+        if (req->if_none_match != NULL && rst_etag_matches(req->if_none_match, etag))
+            r->status = 304;
+    }
+    int send_body = r->status != 304 && req->method != RST_M_HEAD;
+    int n = snprintf(head, sizeof(head),
+                     "Status: %d %s\r\n%s%s%s%s%s%s",
+                     r->status, rst_status_text(r->status),
+                     r->status == 304 ? "" : "Content-Type: application/json; charset=utf-8\r\n",
+                     cache_header(r->cache),
+                     etag[0] ? "ETag: " : "", etag, etag[0] ? "\r\n" : "",
+                     r->headers);
+    if (n < 0 || (size_t)n >= sizeof(head) - 40)
+        return -1;
+    if (send_body) {
+        n += snprintf(head + n, sizeof(head) - (size_t)n, "Content-Length: %zu\r\n", r->body->len);
+    }
+    head[n++] = '\r';
+    head[n++] = '\n';
+    if (FCGX_PutStr(head, n, fr->out) != n)
+        return -1;
+    if (send_body && r->body->len > 0 &&
+        FCGX_PutStr(r->body->data, (int)r->body->len, fr->out) != (int)r->body->len)
+        return -1;
+    return 0;
+}

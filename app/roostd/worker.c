@@ -1,0 +1,317 @@
+/* worker.c -- the worker's event loop over FastCGI connections.
+ *
+ * nginx keeps FastCGI connections open (fastcgi_keep_conn), which halves
+ * its cost per request, but a prefork worker blocked reading an idle kept
+ * connection would be lost to everyone else. So each worker watches the
+ * shared listen socket (EPOLLEXCLUSIVE: one worker is woken per connection)
+ * and its own kept connections in one epoll set, accepts connections itself,
+ * and asks libfcgi to read a request only when its connection is readable.
+ * Each connection has its own FCGX_Request whose listen socket is -1, so
+ * libfcgi never blocks in accept() when a connection closes (DESIGN.md §8).
+ * A request is served from start to finish before the next one: one
+ * request at a time, with one arena freed whole after each response. */
+#include <errno.h>
+#include <fcgiapp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/timefmt.h"
+#include "domain/services.h"
+#include "roostd/app.h"
+#include "roostd/request.h"
+#include "roostd/response.h"
+#include "roostd/worker.h"
+
+#define MAX_EVENTS 64
+#define SLOW_REQUEST_US 1000000
+
+typedef struct {
+    int          in_use;
+    int          fd;
+    FCGX_Request req;
+} conn;
+
+typedef struct {
+    const rst_worker_args *args;
+    rst_slot     *slot;
+    int           epfd;
+    int           listening;     /* listen fd is in the epoll set */
+    conn         *conns;
+    int           nconns;        /* in use */
+    int           maxconns;
+    uint64_t      served;
+    rst_services  svc;
+    rst_arena     arena;
+    rst_buf       body;
+} worker;
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* SA_RESTART keeps libfcgi's blocking reads and writes going when a signal
+ * lands mid-request; epoll_wait still returns EINTR, which is where the
+ * loop looks at the flag. */
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGQUIT, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGCHLD, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* ------------------------------------------------------------ connections */
+
+static void set_listening(worker *w, int on)
+{
+    if (on == w->listening)
+        return;
+    if (on) {
+        struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = NULL };
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->args->listen_fd, &ev) != 0) {
+            rst_log_error("epoll add listen socket: %s", strerror(errno));
+            return;
+        }
+    } else {
+        epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->args->listen_fd, NULL);
+    }
+    w->listening = on;
+}
+
+static conn *free_conn_slot(worker *w)
+{
+    for (int i = 0; i < w->maxconns; i++)
+        if (!w->conns[i].in_use)
+            return &w->conns[i];
+    return NULL;
+}
+
+static void release_conn(worker *w, conn *c)
+{
+    /* libfcgi has closed the fd when ipcFd is -1; otherwise we close it.
+     * Closing drops it from the epoll set. */
+    if (c->req.ipcFd >= 0) {
+        close(c->req.ipcFd);
+        c->req.ipcFd = -1;
+    }
+    c->in_use = 0;
+    w->nconns--;
+    if (!stop_requested)
+        set_listening(w, 1);
+}
+
+/* A few per wake-up, not all that are waiting: the rest go to other
+ * workers, which spreads kept connections (and their requests) evenly. */
+#define ACCEPTS_PER_WAKEUP 4
+
+static void accept_connections(worker *w)
+{
+    for (int k = 0; k < ACCEPTS_PER_WAKEUP && w->nconns < w->maxconns; k++) {
+        int fd = accept4(w->args->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                errno != ECONNABORTED)
+                rst_log_warn("accept: %s", strerror(errno));
+            return;
+        }
+        __atomic_add_fetch(&w->args->sb->accepted, 1, __ATOMIC_RELAXED);
+        conn *c = free_conn_slot(w);
+        FCGX_InitRequest(&c->req, -1, 0);
+        c->req.ipcFd = fd;
+        /* FCGX_Accept_r first finishes the previous request and closes
+         * the connection unless it is marked kept: mark the fresh one
+         * kept, and the request's own FCGI_KEEP_CONN flag takes over. */
+        c->req.keepConnection = 1;
+        c->fd = fd;
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            rst_log_warn("epoll add connection: %s", strerror(errno));
+            close(fd);
+            continue;
+        }
+        c->in_use = 1;
+        w->nconns++;
+    }
+    /* Full: leave new connections to the other workers. */
+    if (w->nconns == w->maxconns)
+        set_listening(w, 0);
+}
+
+/* ------------------------------------------------------------ requests */
+
+static void log_request(const rst_request *req, const rst_response *resp,
+                        const char *route, uint64_t us)
+{
+    if (resp->status >= 500)
+        rst_log_error("request %s: %s %s -> %d (%s) in %.1f ms", req->request_id,
+                      req->method_name, req->path, resp->status, route, us / 1000.0);
+    else if (us >= SLOW_REQUEST_US)
+        rst_log_warn("request %s: slow: %s %s -> %d (%s) in %.1f ms", req->request_id,
+                     req->method_name, req->path, resp->status, route, us / 1000.0);
+    else
+        rst_log_debug("request %s: %s %s -> %d (%s) in %.1f ms", req->request_id,
+                      req->method_name, req->path, resp->status, route, us / 1000.0);
+}
+
+static void serve_request(worker *w, conn *c)
+{
+    uint64_t t0 = now_us();
+    rst_request req;
+    rst_response resp;
+    rst_response_init(&resp, &w->body);
+    if (rst_request_read(&req, &c->req, &w->arena) != 0) {
+        rst_log_error("cannot read request: out of memory or broken stream");
+        rst_arena_reset(&w->arena);
+        return;
+    }
+    rst_slot_busy(w->slot, req.method_name, req.path, rst_time_now_ms());
+    const char *route = rst_app_handle(&w->svc, &req, &resp, &w->arena);
+    if (rst_response_send(&resp, &req, &c->req) != 0)
+        rst_log_warn("request %s: client went away while sending", req.request_id);
+    uint64_t us = now_us() - t0;
+    rst_slot_idle(w->slot, us);
+    log_request(&req, &resp, route, us);
+    rst_arena_reset(&w->arena);
+    w->served++;
+}
+
+static void serve_connection(worker *w, conn *c)
+{
+    if (FCGX_Accept_r(&c->req) < 0) {
+        release_conn(w, c);        /* closed by nginx, or a protocol error */
+        return;
+    }
+    serve_request(w, c);
+    FCGX_Finish_r(&c->req);
+    if (c->req.ipcFd < 0)
+        release_conn(w, c);        /* nginx did not ask to keep it */
+}
+
+/* ------------------------------------------------------------ shutdown */
+
+static int has_pending_input(int fd)
+{
+    char b;
+    ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n > 0;
+}
+
+/* Stop accepting, serve anything already sent on a kept connection, then
+ * close them: only right after a response, so nginx never sees a request
+ * dropped mid-way. */
+static void drain(worker *w)
+{
+    set_listening(w, 0);
+    for (int i = 0; i < w->maxconns; i++) {
+        conn *c = &w->conns[i];
+        if (!c->in_use)
+            continue;
+        if (has_pending_input(c->req.ipcFd))
+            serve_connection(w, c);
+        if (c->in_use)
+            release_conn(w, c);
+    }
+}
+
+static int should_recycle(const worker *w)
+{
+    int max = w->args->cfg->max_requests;
+    return max > 0 && w->served >= (uint64_t)max;
+}
+
+static void event_loop(worker *w)
+{
+    struct epoll_event evs[MAX_EVENTS];
+    while (!stop_requested) {
+        int n = epoll_wait(w->epfd, evs, MAX_EVENTS, 1000);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            rst_log_error("epoll_wait: %s", strerror(errno));
+            return;
+        }
+        for (int i = 0; i < n && !stop_requested; i++) {
+            if (evs[i].data.ptr == NULL)
+                accept_connections(w);
+            else
+                serve_connection(w, evs[i].data.ptr);
+        }
+        if (should_recycle(w)) {
+            rst_log_info("served %llu requests (max_requests): recycling",
+                         (unsigned long long)w->served);
+            return;
+        }
+    }
+}
+
+void rst_worker_run(const rst_worker_args *args)
+{
+    char role[32];
+    snprintf(role, sizeof(role), "worker %d", args->index);
+    rst_log_set_role(role);
+    install_signals();
+
+    worker w;
+    memset(&w, 0, sizeof(w));
+    w.args = args;
+    w.slot = &args->sb->slots[args->index];
+    w.maxconns = args->cfg->max_conns_per_worker;
+    w.conns = calloc((size_t)w.maxconns, sizeof(conn));
+    rst_arena_init(&w.arena, 32 * 1024);
+    rst_buf_init(&w.body);
+    unsigned generator = (unsigned)(args->cfg->generator_base + args->index);
+    if (w.conns == NULL || FCGX_Init() != 0 ||
+        rst_services_open(&w.svc, args->cfg, args->secrets, generator) != 0) {
+        rst_log_error("cannot start: out of memory or bad id generator %u", generator);
+        _exit(1);
+    }
+    w.epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (w.epfd < 0) {
+        rst_log_error("epoll_create1: %s", strerror(errno));
+        _exit(1);
+    }
+    w.slot->pid = getpid();
+    w.slot->requests = 0;
+    __atomic_store_n(&w.slot->state, RST_SLOT_IDLE, __ATOMIC_RELEASE);
+    set_listening(&w, 1);
+
+    event_loop(&w);
+
+    __atomic_store_n(&w.slot->state, RST_SLOT_EXITING, __ATOMIC_RELEASE);
+    drain(&w);
+    close(w.epfd);
+    rst_services_close(&w.svc);
+    rst_arena_free(&w.arena);
+    rst_buf_free(&w.body);
+    free(w.conns);
+    exit(0);
+}

@@ -1,0 +1,15 @@
+/* timefmt.h -- RFC 3339 UTC timestamps with milliseconds (API.md §1.2). */
+#ifndef ROOST_TIMEFMT_H
+#define ROOST_TIMEFMT_H
+
+#include <stdint.h>
+
+#define RST_TIME_LEN 25   /* "2026-11-28T19:50:21.123Z" + NUL */
+
+/* Formats unix milliseconds as "YYYY-MM-DDTHH:MM:SS.mmmZ" into out[RST_TIME_LEN]. */
+void rst_time_format(uint64_t unix_ms, char out[RST_TIME_LEN]);
+
+/* Current wall clock in unix milliseconds. */
+uint64_t rst_time_now_ms(void);
+
+#endif

@@ -1,0 +1,177 @@
+/* products.c -- product reads through Redis, falling back to the catalog. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "domain/products.h"
+
+#define PRODUCT_COLS "USUSSSTT"
+#define PRODUCT_SELECT \
+    "SELECT id, name, price, img, description, state, created_at, updated_at FROM products "
+
+static const char SQL_GET[] = PRODUCT_SELECT "WHERE id = ?";
+static const char SQL_LIST_AFTER[] = PRODUCT_SELECT "WHERE id > ? ORDER BY id LIMIT ?";
+static const char SQL_LIST_OFFSET[] = PRODUCT_SELECT "ORDER BY id LIMIT ? OFFSET ?";
+
+static void product_json(rst_buf *b, const rst_value *row)
+{
+    rst_buf_putc(b, '{');
+    rst_json_key(b, "id");          rst_json_id(b, row[0].u);
+    rst_buf_putc(b, ',');
+    rst_json_key(b, "name");        rst_json_strn(b, row[1].s, row[1].len);
+    rst_buf_putc(b, ',');
+    rst_json_key(b, "price");       rst_json_u64(b, row[2].u);
+    rst_buf_putc(b, ',');
+    rst_json_key(b, "img");         rst_json_strn(b, row[3].s, row[3].len);
+    rst_buf_putc(b, ',');
+    rst_json_key(b, "description"); rst_json_strn(b, row[4].s, row[4].len);
+    rst_buf_putc(b, ',');
+    rst_json_key(b, "state");       rst_json_strn(b, row[5].s, row[5].len);
+    rst_buf_putc(b, ',');
+    rst_json_key(b, "created_at");  rst_json_time(b, row[6].u);
+    rst_buf_putc(b, ',');
+    rst_json_key(b, "updated_at");  rst_json_time(b, row[7].u);
+    rst_buf_putc(b, '}');
+}
+
+static rst_err db_error(rst_db *db, rst_db_rc rc, const char *what)
+{
+    if (rc == RST_DB_DOWN) {
+        rst_log_warn("%s: catalog unavailable: %s", what, rst_db_last_error(db));
+        return RST_E_UNAVAILABLE;
+    }
+    rst_log_error("%s: %s", what, rst_db_last_error(db));
+    return RST_E_INTERNAL;
+}
+
+/* Copies a finished buffer into the arena, so the caller owns nothing. */
+static rst_err buf_to_arena(rst_buf *b, rst_arena *a, const char **out, size_t *len)
+{
+    if (b->oom)
+        return RST_E_INTERNAL;
+    char *p = rst_arena_strndup(a, b->data ? b->data : "", b->len);
+    if (p == NULL)
+        return RST_E_INTERNAL;
+    *out = p;
+    *len = b->len;
+    return RST_OK;
+}
+
+rst_err rst_product_get_json(rst_services *s, rst_arena *a, uint64_t id,
+                             const char **json, size_t *len)
+{
+    char key[48];
+    snprintf(key, sizeof(key), "product:%" PRIu64, id);
+    char *hit;
+    if (rst_cache_get(s->cache, a, key, &hit, len) == 1) {
+        *json = hit;
+        return RST_OK;
+    }
+    rst_param p[1] = { rst_p_u64(id) };
+    rst_rows rows;
+    rst_db_rc rc = rst_db_query(s->catalog, a, SQL_GET, p, 1, PRODUCT_COLS, &rows);
+    if (rc != RST_DB_OK)
+        return db_error(s->catalog, rc, "product get");
+    if (rows.nrows == 0)
+        return RST_E_NOT_FOUND;
+    rst_buf b;
+    rst_buf_init(&b);
+    product_json(&b, rst_row(&rows, 0));
+    rst_err err = buf_to_arena(&b, a, json, len);
+    if (err == RST_OK)
+        rst_cache_set(s->cache, key, *json, *len, s->cfg->cache_ttl);
+    rst_buf_free(&b);
+    return err;
+}
+
+/* ---------------------------------------------------------------- lists */
+
+/* Cached page layout: "<has_more> <last_id> <count> <items json>". */
+static int page_from_cache(const char *v, size_t len, rst_product_page *out)
+{
+    int has_more, count, used = 0;
+    uint64_t last;
+    if (sscanf(v, "%d %" SCNu64 " %d %n", &has_more, &last, &count, &used) != 3 || used <= 0 ||
+        (size_t)used > len)
+        return -1;
+    out->has_more = has_more;
+    out->last_id = last;
+    out->count = count;
+    out->items_json = v + used;
+    out->items_len = len - (size_t)used;
+    return 0;
+}
+
+static void page_cache_key(rst_services *s, rst_arena *a, uint64_t after_id, int offset,
+                           int limit, char *key, size_t keylen)
+{
+    char *gen = NULL;
+    size_t glen;
+    if (rst_cache_get(s->cache, a, "catalog:gen", &gen, &glen) != 1)
+        gen = "0";
+    if (after_id != 0)
+        snprintf(key, keylen, "products:g%s:a%" PRIu64 ":l%d", gen, after_id, limit);
+    else
+        snprintf(key, keylen, "products:g%s:o%d:l%d", gen, offset, limit);
+}
+
+static rst_err page_from_db(rst_services *s, rst_arena *a, uint64_t after_id, int offset,
+                            int limit, rst_product_page *out)
+{
+    rst_rows rows;
+    rst_db_rc rc;
+    if (after_id != 0) {
+        rst_param p[2] = { rst_p_u64(after_id), rst_p_i64(limit + 1) };
+        rc = rst_db_query(s->catalog, a, SQL_LIST_AFTER, p, 2, PRODUCT_COLS, &rows);
+    } else {
+        rst_param p[2] = { rst_p_i64(limit + 1), rst_p_i64(offset) };
+        rc = rst_db_query(s->catalog, a, SQL_LIST_OFFSET, p, 2, PRODUCT_COLS, &rows);
+    }
+    if (rc != RST_DB_OK)
+        return db_error(s->catalog, rc, "product list");
+    int n = rows.nrows > limit ? limit : rows.nrows;
+    rst_buf b;
+    rst_buf_init(&b);
+    rst_buf_putc(&b, '[');
+    for (int i = 0; i < n; i++) {
+        if (i > 0)
+            rst_buf_putc(&b, ',');
+        product_json(&b, rst_row(&rows, i));
+    }
+    rst_buf_putc(&b, ']');
+    out->count = n;
+    out->has_more = rows.nrows > limit;
+    out->last_id = n > 0 ? rst_row(&rows, n - 1)[0].u : 0;
+    rst_err err = buf_to_arena(&b, a, &out->items_json, &out->items_len);
+    rst_buf_free(&b);
+    return err;
+}
+
+static void page_to_cache(rst_services *s, const char *key, const rst_product_page *p)
+{
+    rst_buf b;
+    rst_buf_init(&b);
+    rst_buf_printf(&b, "%d %" PRIu64 " %d ", p->has_more, p->last_id, p->count);
+    rst_buf_append(&b, p->items_json, p->items_len);
+    if (!b.oom)
+        rst_cache_set(s->cache, key, b.data, b.len, s->cfg->cache_ttl);
+    rst_buf_free(&b);
+}
+
+rst_err rst_products_list(rst_services *s, rst_arena *a, uint64_t after_id,
+                          int offset, int limit, rst_product_page *out)
+{
+    char key[128];
+    page_cache_key(s, a, after_id, offset, limit, key, sizeof(key));
+    char *hit;
+    size_t len;
+    if (rst_cache_get(s->cache, a, key, &hit, &len) == 1 && page_from_cache(hit, len, out) == 0)
+        return RST_OK;
+    rst_err err = page_from_db(s, a, after_id, offset, limit, out);
+    if (err == RST_OK)
+        page_to_cache(s, key, out);
+    return err;
+}

@@ -1,0 +1,509 @@
+/* db.c -- MariaDB connections, prepared statement cache, typed binds (db.h). */
+#include <errmsg.h>
+#include <mysql.h>
+#include <mysqld_error.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "core/timefmt.h"
+#include "store/db.h"
+
+#define STMT_CACHE_MAX 96
+#define STR_BUF_INITIAL 1024
+
+typedef struct {
+    const char *sql;          /* static string owned by the caller's code */
+    MYSQL_STMT *stmt;
+} stmt_slot;
+
+struct rst_db {
+    const rst_db_conf *conf;
+    MYSQL             *conn;  /* NULL while disconnected */
+    stmt_slot          stmts[STMT_CACHE_MAX];
+    int                nstmts;
+    uint64_t           last_used_ms;
+    char               err[512];
+};
+
+rst_param rst_p_str(const char *s)
+{
+    return rst_p_strn(s, s ? strlen(s) : 0);
+}
+
+const char *rst_db_name(const rst_db *db) { return db->conf->name; }
+const char *rst_db_last_error(const rst_db *db) { return db->err; }
+
+rst_db *rst_db_new(const rst_db_conf *conf)
+{
+    rst_db *db = calloc(1, sizeof(*db));
+    if (db != NULL)
+        db->conf = conf;
+    return db;
+}
+
+static void disconnect(rst_db *db)
+{
+    for (int i = 0; i < db->nstmts; i++)
+        mysql_stmt_close(db->stmts[i].stmt);
+    db->nstmts = 0;
+    if (db->conn != NULL) {
+        mysql_close(db->conn);
+        db->conn = NULL;
+    }
+}
+
+void rst_db_free(rst_db *db)
+{
+    if (db == NULL)
+        return;
+    disconnect(db);
+    free(db);
+}
+
+/* Client-side errors that mean the connection is unusable. */
+static int is_conn_error(unsigned err)
+{
+    return err == CR_SERVER_GONE_ERROR || err == CR_SERVER_LOST ||
+           err == CR_CONNECTION_ERROR || err == CR_CONN_HOST_ERROR ||
+           err == CR_UNKNOWN_HOST || err == CR_SERVER_LOST_EXTENDED ||
+           err == CR_COMMANDS_OUT_OF_SYNC || err == ER_CONNECTION_KILLED ||
+           err == ER_SERVER_SHUTDOWN || err == ER_QUERY_INTERRUPTED ||
+           err == 1927 /* ER_CONNECTION_KILLED (MariaDB) */;
+}
+
+static rst_db_rc classify(rst_db *db, unsigned err, const char *msg)
+{
+    snprintf(db->err, sizeof(db->err), "%s: error %u: %s", db->conf->name, err, msg);
+    if (err == ER_DUP_ENTRY)
+        return RST_DB_DUP;
+    if (is_conn_error(err)) {
+        disconnect(db);
+        return RST_DB_DOWN;
+    }
+    return RST_DB_ERR;
+}
+
+static rst_db_rc connect_db(rst_db *db)
+{
+    if (db->conn != NULL)
+        return RST_DB_OK;
+    const rst_db_conf *c = db->conf;
+    MYSQL *m = mysql_init(NULL);
+    if (m == NULL) {
+        snprintf(db->err, sizeof(db->err), "%s: mysql_init: out of memory", c->name);
+        return RST_DB_ERR;
+    }
+    unsigned int ct = (unsigned)c->connect_timeout, rt = (unsigned)c->timeout;
+    my_bool off = 0;
+    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
+    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rt);
+    mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rt);
+    mysql_options(m, MYSQL_OPT_RECONNECT, &off);
+    mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    /* DATETIME columns hold UTC; make NOW() agree. */
+    mysql_options(m, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
+    const char *sock = c->socket[0] ? c->socket : NULL;
+    if (mysql_real_connect(m, c->host, c->user, c->password, c->database,
+                           (unsigned)c->port, sock, CLIENT_FOUND_ROWS) == NULL) {
+        snprintf(db->err, sizeof(db->err), "%s: connect %.60s:%d: %.120s", c->name, c->host,
+                 c->port, mysql_error(m));
+        unsigned e = mysql_errno(m);
+        mysql_close(m);
+        /* Access denied or unknown database are configuration errors, but
+         * to the client the server is just as unusable. */
+        (void)e;
+        return RST_DB_DOWN;
+    }
+    db->conn = m;
+    return RST_DB_OK;
+}
+
+static MYSQL_STMT *prepared(rst_db *db, const char *sql, rst_db_rc *rc)
+{
+    for (int i = 0; i < db->nstmts; i++)
+        if (db->stmts[i].sql == sql)
+            return db->stmts[i].stmt;
+    MYSQL_STMT *st = mysql_stmt_init(db->conn);
+    if (st == NULL) {
+        *rc = classify(db, mysql_errno(db->conn), mysql_error(db->conn));
+        return NULL;
+    }
+    if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
+        unsigned e = mysql_stmt_errno(st);
+        char msg[200];
+        snprintf(msg, sizeof(msg), "prepare: %s", mysql_stmt_error(st));
+        mysql_stmt_close(st);
+        *rc = classify(db, e, msg);
+        return NULL;
+    }
+    if (db->nstmts == STMT_CACHE_MAX) {
+        /* Full: drop the oldest. Only reached with more distinct statements
+         * than the program has, so this is a safety net, not a policy. */
+        mysql_stmt_close(db->stmts[0].stmt);
+        memmove(&db->stmts[0], &db->stmts[1], sizeof(stmt_slot) * (STMT_CACHE_MAX - 1));
+        db->nstmts--;
+    }
+    db->stmts[db->nstmts].sql = sql;
+    db->stmts[db->nstmts].stmt = st;
+    db->nstmts++;
+    return st;
+}
+
+static void ms_to_mysql_time(uint64_t ms, MYSQL_TIME *t)
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    memset(t, 0, sizeof(*t));
+    t->year = (unsigned)tm.tm_year + 1900;
+    t->month = (unsigned)tm.tm_mon + 1;
+    t->day = (unsigned)tm.tm_mday;
+    t->hour = (unsigned)tm.tm_hour;
+    t->minute = (unsigned)tm.tm_min;
+    t->second = (unsigned)tm.tm_sec;
+    t->second_part = (unsigned long)(ms % 1000) * 1000;
+    t->time_type = MYSQL_TIMESTAMP_DATETIME;
+}
+
+static uint64_t mysql_time_to_ms(const MYSQL_TIME *t)
+{
+    struct tm tm = { 0 };
+    tm.tm_year = (int)t->year - 1900;
+    tm.tm_mon = (int)t->month - 1;
+    tm.tm_mday = (int)t->day;
+    tm.tm_hour = (int)t->hour;
+    tm.tm_min = (int)t->minute;
+    tm.tm_sec = (int)t->second;
+    time_t secs = timegm(&tm);
+    if (secs < 0)
+        return 0;
+    return (uint64_t)secs * 1000 + t->second_part / 1000;
+}
+
+typedef struct {
+    MYSQL_BIND    *binds;
+    unsigned long *lens;
+    MYSQL_TIME    *times;
+} param_binds;
+
+static int bind_params(MYSQL_STMT *st, rst_arena *a, const rst_param *p, int n, param_binds *pb)
+{
+    if (n == 0)
+        return 0;
+    pb->binds = rst_arena_calloc(a, sizeof(MYSQL_BIND) * (size_t)n);
+    pb->lens = rst_arena_calloc(a, sizeof(unsigned long) * (size_t)n);
+    pb->times = rst_arena_calloc(a, sizeof(MYSQL_TIME) * (size_t)n);
+    if (pb->binds == NULL || pb->lens == NULL || pb->times == NULL)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        MYSQL_BIND *b = &pb->binds[i];
+        switch (p[i].type) {
+        case RST_P_NULL:
+            b->buffer_type = MYSQL_TYPE_NULL;
+            break;
+        case RST_P_U64:
+            b->buffer_type = MYSQL_TYPE_LONGLONG;
+            b->buffer = (void *)&p[i].u;
+            b->is_unsigned = 1;
+            break;
+        case RST_P_I64:
+            b->buffer_type = MYSQL_TYPE_LONGLONG;
+            b->buffer = (void *)&p[i].i;
+            break;
+        case RST_P_STR:
+            b->buffer_type = MYSQL_TYPE_STRING;
+            b->buffer = (void *)(p[i].s ? p[i].s : "");
+            pb->lens[i] = (unsigned long)p[i].len;
+            b->buffer_length = pb->lens[i];
+            b->length = &pb->lens[i];
+            break;
+        case RST_P_TIME:
+            ms_to_mysql_time(p[i].u, &pb->times[i]);
+            b->buffer_type = MYSQL_TYPE_DATETIME;
+            b->buffer = &pb->times[i];
+            break;
+        }
+    }
+    return mysql_stmt_bind_param(st, pb->binds) == 0 ? 0 : -1;
+}
+
+/* Per-column receive buffers for one result set. */
+typedef struct {
+    MYSQL_BIND    *binds;
+    unsigned long *lens;
+    my_bool       *nulls;
+    my_bool       *errors;
+    uint64_t      *nums;
+    MYSQL_TIME    *times;
+    char         **strs;
+} result_binds;
+
+static int bind_results(MYSQL_STMT *st, rst_arena *a, const char *cols, int n, result_binds *rb)
+{
+    rb->binds = rst_arena_calloc(a, sizeof(MYSQL_BIND) * (size_t)n);
+    rb->lens = rst_arena_calloc(a, sizeof(unsigned long) * (size_t)n);
+    rb->nulls = rst_arena_calloc(a, sizeof(my_bool) * (size_t)n);
+    rb->errors = rst_arena_calloc(a, sizeof(my_bool) * (size_t)n);
+    rb->nums = rst_arena_calloc(a, sizeof(uint64_t) * (size_t)n);
+    rb->times = rst_arena_calloc(a, sizeof(MYSQL_TIME) * (size_t)n);
+    rb->strs = rst_arena_calloc(a, sizeof(char *) * (size_t)n);
+    if (!rb->binds || !rb->lens || !rb->nulls || !rb->errors || !rb->nums || !rb->times || !rb->strs)
+        return -1;
+    for (int c = 0; c < n; c++) {
+        MYSQL_BIND *b = &rb->binds[c];
+        b->length = &rb->lens[c];
+        b->is_null = &rb->nulls[c];
+        b->error = &rb->errors[c];
+        switch (cols[c]) {
+        case 'U':
+        case 'I':
+            b->buffer_type = MYSQL_TYPE_LONGLONG;
+            b->buffer = &rb->nums[c];
+            b->is_unsigned = cols[c] == 'U';
+            break;
+        case 'T':
+            b->buffer_type = MYSQL_TYPE_DATETIME;
+            b->buffer = &rb->times[c];
+            break;
+        default:
+            rb->strs[c] = rst_arena_alloc(a, STR_BUF_INITIAL);
+            if (rb->strs[c] == NULL)
+                return -1;
+            b->buffer_type = MYSQL_TYPE_STRING;
+            b->buffer = rb->strs[c];
+            b->buffer_length = STR_BUF_INITIAL;
+            break;
+        }
+    }
+    return mysql_stmt_bind_result(st, rb->binds) == 0 ? 0 : -1;
+}
+
+/* Copies the current row into out; long strings are fetched whole with
+ * mysql_stmt_fetch_column when they did not fit the first buffer. */
+static int copy_row(MYSQL_STMT *st, rst_arena *a, const char *cols, int n,
+                    result_binds *rb, rst_value *out)
+{
+    for (int c = 0; c < n; c++) {
+        rst_value *v = &out[c];
+        memset(v, 0, sizeof(*v));
+        if (rb->nulls[c]) {
+            v->null = 1;
+            continue;
+        }
+        switch (cols[c]) {
+        case 'U': v->u = rb->nums[c]; break;
+        case 'I': v->i = (int64_t)rb->nums[c]; break;
+        case 'T': v->u = mysql_time_to_ms(&rb->times[c]); break;
+        default: {
+            unsigned long len = rb->lens[c];
+            char *s = rst_arena_alloc(a, (size_t)len + 1);
+            if (s == NULL)
+                return -1;
+            if (len <= STR_BUF_INITIAL) {
+                memcpy(s, rb->strs[c], len);
+            } else {
+                MYSQL_BIND full;
+                memset(&full, 0, sizeof(full));
+                full.buffer_type = MYSQL_TYPE_STRING;
+                full.buffer = s;
+                full.buffer_length = len;
+                if (mysql_stmt_fetch_column(st, &full, (unsigned)c, 0) != 0)
+                    return -1;
+            }
+            s[len] = '\0';
+            v->s = s;
+            v->len = len;
+        }
+        }
+    }
+    return 0;
+}
+
+static rst_db_rc stmt_fail(rst_db *db, MYSQL_STMT *st, const char *what)
+{
+    char msg[200];
+    snprintf(msg, sizeof(msg), "%s: %s", what, mysql_stmt_error(st));
+    unsigned e = mysql_stmt_errno(st);
+    mysql_stmt_free_result(st);
+    mysql_stmt_reset(st);
+    return classify(db, e, msg);
+}
+
+static rst_db_rc fetch_rows(rst_db *db, MYSQL_STMT *st, rst_arena *a, const char *cols, rst_rows *out)
+{
+    int n = (int)strlen(cols);
+    if ((int)mysql_stmt_field_count(st) != n) {
+        snprintf(db->err, sizeof(db->err), "%s: result has %u columns, caller expects %d",
+                 db->conf->name, mysql_stmt_field_count(st), n);
+        mysql_stmt_free_result(st);
+        return RST_DB_ERR;
+    }
+    result_binds rb;
+    if (bind_results(st, a, cols, n, &rb) != 0)
+        return stmt_fail(db, st, "bind result");
+    int cap = 16;
+    rst_value *rows = rst_arena_alloc(a, sizeof(rst_value) * (size_t)(cap * n));
+    int nrows = 0;
+    for (;;) {
+        int r = mysql_stmt_fetch(st);
+        if (r == MYSQL_NO_DATA)
+            break;
+        if (r == 1)
+            return stmt_fail(db, st, "fetch");
+        if (nrows == cap) {
+            rst_value *more = rst_arena_alloc(a, sizeof(rst_value) * (size_t)(cap * 2 * n));
+            if (more == NULL) {
+                mysql_stmt_free_result(st);
+                return RST_DB_ERR;
+            }
+            memcpy(more, rows, sizeof(rst_value) * (size_t)(cap * n));
+            rows = more;
+            cap *= 2;
+        }
+        if (rows == NULL || copy_row(st, a, cols, n, &rb, &rows[nrows * n]) != 0) {
+            mysql_stmt_free_result(st);
+            mysql_stmt_reset(st);
+            snprintf(db->err, sizeof(db->err), "%s: cannot copy row", db->conf->name);
+            return RST_DB_ERR;
+        }
+        nrows++;
+    }
+    mysql_stmt_free_result(st);
+    out->nrows = nrows;
+    out->ncols = n;
+    out->v = rows;
+    return RST_DB_OK;
+}
+
+static rst_db_rc run_stmt(rst_db *db, rst_arena *a, const char *sql, const rst_param *params,
+                          int nparams, const char *cols, rst_rows *out, uint64_t *affected)
+{
+    rst_db_rc rc = connect_db(db);
+    if (rc != RST_DB_OK)
+        return rc;
+    MYSQL_STMT *st = prepared(db, sql, &rc);
+    if (st == NULL)
+        return rc;
+    param_binds pb;
+    if ((int)mysql_stmt_param_count(st) != nparams) {
+        snprintf(db->err, sizeof(db->err), "%s: statement takes %lu parameters, caller gave %d",
+                 db->conf->name, mysql_stmt_param_count(st), nparams);
+        return RST_DB_ERR;
+    }
+    if (bind_params(st, a, params, nparams, &pb) != 0)
+        return stmt_fail(db, st, "bind");
+    if (mysql_stmt_execute(st) != 0)
+        return stmt_fail(db, st, "execute");
+    db->last_used_ms = rst_time_now_ms();
+    if (affected != NULL)
+        *affected = (uint64_t)mysql_stmt_affected_rows(st);
+    if (cols == NULL) {
+        mysql_stmt_free_result(st);
+        return RST_DB_OK;
+    }
+    return fetch_rows(db, st, a, cols, out);
+}
+
+rst_db_rc rst_db_query(rst_db *db, rst_arena *arena, const char *sql,
+                       const rst_param *params, int nparams,
+                       const char *cols, rst_rows *out)
+{
+    int had_conn = db->conn != NULL;
+    rst_db_rc rc = run_stmt(db, arena, sql, params, nparams, cols, out, NULL);
+    /* A kept connection may have died while idle: one retry on a new one. */
+    if (rc == RST_DB_DOWN && had_conn)
+        rc = run_stmt(db, arena, sql, params, nparams, cols, out, NULL);
+    return rc;
+}
+
+/* Writes are not retried after they were sent, so make sure an idle
+ * connection is still alive before sending one. */
+static rst_db_rc check_idle_conn(rst_db *db)
+{
+    if (db->conn == NULL || rst_time_now_ms() - db->last_used_ms < 1000)
+        return RST_DB_OK;
+    if (mysql_ping(db->conn) != 0)
+        disconnect(db);
+    return RST_DB_OK;
+}
+
+rst_db_rc rst_db_exec(rst_db *db, const char *sql, const rst_param *params,
+                      int nparams, uint64_t *affected)
+{
+    rst_arena a;
+    rst_arena_init(&a, 2048);
+    check_idle_conn(db);
+    rst_db_rc rc = run_stmt(db, &a, sql, params, nparams, NULL, NULL, affected);
+    rst_arena_free(&a);
+    return rc;
+}
+
+rst_db_rc rst_db_exec_literal(rst_db *db, const char *sql, size_t len)
+{
+    rst_db_rc rc = connect_db(db);
+    if (rc != RST_DB_OK)
+        return rc;
+    if (mysql_real_query(db->conn, sql, (unsigned long)len) != 0)
+        return classify(db, mysql_errno(db->conn), mysql_error(db->conn));
+    /* Drain every result a multi-statement text may produce. */
+    do {
+        MYSQL_RES *res = mysql_store_result(db->conn);
+        if (res != NULL)
+            mysql_free_result(res);
+        else if (mysql_field_count(db->conn) != 0)
+            return classify(db, mysql_errno(db->conn), mysql_error(db->conn));
+    } while (mysql_next_result(db->conn) == 0);
+    if (mysql_errno(db->conn) != 0)
+        return classify(db, mysql_errno(db->conn), mysql_error(db->conn));
+    db->last_used_ms = rst_time_now_ms();
+    return RST_DB_OK;
+}
+
+rst_db_rc rst_db_begin(rst_db *db)
+{
+    check_idle_conn(db);
+    rst_db_rc rc = connect_db(db);
+    if (rc != RST_DB_OK)
+        return rc;
+    if (mysql_autocommit(db->conn, 0) != 0)
+        return classify(db, mysql_errno(db->conn), mysql_error(db->conn));
+    return RST_DB_OK;
+}
+
+rst_db_rc rst_db_commit(rst_db *db)
+{
+    if (db->conn == NULL)
+        return RST_DB_DOWN;
+    if (mysql_commit(db->conn) != 0)
+        return classify(db, mysql_errno(db->conn), mysql_error(db->conn));
+    if (mysql_autocommit(db->conn, 1) != 0)
+        return classify(db, mysql_errno(db->conn), mysql_error(db->conn));
+    db->last_used_ms = rst_time_now_ms();
+    return RST_DB_OK;
+}
+
+void rst_db_rollback(rst_db *db)
+{
+    if (db->conn == NULL)
+        return;
+    if (mysql_rollback(db->conn) != 0 || mysql_autocommit(db->conn, 1) != 0)
+        disconnect(db);
+}
+
+rst_db_rc rst_db_ping(rst_db *db, uint64_t *usec)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rst_db_rc rc = connect_db(db);
+    if (rc == RST_DB_OK && mysql_ping(db->conn) != 0)
+        rc = classify(db, mysql_errno(db->conn), mysql_error(db->conn));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (usec != NULL)
+        *usec = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+    if (rc == RST_DB_OK)
+        db->last_used_ms = rst_time_now_ms();
+    return rc;
+}

@@ -1,0 +1,92 @@
+/* db.h -- MariaDB access for one worker: one lazy connection per server,
+ * prepared statements only, typed parameters and typed result rows.
+ *
+ * A connection is opened on first use and dropped, with every prepared
+ * statement on it, as soon as the server looks unreachable; the next request
+ * that needs the server opens a new one. So a shard that goes down fails the
+ * requests that need it (RST_DB_DOWN -> 502) and recovers by itself. Reads
+ * retry once on a fresh connection, because a connection that sat idle may
+ * have been closed by a server restart; writes do not, because a write whose
+ * answer was lost may have been applied. */
+#ifndef ROOST_DB_H
+#define ROOST_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/config.h"
+
+typedef enum {
+    RST_DB_OK   = 0,
+    RST_DB_DOWN = -1,     /* server unreachable or connection lost */
+    RST_DB_DUP  = -2,     /* unique key violated */
+    RST_DB_ERR  = -3      /* anything else: a bug or a schema problem */
+} rst_db_rc;
+
+typedef enum { RST_P_NULL, RST_P_U64, RST_P_I64, RST_P_STR, RST_P_TIME } rst_ptype;
+
+typedef struct {
+    rst_ptype   type;
+    uint64_t    u;        /* U64, and TIME as unix ms */
+    int64_t     i;
+    const char *s;
+    size_t      len;
+} rst_param;
+
+static inline rst_param rst_p_u64(uint64_t v) { rst_param p = { .type = RST_P_U64, .u = v }; return p; }
+static inline rst_param rst_p_i64(int64_t v) { rst_param p = { .type = RST_P_I64, .i = v }; return p; }
+static inline rst_param rst_p_time(uint64_t ms) { rst_param p = { .type = RST_P_TIME, .u = ms }; return p; }
+static inline rst_param rst_p_strn(const char *s, size_t n) { rst_param p = { .type = RST_P_STR, .s = s, .len = n }; return p; }
+rst_param rst_p_str(const char *s);
+
+typedef struct {
+    int         null;
+    uint64_t    u;        /* 'U' columns, and 'T' columns as unix ms */
+    int64_t     i;        /* 'I' columns */
+    const char *s;        /* 'S' columns: NUL-terminated, in the arena */
+    size_t      len;
+} rst_value;
+
+typedef struct {
+    int        nrows;
+    int        ncols;
+    rst_value *v;         /* row r, column c: v[r * ncols + c] */
+} rst_rows;
+
+static inline const rst_value *rst_row(const rst_rows *r, int row) { return &r->v[row * r->ncols]; }
+
+typedef struct rst_db rst_db;
+
+/* Creates the handle; connects lazily. NULL on malloc failure. */
+rst_db *rst_db_new(const rst_db_conf *conf);
+void    rst_db_free(rst_db *db);
+const char *rst_db_name(const rst_db *db);
+
+/* Runs a SELECT. `cols` gives one letter per result column: 'U' unsigned
+ * 64-bit, 'I' signed 64-bit, 'S' string, 'T' DATETIME(3) (as unix ms). Rows
+ * and strings are allocated in `arena`. */
+rst_db_rc rst_db_query(rst_db *db, rst_arena *arena, const char *sql,
+                       const rst_param *params, int nparams,
+                       const char *cols, rst_rows *out);
+
+/* Runs an INSERT/UPDATE/DELETE. *affected (may be NULL) gets the number of
+ * rows matched. */
+rst_db_rc rst_db_exec(rst_db *db, const char *sql, const rst_param *params,
+                      int nparams, uint64_t *affected);
+
+/* Transactions on this connection. begin connects if needed. */
+rst_db_rc rst_db_begin(rst_db *db);
+rst_db_rc rst_db_commit(rst_db *db);
+void      rst_db_rollback(rst_db *db);
+
+/* Runs literal SQL without parameters (migrations, DDL). */
+rst_db_rc rst_db_exec_literal(rst_db *db, const char *sql, size_t len);
+
+/* Round-trips to the server; RST_DB_OK when it answers. *usec gets the time. */
+rst_db_rc rst_db_ping(rst_db *db, uint64_t *usec);
+
+/* The last error as text, for logs only (never for clients). */
+const char *rst_db_last_error(const rst_db *db);
+
+#endif

@@ -1,0 +1,39 @@
+/* shardmap.c -- the logical shard map (see shardmap.h). */
+#include <string.h>
+
+#include "core/ids.h"
+#include "store/shardmap.h"
+
+void rst_shardmap_build(rst_shardmap *m, const rst_config *cfg)
+{
+    memset(m, 0, sizeof(*m));
+    m->count = cfg->shard_count;
+    m->nservers = cfg->nshard_servers;
+    for (unsigned s = 0; s < 4096; s++)
+        m->owner[s] = -1;
+    for (int i = 0; i < cfg->nranges; i++)
+        for (unsigned s = cfg->ranges[i].first; s <= cfg->ranges[i].last && s < 4096; s++)
+            m->owner[s] = (short)cfg->ranges[i].server;
+}
+
+int rst_shardmap_server(const rst_shardmap *m, unsigned shard)
+{
+    if (shard >= m->count)
+        return -1;
+    return m->owner[shard];
+}
+
+int rst_shardmap_server_for_id(const rst_shardmap *m, uint64_t id)
+{
+    return rst_shardmap_server(m, rst_id_shard(id));
+}
+
+unsigned rst_shard_for_name(const rst_shardmap *m, const char *name_lc)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)name_lc; *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ULL;
+    }
+    return (unsigned)(h % m->count);
+}

@@ -1,0 +1,15 @@
+/* suites.h -- the Check suites of the API tests (through nginx, against
+ * the real MariaDB and Redis of the test stack). */
+#ifndef ROOST_TESTS_API_SUITES_H
+#define ROOST_TESTS_API_SUITES_H
+
+#include <check.h>
+#include <string.h>
+
+#include "client.h"
+
+Suite *suite_conventions(void);
+Suite *suite_products(void);
+Suite *suite_faults(void);
+
+#endif

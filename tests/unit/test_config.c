@@ -1,0 +1,174 @@
+/* test_config.c -- roost.conf parsing: defaults, typed keys, errors that
+ * name the bad key, and the shard map coverage check. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "suites.h"
+
+#define SHARDS_OK \
+    "[catalog]\ndatabase = cat\n" \
+    "[shards]\ncount = 8\n" \
+    "[shard a]\nrange = 0-3\nport = 3307\ndatabase = s\n" \
+    "[shard b]\nrange = 4-7\nhost = 10.0.0.2\ndatabase = s\n"
+
+static rst_config cfg;
+static char err[512];
+
+static int load(const char *text)
+{
+    err[0] = '\0';
+    return rst_config_load_string(&cfg, text, err, sizeof(err));
+}
+
+START_TEST(minimal_config_gets_defaults)
+{
+    ck_assert_int_eq(load(SHARDS_OK), 0);
+    ck_assert_int_eq(cfg.workers, 4);
+    ck_assert_int_eq(cfg.request_timeout, 30);
+    ck_assert_int_eq(cfg.token_ttl, 1800);
+    ck_assert_str_eq(cfg.redis_prefix, "roost:");
+    ck_assert_int_eq(cfg.redis_port, 6379);
+    ck_assert_uint_eq(cfg.shard_count, 8);
+    ck_assert_int_eq(cfg.nshard_servers, 2);
+    ck_assert_str_eq(cfg.shard_servers[0].name, "a");
+    ck_assert_int_eq(cfg.shard_servers[0].port, 3307);
+    ck_assert_str_eq(cfg.shard_servers[1].host, "10.0.0.2");
+    ck_assert_str_eq(cfg.catalog.database, "cat");
+}
+END_TEST
+
+START_TEST(typed_keys_are_read)
+{
+    ck_assert_int_eq(load("[roostd]\nworkers = 9\nlisten = 127.0.0.1:9001\nmax_requests = 0\n"
+                          "log_level = debug\n[redis]\nport = 7000\nprefix = t:\n" SHARDS_OK), 0);
+    ck_assert_int_eq(cfg.workers, 9);
+    ck_assert_str_eq(cfg.listen, "127.0.0.1:9001");
+    ck_assert_int_eq(cfg.max_requests, 0);
+    ck_assert_int_eq(cfg.log_level, 7);
+    ck_assert_int_eq(cfg.redis_port, 7000);
+    ck_assert_str_eq(cfg.redis_prefix, "t:");
+}
+END_TEST
+
+START_TEST(bad_number_names_the_key_and_line)
+{
+    ck_assert_int_eq(load("[roostd]\nworkers = lots\n" SHARDS_OK), -1);
+    ck_assert_msg(strstr(err, "workers") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, ":2:") != NULL, "%s", err);
+    ck_assert_int_eq(load("[roostd]\nworkers = 0\n" SHARDS_OK), -1);
+    ck_assert_int_eq(load("[roostd]\nworkers = 4x\n" SHARDS_OK), -1);
+    ck_assert_int_eq(load("[redis]\nport = 70000\n" SHARDS_OK), -1);
+    ck_assert_msg(strstr(err, "port") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(unknown_keys_and_sections_are_errors)
+{
+    ck_assert_int_eq(load("[roostd]\nworkerz = 4\n" SHARDS_OK), -1);
+    ck_assert_msg(strstr(err, "workerz") != NULL, "%s", err);
+    ck_assert_int_eq(load("[nonsense]\nx = 1\n" SHARDS_OK), -1);
+    ck_assert_msg(strstr(err, "nonsense") != NULL, "%s", err);
+    ck_assert_int_eq(load("[roostd]\nlog_level = loud\n" SHARDS_OK), -1);
+    ck_assert_msg(strstr(err, "log_level") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(shard_map_must_cover_every_shard_once)
+{
+    ck_assert_int_eq(load("[catalog]\ndatabase = c\n[shards]\ncount = 8\n"
+                          "[shard a]\nrange = 0-3\ndatabase = s\n"), -1);
+    ck_assert_msg(strstr(err, "logical shard 4") != NULL, "%s", err);
+    ck_assert_int_eq(load("[catalog]\ndatabase = c\n[shards]\ncount = 8\n"
+                          "[shard a]\nrange = 0-4\ndatabase = s\n"
+                          "[shard b]\nrange = 4-7\ndatabase = s\n"), -1);
+    ck_assert_msg(strstr(err, "more than once") != NULL, "%s", err);
+    ck_assert_int_eq(load("[catalog]\ndatabase = c\n[shards]\ncount = 4\n"
+                          "[shard a]\nrange = 0-7\ndatabase = s\n"), -1);
+    ck_assert_int_eq(load("[catalog]\ndatabase = c\n[shards]\ncount = 4\n"
+                          "[shard a]\nrange = 3-1\ndatabase = s\n"), -1);
+    ck_assert_msg(strstr(err, "range") != NULL, "%s", err);
+    ck_assert_int_eq(load("[catalog]\ndatabase = c\n"), -1);
+    ck_assert_msg(strstr(err, "shard map is empty") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(ranges_may_repeat)
+{
+    ck_assert_int_eq(load("[catalog]\ndatabase = c\n[shards]\ncount = 6\n"
+                          "[shard a]\nrange = 0-1\nrange = 4-5\ndatabase = s\n"
+                          "[shard b]\nrange = 2-3\ndatabase = s\n"), 0);
+    ck_assert_int_eq(cfg.nranges, 3);
+    ck_assert_int_eq(cfg.ranges[1].server, 0);
+    ck_assert_uint_eq(cfg.ranges[1].first, 4);
+}
+END_TEST
+
+START_TEST(missing_catalog_database_is_an_error)
+{
+    ck_assert_int_eq(load("[shards]\ncount = 1\n[shard a]\nrange = 0\ndatabase = s\n"), -1);
+    ck_assert_msg(strstr(err, "[catalog] database") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(relative_paths_follow_the_config_file)
+{
+    char dir[] = "/tmp/roost-cfg-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char conf[256], pw[256];
+    snprintf(conf, sizeof(conf), "%s/roost.conf", dir);
+    snprintf(pw, sizeof(pw), "%s/pw", dir);
+    FILE *f = fopen(pw, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("s3cret\n", f);
+    fclose(f);
+    f = fopen(conf, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("[security]\nsecret_file = secret\n[catalog]\ndatabase = c\npassword_file = pw\n"
+          "[shards]\ncount = 1\n[shard a]\nrange = 0\ndatabase = s\n", f);
+    fclose(f);
+    ck_assert_int_eq(rst_config_load(&cfg, conf, err, sizeof(err)), 0);
+    char want[300];
+    snprintf(want, sizeof(want), "%s/secret", dir);
+    ck_assert_str_eq(cfg.secret_file, want);
+    ck_assert_str_eq(cfg.catalog.password, "s3cret");
+    unlink(conf);
+    unlink(pw);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(unreadable_password_file_is_an_error)
+{
+    ck_assert_int_eq(load("[catalog]\ndatabase = c\npassword_file = /nonexistent/pw\n"
+                          "[shards]\ncount = 1\n[shard a]\nrange = 0\ndatabase = s\n"), -1);
+    ck_assert_msg(strstr(err, "password_file") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(missing_file_is_reported)
+{
+    ck_assert_int_eq(rst_config_load(&cfg, "/nonexistent/roost.conf", err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "cannot open") != NULL, "%s", err);
+}
+END_TEST
+
+Suite *suite_config(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("load");
+    tcase_add_test(tc, minimal_config_gets_defaults);
+    tcase_add_test(tc, typed_keys_are_read);
+    tcase_add_test(tc, bad_number_names_the_key_and_line);
+    tcase_add_test(tc, unknown_keys_and_sections_are_errors);
+    tcase_add_test(tc, shard_map_must_cover_every_shard_once);
+    tcase_add_test(tc, ranges_may_repeat);
+    tcase_add_test(tc, missing_catalog_database_is_an_error);
+    tcase_add_test(tc, relative_paths_follow_the_config_file);
+    tcase_add_test(tc, unreadable_password_file_is_an_error);
+    tcase_add_test(tc, missing_file_is_reported);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,694 @@
+# shellcheck shell=bash
+# tools/stack.sh -- private roost stacks for development and tests.
+#
+# Sourced by ./dev (which sets ROOT and `set -euo pipefail`). A stack is two
+# MariaDB servers (db1, db2), Redis, roostd and nginx, all on loopback, with
+# every file under run/STACK/:
+#
+#   run/STACK/stack.env          ports and build dir the stack was set up with
+#   run/STACK/roost.conf         roostd/roostctl configuration
+#   run/STACK/secrets/           secret (token key), db_password (mode 600)
+#   run/STACK/db1/ db2/          my.cnf, data/, binlog/
+#   run/STACK/redis/             redis.conf and its (unused) dump dir
+#   run/STACK/nginx/             nginx.conf, roost-site.conf, cache/, tmp/
+#   run/STACK/sock/              unix sockets (db1, db2, roostd), unless the
+#                                path is too long: then /tmp/roost-STACK-HASH/
+#   run/STACK/log/               every log file
+#   run/STACK/NAME.pid           pid (line 1) and start time (line 2) of each
+#                                service we started; processes are stopped by
+#                                this pid only, never by name.
+#
+# Each service is started in its own session (setsid), so Ctrl-C in a shell
+# does not reach it and everything it forks can be found by its session id.
+
+STACK_SERVICES=(db1 db2 redis roostd nginx)   # start order; stop is reversed
+
+say()  { printf 'dev: %s\n' "$*" >&2; }
+warn() { printf 'dev: warning: %s\n' "$*" >&2; }
+die()  { printf 'dev: error: %s\n' "$*" >&2; exit 1; }
+
+now_ms() { local t=${EPOCHREALTIME/[.,]/}; echo $(( t / 1000 )); }
+elapsed() { local ms=$(( $(now_ms) - $1 )); printf '%d.%01d s' $(( ms / 1000 )) $(( ms % 1000 / 100 )); }
+
+# ---------------------------------------------------------------- processes
+
+# proc_field PID INDEX: a field of /proc/PID/stat counted from the state
+# field (0 = state, 1 = ppid, 2 = pgrp, 3 = session, 19 = start time).
+# The command name before it may hold spaces, so split after its ')'.
+proc_field() {
+    local stat rest
+    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+    rest=${stat##*) }
+    # shellcheck disable=SC2206
+    local fields=($rest)
+    printf '%s\n' "${fields[$2]}"
+}
+
+# proc_alive PID: the process exists and is not a zombie.
+proc_alive() {
+    local st
+    st=$(proc_field "$1" 0) || return 1
+    [[ $st != Z && $st != X ]]
+}
+
+# session_members SID: pids of live processes in session SID.
+session_members() {
+    local p sid
+    for p in /proc/[0-9]*; do
+        p=${p#/proc/}
+        [[ $p == "$1" ]] && continue
+        sid=$(proc_field "$p" 3) || continue
+        [[ $sid == "$1" ]] && proc_alive "$p" && echo "$p"
+    done
+    return 0
+}
+
+# wait_gone PID SECONDS: 0 once PID is gone, 1 on time-out.
+wait_gone() {
+    local pid=$1 deadline=$(( $(now_ms) + $2 * 1000 ))
+    while proc_alive "$pid"; do
+        (( $(now_ms) < deadline )) || return 1
+        sleep 0.1
+    done
+    wait "$pid" 2>/dev/null || true   # reap it if it is our own child
+    return 0
+}
+
+# port_open PORT: something accepts connections on 127.0.0.1:PORT.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# ---------------------------------------------------------------- the stack
+
+# stack_use STACK fresh [BUILD_DIR [SANITIZE]] | stack_use STACK existing
+# Sets the variables that describe STACK. `fresh` takes ports from the
+# environment (ROOST_PORT, ROOST_TEST_PORT) and the build dir from the
+# arguments; `existing` reuses what the stack was last set up with.
+stack_use() {
+    STACK=$1
+    local mode=$2
+    case $STACK in
+        dev)  PORT_NGINX=${ROOST_PORT:-8080};  PORT_DB1=18306; PORT_DB2=18307
+              PORT_REDIS=18379; SERVER_ID1=1;  SERVER_ID2=2 ;;
+        test) PORT_NGINX=${ROOST_TEST_PORT:-28080}; PORT_DB1=28306; PORT_DB2=28307
+              PORT_REDIS=28379; SERVER_ID1=11; SERVER_ID2=12 ;;
+        *)    die "unknown stack '$STACK' (stacks: dev, test)" ;;
+    esac
+    RUN=$ROOT/run/$STACK
+    BUILD_DIR=$ROOT/build
+    SANITIZE=0
+    if [[ $mode == fresh ]]; then
+        BUILD_DIR=${3:-$BUILD_DIR}
+        SANITIZE=${4:-0}
+    elif [[ -f $RUN/stack.env ]]; then
+        # shellcheck disable=SC1091
+        source "$RUN/stack.env"
+    fi
+    [[ $PORT_NGINX =~ ^[0-9]+$ ]] || die "bad nginx port '$PORT_NGINX'"
+    LOGDIR=$RUN/log
+    CONF=$RUN/roost.conf
+    SECRETS=$RUN/secrets
+    SOCKDIR=$(stack_sockdir)
+    SOCK_DB1=$SOCKDIR/db1.sock
+    SOCK_DB2=$SOCKDIR/db2.sock
+    SOCK_ROOSTD=$SOCKDIR/roostd.sock
+    ROOSTD_BIN=$BUILD_DIR/app/roostd/roostd
+    ROOSTCTL_BIN=$BUILD_DIR/app/roostctl/roostctl
+    ADMIN_USER=$(id -un)
+    # shellcheck disable=SC2034  # used by ./dev
+    URL=http://127.0.0.1:$PORT_NGINX
+}
+
+# Unix socket paths must stay under 100 characters (sun_path is 108). A
+# deep checkout puts the sockets in /tmp/roost-STACK-<hash of the repo path>.
+stack_sockdir() {
+    local d=$RUN/sock
+    if (( ${#d} + 12 < 100 )); then   # 12 = length of "/roostd.sock"
+        echo "$d"
+    else
+        local h
+        h=$(printf '%s' "$ROOT" | sha256sum)
+        echo "/tmp/roost-$STACK-${h:0:12}"
+    fi
+}
+
+# The paths go into nginx, MariaDB and INI files unquoted: refuse a checkout
+# whose path would need quoting there.
+stack_check_path() {
+    [[ $ROOT =~ ^[A-Za-z0-9_./+@%,=-]+$ ]] ||
+        die "the repository path '$ROOT' holds spaces or special characters; clone it to a plain path"
+}
+
+stack_mksockdir() {
+    mkdir -p "$SOCKDIR"
+    chmod 700 "$SOCKDIR"
+    [[ -O $SOCKDIR && ! -L $SOCKDIR ]] || die "$SOCKDIR is not a directory owned by $(id -un)"
+}
+
+# put FILE [MODE]: write stdin to FILE only when the content differs, so a
+# file's mtime tells when it last changed. Adds FILE to CHANGED when it did.
+CHANGED=()
+put() {
+    local f=$1 mode=${2:-644} tmp
+    tmp=$(mktemp "$f.XXXXXX")
+    cat >"$tmp"
+    chmod "$mode" "$tmp"
+    if [[ -f $f ]] && cmp -s "$tmp" "$f"; then
+        rm -f "$tmp"
+    else
+        mv -f "$tmp" "$f"
+        CHANGED+=("$f")
+    fi
+}
+
+# random_alnum N: N random letters and digits.
+random_alnum() {
+    local s=""
+    while (( ${#s} < $1 )); do
+        s+=$(head -c 256 /dev/urandom | LC_ALL=C tr -dc 'A-Za-z0-9')
+    done
+    printf '%s' "${s:0:$1}"
+}
+
+# Creates the directories, secrets and configuration files of the stack
+# (secrets once; configuration files rewritten only when they change).
+stack_prepare() {
+    stack_check_path
+    mkdir -p "$RUN" "$LOGDIR" "$RUN/db1" "$RUN/db2" "$RUN/redis" \
+             "$RUN/nginx/tmp" "$RUN/nginx/cache" "$SECRETS"
+    chmod 700 "$SECRETS"
+    stack_mksockdir
+    if [[ ! -s $SECRETS/secret ]]; then
+        (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$SECRETS/secret")
+    fi
+    if [[ ! -s $SECRETS/db_password ]]; then
+        (umask 077; random_alnum 32 >"$SECRETS/db_password")
+    fi
+    chmod 600 "$SECRETS/secret" "$SECRETS/db_password"
+
+    put "$RUN/stack.env" <<EOF
+# written by ./dev: what stack '$STACK' was last set up with
+PORT_NGINX=$PORT_NGINX
+BUILD_DIR=$BUILD_DIR
+SANITIZE=$SANITIZE
+EOF
+    db_write_cnf db1 "$PORT_DB1" "$SOCK_DB1" "$SERVER_ID1"
+    db_write_cnf db2 "$PORT_DB2" "$SOCK_DB2" "$SERVER_ID2"
+    redis_write_conf
+    roost_write_conf
+    nginx_write_conf
+}
+
+# ---------------------------------------------------------------- MariaDB
+
+db_sock() { case $1 in db1) echo "$SOCK_DB1";; db2) echo "$SOCK_DB2";; esac; }
+
+db_write_cnf() {
+    local name=$1 port=$2 sock=$3 id=$4 dir=$RUN/$1
+    put "$dir/my.cnf" <<EOF
+# $dir/my.cnf -- written by ./dev for stack '$STACK' ($name). Do not edit.
+[mariadbd]
+user                  = $ADMIN_USER
+datadir               = $dir/data
+socket                = $sock
+pid-file              = $dir/mariadbd.pid
+log-error             = $LOGDIR/$name.err
+# Own temporary directory: servers sharing /tmp can collide on temp names.
+tmpdir                = $dir/tmp
+bind-address          = 127.0.0.1
+port                  = $port
+skip-name-resolve
+max_connections       = 300
+character-set-server  = utf8mb4
+collation-server      = utf8mb4_unicode_ci
+performance_schema    = OFF
+# Small: several stacks may run on one machine.
+innodb_buffer_pool_size        = 128M
+innodb_log_file_size           = 64M
+# Durability as in production: an acknowledged write is on disk.
+innodb_flush_log_at_trx_commit = 1
+sync_binlog                    = 1
+# Binary log with GTIDs, ready to feed a replica.
+server_id             = $id
+log_bin               = $dir/binlog/$name-bin
+binlog_format         = ROW
+gtid_strict_mode      = 1
+log_slave_updates     = 1
+expire_logs_days      = 1
+
+[client]
+socket                = $sock
+port                  = $port
+EOF
+}
+
+# Initialises the data directory once (a half-done one is started over).
+db_init() {
+    local name=$1 dir=$RUN/$1
+    [[ -f $dir/data/.roost-initialized ]] && return 0
+    rm -rf "$dir/data" "$dir/binlog" "$dir/tmp"
+    mkdir -p "$dir/data" "$dir/binlog" "$dir/tmp"
+    local t0 user_opt=()
+    t0=$(now_ms)
+    (( EUID == 0 )) && user_opt=(--user=root)
+    if ! mariadb-install-db --no-defaults --datadir="$dir/data" "${user_opt[@]}" \
+            --auth-root-authentication-method=socket \
+            --auth-root-socket-user="$ADMIN_USER" \
+            --skip-test-db --skip-name-resolve --tmpdir="$dir/tmp" \
+            >"$LOGDIR/$name-install.log" 2>&1; then
+        sed -n '1,/^Installation of system tables failed/p' "$LOGDIR/$name-install.log" | head -n 20 >&2
+        die "$name: mariadb-install-db failed (log: $LOGDIR/$name-install.log)"
+    fi
+    touch "$dir/data/.roost-initialized"
+    say "$name: data directory initialised in $(elapsed "$t0")"
+}
+
+db_ping() {
+    mariadb-admin --no-defaults --socket="$(db_sock "$1")" -u"$ADMIN_USER" \
+        --connect-timeout=2 ping >/dev/null 2>&1
+}
+
+# Creates the databases and the `roost` user (idempotent: runs on every
+# start, so the password always matches secrets/db_password).
+db_setup() {
+    local name=$1 pw dbs=(roost_shard) db host sql=""
+    pw=$(cat "$SECRETS/db_password")
+    [[ $name == db1 ]] && dbs=(roost_catalog roost_shard)
+    for db in "${dbs[@]}"; do
+        sql+="CREATE DATABASE IF NOT EXISTS $db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"$'\n'
+    done
+    for host in 127.0.0.1 localhost; do
+        sql+="CREATE USER IF NOT EXISTS 'roost'@'$host' IDENTIFIED BY '$pw';"$'\n'
+        sql+="ALTER USER 'roost'@'$host' IDENTIFIED BY '$pw';"$'\n'
+        sql+="GRANT ALL PRIVILEGES ON roost_catalog.* TO 'roost'@'$host';"$'\n'
+        sql+="GRANT ALL PRIVILEGES ON roost_shard.* TO 'roost'@'$host';"$'\n'
+    done
+    printf '%s' "$sql" | mariadb --no-defaults --socket="$(db_sock "$name")" -u"$ADMIN_USER" ||
+        die "$name: could not create the databases and the roost user"
+}
+
+db_start() {
+    local name=$1
+    db_init "$name"
+    mkdir -p "$RUN/$name/tmp"
+    rm -f "$(db_sock "$name")"
+    launch "$name" mariadbd --defaults-file="$RUN/$name/my.cnf"
+    wait_ready "$name" 60 db_ping "$name"
+    db_setup "$name"
+}
+
+# ---------------------------------------------------------------- Redis
+
+redis_write_conf() {
+    put "$RUN/redis/redis.conf" <<EOF
+# $RUN/redis/redis.conf -- written by ./dev for stack '$STACK'. Do not edit.
+bind 127.0.0.1
+protected-mode yes
+port $PORT_REDIS
+daemonize no
+dir $RUN/redis
+logfile $LOGDIR/redis.log
+# A cache only: nothing is saved to disk.
+save ""
+appendonly no
+maxmemory 256mb
+maxmemory-policy allkeys-lru
+EOF
+}
+
+redis_ping() {
+    [[ $(redis-cli -h 127.0.0.1 -p "$PORT_REDIS" ping 2>/dev/null) == PONG ]]
+}
+
+redis_start() {
+    launch redis redis-server "$RUN/redis/redis.conf"
+    wait_ready redis 20 redis_ping
+}
+
+# ---------------------------------------------------------------- roostd
+
+roost_write_conf() {
+    put "$CONF" <<EOF
+; $CONF -- written by ./dev for stack '$STACK'. Do not edit:
+; ./dev rewrites it. The format is described in systemd/roost.conf.example.
+
+[roostd]
+listen = $SOCK_ROOSTD
+workers = 4
+generator_base = 0
+log_level = info
+
+[roostctl]
+migrations_dir = $ROOT/migrations
+
+[security]
+secret_file = $SECRETS/secret
+
+[redis]
+host = 127.0.0.1
+port = $PORT_REDIS
+prefix = roost:
+
+[catalog]
+host = 127.0.0.1
+port = $PORT_DB1
+user = roost
+password_file = $SECRETS/db_password
+database = roost_catalog
+
+[shards]
+count = 4096
+
+[shard a]
+range = 0-2047
+host = 127.0.0.1
+port = $PORT_DB1
+user = roost
+password_file = $SECRETS/db_password
+database = roost_shard
+
+[shard b]
+range = 2048-4095
+host = 127.0.0.1
+port = $PORT_DB2
+user = roost
+password_file = $SECRETS/db_password
+database = roost_shard
+EOF
+}
+
+# Sanitizer builds: no leak checks yet; reports go to log/sanitizer.PID.
+sanitizer_env() {
+    if [[ $SANITIZE == 1 ]]; then
+        echo "ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:log_path=$LOGDIR/sanitizer"
+        echo "UBSAN_OPTIONS=print_stacktrace=1:log_path=$LOGDIR/sanitizer"
+    fi
+}
+
+roostd_ready() { [[ -S $SOCK_ROOSTD ]]; }
+
+roostd_start() {
+    [[ -x $ROOSTD_BIN ]] || die "roostd: $ROOSTD_BIN is not built (run ./dev up)"
+    rm -f "$SOCK_ROOSTD"
+    local envs
+    mapfile -t envs < <(sanitizer_env)
+    # Not under systemd here: keep roostd from notifying or taking sockets
+    # meant for someone else.
+    launch roostd env -u NOTIFY_SOCKET -u LISTEN_FDS -u LISTEN_PID -u LISTEN_FDNAMES \
+        "${envs[@]}" "$ROOSTD_BIN" -c "$CONF"
+    wait_ready roostd 20 roostd_ready
+}
+
+# roostctl ARGS...: runs the stack's roostctl (sanitizer settings included).
+roostctl() {
+    [[ -x $ROOSTCTL_BIN ]] || die "roostctl: $ROOSTCTL_BIN is not built (run ./dev up)"
+    local envs
+    mapfile -t envs < <(sanitizer_env | sed 's/:log_path=[^:]*//')
+    env "${envs[@]}" "$ROOSTCTL_BIN" -c "$CONF" "$@"
+}
+
+# ---------------------------------------------------------------- nginx
+
+nginx_write_conf() {
+    local site=$ROOT/nginx/roost-site.conf.in user_line="" nofile
+    [[ -f $site ]] || die "missing $site"
+    # Placeholders are filled outside comments only, so the rendered file
+    # keeps the template's explanation.
+    put "$RUN/nginx/roost-site.conf" < <(sed -e "/^[[:space:]]*#/!{
+        s|@LISTEN@|127.0.0.1:$PORT_NGINX|g
+        s|@ROOSTD_SOCKET@|$SOCK_ROOSTD|g
+        s|@CACHE_DIR@|$RUN/nginx/cache|g
+        }" "$site")
+    if grep -n '^[^#]*@[A-Z_]*@' "$RUN/nginx/roost-site.conf" >&2; then
+        die "nginx/roost-site.conf.in has a placeholder ./dev does not fill"
+    fi
+    # As root, nginx would run its workers as `nobody`, who may not reach
+    # the checkout; a private stack runs them as the invoking user.
+    (( EUID == 0 )) && user_line="user root root;"
+    nofile=$(ulimit -Hn)
+    [[ $nofile == unlimited || $nofile -gt 16384 ]] && nofile=16384
+    put "$RUN/nginx/nginx.conf" <<EOF
+# $RUN/nginx/nginx.conf -- written by ./dev for stack '$STACK'. Do not edit.
+# The site itself is nginx/roost-site.conf.in, rendered beside this file.
+daemon off;
+$user_line
+worker_processes auto;
+worker_rlimit_nofile $nofile;
+pid $RUN/nginx/nginx.pid;
+error_log $LOGDIR/nginx-error.log warn;
+
+events {
+    worker_connections 4096;
+}
+
+http {
+    client_body_temp_path $RUN/nginx/tmp/client_body;
+    fastcgi_temp_path     $RUN/nginx/tmp/fastcgi;
+    proxy_temp_path       $RUN/nginx/tmp/proxy;
+    scgi_temp_path        $RUN/nginx/tmp/scgi;
+    uwsgi_temp_path       $RUN/nginx/tmp/uwsgi;
+
+    log_format roost '\$remote_addr [\$time_iso8601] "\$request" \$status '
+                     '\$body_bytes_sent rid=\$request_id rt=\$request_time '
+                     'urt=\$upstream_response_time cache=\$upstream_cache_status';
+    access_log $LOGDIR/nginx-access.log roost;
+
+    sendfile on;
+    tcp_nodelay on;
+    keepalive_timeout 65s;
+
+    include $RUN/nginx/roost-site.conf;
+}
+EOF
+}
+
+nginx_cmd() { nginx -e "$LOGDIR/nginx-error.log" -p "$RUN/nginx/" -c "$RUN/nginx/nginx.conf" "$@"; }
+
+nginx_test() {
+    local out
+    out=$(nginx_cmd -t -q 2>&1) || { printf '%s\n' "$out" >&2; die "nginx: configuration test failed"; }
+}
+
+nginx_ready() { port_open "$PORT_NGINX"; }
+
+nginx_start() {
+    nginx_test
+    launch nginx nginx -e "$LOGDIR/nginx-error.log" -p "$RUN/nginx/" -c "$RUN/nginx/nginx.conf"
+    wait_ready nginx 20 nginx_ready
+}
+
+# ---------------------------------------------------------------- services
+
+svc_pidfile() { echo "$RUN/$1.pid"; }
+
+svc_port() {
+    case $1 in
+        db1) echo "$PORT_DB1";; db2) echo "$PORT_DB2";; redis) echo "$PORT_REDIS";;
+        nginx) echo "$PORT_NGINX";; *) echo "";;
+    esac
+}
+
+svc_log() {
+    case $1 in
+        db1|db2) echo "$LOGDIR/$1.err";; redis) echo "$LOGDIR/redis.log";;
+        nginx) echo "$LOGDIR/nginx-error.log";; roostd) echo "$LOGDIR/roostd.log";;
+    esac
+}
+
+svc_check_name() {
+    case $1 in db1|db2|redis|roostd|nginx) ;; *)
+        die "unknown service '$1' (services: ${STACK_SERVICES[*]})";;
+    esac
+}
+
+# svc_running NAME: 0 when the pid file names a live process that started
+# when the file says (so a recycled pid is not taken for ours); sets PID.
+svc_running() {
+    local f pid start
+    f=$(svc_pidfile "$1")
+    PID=""
+    [[ -f $f ]] || return 1
+    { read -r pid; read -r start; } <"$f" || true
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    proc_alive "$pid" || return 1
+    [[ -z $start || $(proc_field "$pid" 19) == "$start" ]] || return 1
+    PID=$pid
+}
+
+# launch NAME CMD...: starts CMD in its own session, output appended to
+# log/NAME.out (roostd, which logs to stderr: log/roostd.log), and records
+# its pid and start time.
+launch() {
+    local name=$1 out=$LOGDIR/$1.out; shift
+    [[ $name == roostd ]] && out=$LOGDIR/roostd.log
+    # fd 9 is ./dev's lock: the service must not inherit it.
+    setsid "$@" </dev/null >>"$out" 2>&1 9>&- &
+    local pid=$!
+    printf '%s\n%s\n' "$pid" "$(proc_field "$pid" 19 || true)" >"$(svc_pidfile "$name")"
+}
+
+# wait_ready NAME SECONDS CHECK...: waits until CHECK succeeds; fails with
+# the end of the service's log if the process dies or time runs out.
+wait_ready() {
+    local name=$1 secs=$2; shift 2
+    local deadline=$(( $(now_ms) + secs * 1000 ))
+    svc_running "$name" || true
+    local pid=$PID
+    until "$@"; do
+        if [[ -z $pid ]] || ! proc_alive "$pid"; then
+            wait "$pid" 2>/dev/null || true
+            svc_fail "$name" "exited while starting"
+        fi
+        (( $(now_ms) < deadline )) || svc_fail "$name" "not ready after ${secs}s"
+        sleep 0.1
+    done
+}
+
+svc_fail() {
+    local name=$1 why=$2 f
+    for f in $(printf '%s\n' "$(svc_log "$name")" "$LOGDIR/$name.out" | sort -u); do
+        [[ -s $f ]] || continue
+        printf -- '--- last lines of %s\n' "$f" >&2
+        tail -n 20 "$f" >&2
+    done
+    die "$name: $why (see $LOGDIR/)"
+}
+
+svc_start() {
+    local name=$1 t0 port
+    svc_check_name "$name"
+    if svc_running "$name"; then
+        say "$name: already running (pid $PID)"
+        return 0
+    fi
+    port=$(svc_port "$name")
+    if [[ -n $port ]] && port_open "$port"; then
+        die "$name: port $port is already taken by another program (see: ss -ltnp 'sport = :$port')"
+    fi
+    t0=$(now_ms)
+    case $name in
+        db1|db2) db_start "$name";;
+        redis)   redis_start;;
+        roostd)  roostd_start;;
+        nginx)   nginx_start;;
+    esac
+    svc_running "$name" || true
+    say "$name: started (pid $PID${port:+, port $port}) in $(elapsed "$t0")"
+}
+
+svc_stop() {
+    local name=$1 secs=15 left p
+    svc_check_name "$name"
+    if ! svc_running "$name"; then
+        rm -f "$(svc_pidfile "$name")"
+        say "$name: not running"
+        return 0
+    fi
+    local pid=$PID
+    case $name in db1|db2) secs=120;; roostd) secs=10;; esac
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! wait_gone "$pid" "$secs"; then
+        warn "$name (pid $pid) still running after ${secs}s: sending SIGKILL"
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+        wait_gone "$pid" 5 || warn "$name (pid $pid) survived SIGKILL"
+    fi
+    # Whatever it forked (workers) must go with it.
+    left=$(session_members "$pid")
+    if [[ -n $left ]]; then
+        sleep 1
+        left=$(session_members "$pid")
+        for p in $left; do
+            warn "$name: pid $p was left behind by $name (pid $pid): killing it"
+            kill -KILL "$p" 2>/dev/null || true
+        done
+    fi
+    rm -f "$(svc_pidfile "$name")"
+    case $name in roostd) rm -f "$SOCK_ROOSTD";; esac
+    say "$name: stopped (pid $pid)"
+}
+
+# After a start of a running stack: apply configuration that changed.
+svc_refresh() {
+    local f
+    for f in "${CHANGED[@]}"; do
+        case $f in
+            "$RUN/nginx/"*)
+                if svc_running nginx; then
+                    nginx_test
+                    kill -HUP "$PID"
+                    say "nginx: configuration changed, reloaded"
+                fi;;
+            "$RUN/db1/my.cnf") svc_running db1 && say "db1: my.cnf changed; apply with: ./dev svc $STACK restart db1";;
+            "$RUN/db2/my.cnf") svc_running db2 && say "db2: my.cnf changed; apply with: ./dev svc $STACK restart db2";;
+            "$RUN/redis/redis.conf") svc_running redis && say "redis: redis.conf changed; apply with: ./dev svc $STACK restart redis";;
+        esac
+    done
+    return 0
+}
+
+# ---------------------------------------------------------------- whole stack
+
+# Starts every service that is not running; db1 and db2 in parallel.
+# Services already running are left alone, except that nginx reloads a
+# changed configuration and roostd is restarted when its binary or its
+# configuration is newer than the running process.
+stack_start() {
+    local t0 pids=() p rc=0 name
+    t0=$(now_ms)
+    svc_refresh
+    if svc_running roostd && [[ $ROOSTD_BIN -nt $(svc_pidfile roostd) || $CONF -nt $(svc_pidfile roostd) ]]; then
+        say "roostd: binary or configuration changed since it started: restarting it"
+        svc_stop roostd
+    fi
+    for name in db1 db2; do
+        if svc_running "$name"; then
+            say "$name: already running (pid $PID)"
+        else
+            ( svc_start "$name" ) &
+            pids+=($!)
+        fi
+    done
+    for p in "${pids[@]}"; do wait "$p" || rc=1; done
+    (( rc == 0 )) || die "the databases did not start"
+    svc_start redis
+    svc_start roostd
+    svc_start nginx
+    say "stack '$STACK' is up in $(elapsed "$t0")"
+}
+
+stack_stop() {
+    local i
+    for (( i = ${#STACK_SERVICES[@]} - 1; i >= 0; i-- )); do
+        svc_stop "${STACK_SERVICES[i]}"
+    done
+}
+
+stack_status() {
+    local name port
+    printf '%-7s %-8s %-8s %s\n' SERVICE STATE PID WHERE
+    for name in "${STACK_SERVICES[@]}"; do
+        port=$(svc_port "$name")
+        local where=${port:+127.0.0.1:$port}
+        case $name in db1) where+=" $SOCK_DB1";; db2) where+=" $SOCK_DB2";; roostd) where=$SOCK_ROOSTD;; esac
+        if svc_running "$name"; then
+            printf '%-7s %-8s %-8s %s\n' "$name" running "$PID" "$where"
+        else
+            printf '%-7s %-8s %-8s %s\n' "$name" stopped - "$where"
+        fi
+    done
+}
+
+# Stops the stack and removes all its data (the test stack, each run).
+stack_wipe() {
+    stack_stop
+    rm -rf "$RUN"
+    [[ $SOCKDIR == /tmp/roost-* ]] && rm -rf "$SOCKDIR"
+    return 0
+}
+
+# Serialises commands that start or stop services of one stack.
+stack_lock() {
+    mkdir -p "$ROOT/run"
+    exec 9>"$ROOT/run/.$STACK.lock"
+    flock -w 300 9 || die "stack '$STACK' is busy (another ./dev holds $ROOT/run/.$STACK.lock)"
+}
+stack_unlock() { exec 9>&-; }
