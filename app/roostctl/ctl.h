@@ -8,5 +8,6 @@
 #define RST_CTL_GENERATOR 127
 
 int rst_ctl_seed(rst_services *s, int argc, char **argv);
+int rst_ctl_user(rst_services *s, int argc, char **argv);
 
 #endif

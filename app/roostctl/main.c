@@ -20,6 +20,10 @@ static void usage(FILE *out)
         "  migrate status     show every migration and its state on every database\n"
         "  shards             show the shard map and each server's health\n"
         "  seed --demo        load a few dozen demo products (safe to repeat)\n"
+        "  user create [--admin] --name NAME --password-stdin\n"
+        "                     create a user (or an admin) with the password read from stdin\n"
+        "  user promote NAME  make NAME an admin (revokes NAME's older tokens)\n"
+        "  user demote NAME   make NAME a plain user (revokes NAME's older tokens)\n"
         "\n"
         "Options:\n"
         "  -c FILE            configuration file (default $ROOST_CONF, else\n"
@@ -190,6 +194,8 @@ int main(int argc, char **argv)
         rc = cmd_migrate_status(&svc);
     else if (strcmp(cmd, "shards") == 0 && rest == 0)
         rc = cmd_shards(&svc);
+    else if (strcmp(cmd, "user") == 0)
+        rc = rst_ctl_user(&svc, rest, args);
     else if (strcmp(cmd, "seed") == 0)
         rc = rst_ctl_seed(&svc, rest, args);
     else {

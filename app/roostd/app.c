@@ -3,7 +3,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include <inttypes.h>
+
+#include "auth/token.h"
 #include "core/json.h"
+#include "core/timefmt.h"
+#include "domain/users.h"
+#include "roostd/idempotency.h"
 #include "core/log.h"
 #include "http/accept.h"
 #include "roostd/app.h"
@@ -15,12 +21,28 @@ static const rst_handler H_HEALTHZ       = { rst_h_healthz, "healthz", RST_H_OPS
 static const rst_handler H_READYZ        = { rst_h_readyz, "readyz", RST_H_OPS };
 static const rst_handler H_PRODUCTS_LIST = { rst_h_products_list, "products.list", 0 };
 static const rst_handler H_PRODUCT_GET   = { rst_h_product_get, "product.get", 0 };
+static const rst_handler H_PRODUCT_NEW   = { rst_h_product_create, "product.create",
+                                             RST_H_AUTH | RST_H_FIELDS };
+static const rst_handler H_PRODUCT_PUT   = { rst_h_product_update, "product.update",
+                                             RST_H_AUTH | RST_H_FIELDS };
+static const rst_handler H_SIGNUP        = { rst_h_signup, "users.signup", RST_H_FIELDS };
+static const rst_handler H_SIGNIN        = { rst_h_signin, "users.signin", RST_H_FIELDS };
+static const rst_handler H_USER_GET      = { rst_h_user_get, "user.get", 0 };
+static const rst_handler H_USER_PUT      = { rst_h_user_update, "user.update",
+                                             RST_H_AUTH | RST_H_FIELDS };
 
+/* Literal paths come before id patterns that could also match them. */
 static const rst_route routes[] = {
     { RST_M_GET, "/healthz", &H_HEALTHZ },
     { RST_M_GET, "/readyz", &H_READYZ },
     { RST_M_GET, "/products", &H_PRODUCTS_LIST },
+    { RST_M_POST, "/products", &H_PRODUCT_NEW },
     { RST_M_GET, "/product/{id}", &H_PRODUCT_GET },
+    { RST_M_PUT, "/product/{id}", &H_PRODUCT_PUT },
+    { RST_M_POST, "/users/SignUp", &H_SIGNUP },
+    { RST_M_POST, "/users/SignIn", &H_SIGNIN },
+    { RST_M_GET, "/users/{id}", &H_USER_GET },
+    { RST_M_PUT, "/users/{id}", &H_USER_PUT },
 };
 
 /* ------------------------------------------------------------ checks */
@@ -51,6 +73,94 @@ static int check_accept(rst_ctx *c)
                            "this API answers only application/json");
         return -1;
     }
+    return 0;
+}
+
+/* ------------------------------------------------------------ tokens */
+
+static void unauthorized(rst_ctx *c, const char *code, const char *message, const char *hint)
+{
+    char www[160];
+    rst_response_error(c->resp, 401, code, message);
+    if (hint != NULL)
+        snprintf(www, sizeof(www), "Bearer error=\"invalid_token\", error_description=\"%s\"", hint);
+    else
+        snprintf(www, sizeof(www), "Bearer");
+    rst_response_header(c->resp, "WWW-Authenticate", www);
+}
+
+static const char *bearer_token(const char *h)
+{
+    if (h == NULL)
+        return NULL;
+    while (*h == ' ')
+        h++;
+    if (strncasecmp(h, "Bearer ", 7) != 0)
+        return NULL;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return *h ? h : NULL;
+}
+
+/* Verifies the token and that it is still current (token version). On
+ * failure writes the 401 and returns -1; a database outage is a 502. */
+static int authenticate(rst_ctx *c)
+{
+    const char *token = bearer_token(c->req->authorization);
+    if (token == NULL) {
+        unauthorized(c, "unauthorized", "send Authorization: Bearer <token>", NULL);
+        return -1;
+    }
+    rst_claims claims;
+    switch (rst_token_verify(c->svc->secrets.jwt, token, (int64_t)(rst_time_now_ms() / 1000), &claims)) {
+    case RST_TOKEN_OK:
+        break;
+    case RST_TOKEN_EXPIRED:
+        unauthorized(c, "token_expired", "the token has expired; sign in again", "expired");
+        return -1;
+    default:
+        unauthorized(c, "unauthorized", "the token is not valid", "invalid");
+        return -1;
+    }
+    uint64_t version;
+    int admin;
+    rst_err err = rst_users_token_state(c->svc, c->arena, claims.sub, &version, &admin);
+    if (err == RST_E_NOT_FOUND) {
+        unauthorized(c, "unauthorized", "the token is not valid", "unknown user");
+        return -1;
+    }
+    if (err != RST_OK) {
+        rst_ctx_fail(c, err);
+        return -1;
+    }
+    if (version != claims.ver) {
+        unauthorized(c, "token_expired", "the token was revoked; sign in again", "revoked");
+        return -1;
+    }
+    c->auth.present = 1;
+    c->auth.user_id = claims.sub;
+    c->auth.admin = admin;
+    return 0;
+}
+
+/* Endpoints that do not need a token still use a valid one (idempotency
+ * scope, read-your-writes); an invalid one there is simply ignored. */
+static int check_token(rst_ctx *c)
+{
+    if (c->handler->flags & RST_H_AUTH)
+        return authenticate(c);
+    if (bearer_token(c->req->authorization) == NULL || c->req->method != RST_M_POST)
+        return 0;
+    rst_ctx probe = *c;
+    rst_response scratch;
+    rst_buf sink;
+    rst_buf_init(&sink);
+    rst_response_init(&scratch, &sink);
+    probe.resp = &scratch;
+    if (authenticate(&probe) == 0)
+        c->auth = probe.auth;
+    rst_buf_free(&sink);
     return 0;
 }
 
@@ -125,6 +235,30 @@ static const char *route_request(rst_ctx *c)
     return "not_found";
 }
 
+/* POSTs go through the idempotency layer when they carry a key. A
+ * malformed key is a field error the handler reports with its own (so the
+ * 403/404 checks that come first in API.md §1.1 still come first). */
+static void run_handler(rst_ctx *c)
+{
+    const char *key = c->req->idempotency_key;
+    if (c->req->method != RST_M_POST || key == NULL) {
+        c->handler->fn(c);
+        return;
+    }
+    if (!rst_idem_key_valid(key)) {
+        rst_response_field(c->resp, "Idempotency-Key", "must be 1 to 64 printable ASCII characters");
+        c->handler->fn(c);
+        if (c->resp->status < 300)      /* a handler that skipped its field check */
+            rst_response_validation_failed(c->resp);
+        return;
+    }
+    rst_idem st;
+    if (rst_idem_begin(c, &st))
+        return;
+    c->handler->fn(c);
+    rst_idem_finish(c, &st);
+}
+
 const char *rst_app_handle(rst_services *svc, rst_request *req, rst_response *resp,
                            rst_arena *arena)
 {
@@ -138,15 +272,38 @@ const char *rst_app_handle(rst_services *svc, rst_request *req, rst_response *re
         return early;
     if (!(c.handler->flags & RST_H_OPS) && check_accept(&c) != 0)
         return c.handler->name;
-    if (check_content_type(&c) != 0 || parse_body(&c) != 0)
+    if (check_token(&c) != 0 || check_content_type(&c) != 0 || parse_body(&c) != 0)
         return c.handler->name;
-    c.handler->fn(&c);
+    run_handler(&c);
     if (c.body != NULL)
         cJSON_Delete(c.body);
     return c.handler->name;
 }
 
 /* ------------------------------------------------------------ helpers */
+
+int rst_ctx_require_admin(rst_ctx *c)
+{
+    if (c->auth.present && c->auth.admin)
+        return 0;
+    rst_response_error(c->resp, 403, "forbidden", "only an admin may do this");
+    return -1;
+}
+
+int rst_ctx_require_owner(rst_ctx *c, uint64_t owner_id)
+{
+    if (c->auth.present && (c->auth.admin || c->auth.user_id == owner_id))
+        return 0;
+    rst_response_error(c->resp, 403, "forbidden", "only the owner or an admin may do this");
+    return -1;
+}
+
+void rst_ctx_location(rst_ctx *c, const char *prefix, uint64_t id)
+{
+    char loc[64];
+    snprintf(loc, sizeof(loc), "%s%" PRIu64, prefix, id);
+    rst_response_header(c->resp, "Location", loc);
+}
 
 void rst_ctx_fail(rst_ctx *c, rst_err err)
 {
@@ -164,6 +321,12 @@ void rst_ctx_fail(rst_ctx *c, rst_err err)
         return;
     case RST_E_VALIDATION:
         rst_response_validation_failed(c->resp);
+        return;
+    case RST_E_UNAUTHORIZED:
+        rst_response_error(c->resp, 401, "invalid_credentials", "wrong name or password");
+        return;
+    case RST_E_RATE_LIMITED:
+        rst_response_error(c->resp, 429, "rate_limited", "too many attempts; retry later");
         return;
     case RST_E_UNAVAILABLE:
         rst_response_error(c->resp, 502, "upstream_unavailable",

@@ -33,6 +33,12 @@ typedef struct {
     unsigned       flags;
 } rst_handler;
 
+typedef struct {
+    int      present;            /* a valid, current token came with the request */
+    uint64_t user_id;
+    int      admin;
+} rst_auth;
+
 struct rst_ctx {
     rst_services    *svc;
     rst_request     *req;
@@ -41,12 +47,21 @@ struct rst_ctx {
     rst_route_match  match;
     cJSON           *body;       /* parsed body when the handler takes fields */
     const rst_handler *handler;
+    rst_auth         auth;
 };
 
 /* Handles one request: fills resp. Returns the handler's route name (or a
  * pseudo-name like "not_found") for the access log. */
 const char *rst_app_handle(rst_services *svc, rst_request *req, rst_response *resp,
                            rst_arena *arena);
+
+/* Authorization helpers: 0 when allowed, else the 403 is written and -1
+ * returned. The caller is signed in (RST_H_AUTH) when these run. */
+int rst_ctx_require_admin(rst_ctx *c);
+int rst_ctx_require_owner(rst_ctx *c, uint64_t owner_id);
+
+/* Sets Location to the formatted path. */
+void rst_ctx_location(rst_ctx *c, const char *prefix, uint64_t id);
 
 /* Maps a service error onto the response (404, 502, 500, ...). */
 void rst_ctx_fail(rst_ctx *c, rst_err err);

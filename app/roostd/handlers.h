@@ -11,5 +11,13 @@ void rst_h_readyz(rst_ctx *c);
 /* h_products.c */
 void rst_h_products_list(rst_ctx *c);
 void rst_h_product_get(rst_ctx *c);
+void rst_h_product_create(rst_ctx *c);
+void rst_h_product_update(rst_ctx *c);
+
+/* h_users.c */
+void rst_h_signup(rst_ctx *c);
+void rst_h_signin(rst_ctx *c);
+void rst_h_user_get(rst_ctx *c);
+void rst_h_user_update(rst_ctx *c);
 
 #endif

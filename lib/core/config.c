@@ -124,6 +124,8 @@ static int on_security(load_ctx *ctx, const char *section, const char *name, con
     rst_config *cfg = ctx->cfg;
     PATH_KEY("secret_file", cfg->secret_file)
     INT_KEY("token_ttl", cfg->token_ttl, 60, 86400 * 30)
+    INT_KEY("argon2_opslimit", cfg->argon2_opslimit, 2, 100)
+    INT_KEY("argon2_memlimit_kib", cfg->argon2_memlimit_kib, 19456, 4 * 1024 * 1024)
     BAD(ctx, "[%s] %s: unknown key", section, name);
 }
 
@@ -272,6 +274,8 @@ static void set_defaults(rst_config *cfg)
     cfg->max_conns_per_worker = 64;
     cfg->log_level = RST_LOG_INFO;
     cfg->token_ttl = 1800;
+    cfg->argon2_opslimit = 2;          /* OWASP's minimum for Argon2id */
+    cfg->argon2_memlimit_kib = 19456;  /* 19 MiB */
     strcpy(cfg->redis_host, "127.0.0.1");
     cfg->redis_port = 6379;
     cfg->redis_connect_timeout_ms = 200;

@@ -47,6 +47,8 @@ typedef struct {
     /* [security] */
     char secret_file[RST_PATH_MAX];
     int  token_ttl;
+    int  argon2_opslimit;        /* Argon2id passes (t) */
+    int  argon2_memlimit_kib;    /* Argon2id memory (m), KiB */
     /* [redis] */
     char redis_host[256];
     int  redis_port;

@@ -6,6 +6,7 @@
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/timefmt.h"
 #include "domain/products.h"
 
 #define PRODUCT_COLS "USUSSSTT"
@@ -15,6 +16,14 @@
 static const char SQL_GET[] = PRODUCT_SELECT "WHERE id = ?";
 static const char SQL_LIST_AFTER[] = PRODUCT_SELECT "WHERE id > ? ORDER BY id LIMIT ?";
 static const char SQL_LIST_OFFSET[] = PRODUCT_SELECT "ORDER BY id LIMIT ? OFFSET ?";
+static const char SQL_INSERT[] =
+    "INSERT INTO products (id, name, price, img, description, state, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+/* COALESCE keeps a column whose parameter is NULL (field not sent). */
+static const char SQL_UPDATE[] =
+    "UPDATE products SET name = COALESCE(?, name), price = COALESCE(?, price), "
+    "img = COALESCE(?, img), description = COALESCE(?, description), "
+    "state = COALESCE(?, state), updated_at = ? WHERE id = ?";
 
 static void product_json(rst_buf *b, const rst_value *row)
 {
@@ -60,16 +69,15 @@ static rst_err buf_to_arena(rst_buf *b, rst_arena *a, const char **out, size_t *
     return RST_OK;
 }
 
-rst_err rst_product_get_json(rst_services *s, rst_arena *a, uint64_t id,
-                             const char **json, size_t *len)
+static void product_key(uint64_t id, char key[48])
 {
-    char key[48];
-    snprintf(key, sizeof(key), "product:%" PRIu64, id);
-    char *hit;
-    if (rst_cache_get(s->cache, a, key, &hit, len) == 1) {
-        *json = hit;
-        return RST_OK;
-    }
+    snprintf(key, 48, "product:%" PRIu64, id);
+}
+
+/* Reads the product from the catalog and serialises it into the arena. */
+static rst_err product_from_db(rst_services *s, rst_arena *a, uint64_t id,
+                               const char **json, size_t *len)
+{
     rst_param p[1] = { rst_p_u64(id) };
     rst_rows rows;
     rst_db_rc rc = rst_db_query(s->catalog, a, SQL_GET, p, 1, PRODUCT_COLS, &rows);
@@ -81,9 +89,22 @@ rst_err rst_product_get_json(rst_services *s, rst_arena *a, uint64_t id,
     rst_buf_init(&b);
     product_json(&b, rst_row(&rows, 0));
     rst_err err = buf_to_arena(&b, a, json, len);
-    if (err == RST_OK)
-        rst_cache_set(s->cache, key, *json, *len, s->cfg->cache_ttl);
     rst_buf_free(&b);
+    return err;
+}
+
+rst_err rst_product_get_json(rst_services *s, rst_arena *a, uint64_t id,
+                             const char **json, size_t *len)
+{
+    char key[48], *hit;
+    product_key(id, key);
+    if (rst_cache_get(s->cache, a, key, &hit, len) == 1) {
+        *json = hit;
+        return RST_OK;
+    }
+    rst_err err = product_from_db(s, a, id, json, len);
+    if (err == RST_OK)
+        rst_cache_add(s->cache, key, *json, *len, s->cfg->cache_ttl);
     return err;
 }
 
@@ -157,7 +178,7 @@ static void page_to_cache(rst_services *s, const char *key, const rst_product_pa
     rst_buf_printf(&b, "%d %" PRIu64 " %d ", p->has_more, p->last_id, p->count);
     rst_buf_append(&b, p->items_json, p->items_len);
     if (!b.oom)
-        rst_cache_set(s->cache, key, b.data, b.len, s->cfg->cache_ttl);
+        rst_cache_add(s->cache, key, b.data, b.len, s->cfg->cache_ttl);
     rst_buf_free(&b);
 }
 
@@ -174,4 +195,73 @@ rst_err rst_products_list(rst_services *s, rst_arena *a, uint64_t after_id,
     if (err == RST_OK)
         page_to_cache(s, key, out);
     return err;
+}
+
+/* ---------------------------------------------------------------- writes */
+
+/* Every cached list page is keyed by the catalog generation: bumping it
+ * retires them all at once. The product's own key is deleted. */
+static rst_err publish(rst_services *s, rst_arena *a, uint64_t id, const char **json, size_t *len)
+{
+    char key[48];
+    long long gen;
+    product_key(id, key);
+    rst_err err = product_from_db(s, a, id, json, len);
+    if (err == RST_OK && rst_cache_set(s->cache, key, *json, *len, s->cfg->cache_ttl) == 0) {
+        rst_cache_incr(s->cache, "catalog:gen", &gen);
+        return RST_OK;
+    }
+    /* Could not write the fresh value: make sure no old one stays. */
+    rst_cache_del(s->cache, key);
+    rst_cache_incr(s->cache, "catalog:gen", &gen);
+    return err;
+}
+
+static rst_param opt_str(int has, const char *v)
+{
+    rst_param p = { .type = RST_P_NULL };
+    return has ? rst_p_str(v) : p;
+}
+
+rst_err rst_product_create(rst_services *s, rst_arena *a, const rst_product_input *in,
+                           uint64_t *id, const char **json, size_t *len)
+{
+    uint64_t now = rst_time_now_ms();
+    *id = rst_idgen_next(&s->ids, 0);
+    rst_param p[8] = {
+        rst_p_u64(*id), rst_p_str(in->name), rst_p_i64(in->price),
+        rst_p_str(in->has_img ? in->img : ""),
+        rst_p_str(in->has_description ? in->description : ""),
+        rst_p_str(!in->has_state || in->active ? "active" : "inactive"),
+        rst_p_time(now), rst_p_time(now)
+    };
+    rst_db_rc rc = rst_db_exec(s->catalog, SQL_INSERT, p, 8, NULL);
+    if (rc == RST_DB_DUP)
+        return RST_E_CONFLICT;
+    if (rc != RST_DB_OK)
+        return db_error(s->catalog, rc, "product create");
+    return publish(s, a, *id, json, len);
+}
+
+rst_err rst_product_update(rst_services *s, rst_arena *a, uint64_t id,
+                           const rst_product_input *in, const char **json, size_t *len)
+{
+    rst_param price = { .type = RST_P_NULL };
+    if (in->has_price)
+        price = rst_p_i64(in->price);
+    rst_param p[7] = {
+        opt_str(in->has_name, in->name), price, opt_str(in->has_img, in->img),
+        opt_str(in->has_description, in->description),
+        opt_str(in->has_state, in->active ? "active" : "inactive"),
+        rst_p_time(rst_time_now_ms()), rst_p_u64(id)
+    };
+    uint64_t matched = 0;
+    rst_db_rc rc = rst_db_exec(s->catalog, SQL_UPDATE, p, 7, &matched);
+    if (rc == RST_DB_DUP)
+        return RST_E_CONFLICT;
+    if (rc != RST_DB_OK)
+        return db_error(s->catalog, rc, "product update");
+    if (matched == 0)
+        return RST_E_NOT_FOUND;
+    return publish(s, a, id, json, len);
 }

@@ -33,4 +33,24 @@ typedef struct {
 rst_err rst_products_list(rst_services *s, rst_arena *a, uint64_t after_id,
                           int offset, int limit, rst_product_page *out);
 
+/* A product write. `has_*` say which fields are set (all required ones
+ * for create: name, price). */
+typedef struct {
+    const char *name;
+    const char *img;
+    const char *description;
+    int         price;
+    int         active;
+    int         has_name, has_price, has_img, has_description, has_state;
+} rst_product_input;
+
+/* Creates a product; RST_E_CONFLICT when the name is taken (any case).
+ * *json is the new product object. */
+rst_err rst_product_create(rst_services *s, rst_arena *a, const rst_product_input *in,
+                           uint64_t *id, const char **json, size_t *len);
+
+/* Changes the given fields; RST_E_NOT_FOUND, RST_E_CONFLICT. */
+rst_err rst_product_update(rst_services *s, rst_arena *a, uint64_t id,
+                           const rst_product_input *in, const char **json, size_t *len);
+
 #endif

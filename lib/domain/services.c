@@ -11,6 +11,8 @@ int rst_services_open(rst_services *s, const rst_config *cfg,
     if (secrets != NULL)
         s->secrets = *secrets;
     rst_shardmap_build(&s->map, cfg);
+    rst_pw_params_init(&s->pw, (unsigned long long)cfg->argon2_opslimit,
+                       (size_t)cfg->argon2_memlimit_kib * 1024);
     if (rst_idgen_init(&s->ids, generator) != 0)
         return -1;
     s->catalog = rst_db_new(&cfg->catalog);

@@ -7,6 +7,8 @@
 #ifndef ROOST_SERVICES_H
 #define ROOST_SERVICES_H
 
+#include "auth/password.h"
+#include "auth/throttle.h"
 #include "core/config.h"
 #include "core/ids.h"
 #include "core/secret.h"
@@ -23,6 +25,8 @@ typedef struct {
     rst_cache        *cache;
     rst_idgen         ids;
     rst_secrets       secrets;
+    rst_pw_params     pw;
+    rst_throttle      throttle;  /* sign-in limits when Redis is down */
 } rst_services;
 
 /* 0 on success; -1 (out of memory or a bad generator number). Nothing

@@ -158,6 +158,17 @@ int rst_cache_set(rst_cache *c, const char *key, const char *val, size_t len, in
     return rc;
 }
 
+int rst_cache_add(rst_cache *c, const char *key, const char *val, size_t len, int ttl)
+{
+    redisReply *r = rst_cache_command(c, "SET %s%s %b EX %d NX", c->cfg->redis_prefix, key,
+                                      val, len, ttl > 0 ? ttl : 86400);
+    if (r == NULL)
+        return -1;
+    int rc = r->type == REDIS_REPLY_ERROR ? -1 : 0;
+    freeReplyObject(r);
+    return rc;
+}
+
 int rst_cache_del(rst_cache *c, const char *key)
 {
     redisReply *r = rst_cache_command(c, "DEL %s%s", c->cfg->redis_prefix, key);

@@ -27,6 +27,9 @@ void       rst_cache_free(rst_cache *c);
 int rst_cache_get(rst_cache *c, rst_arena *a, const char *key, char **val, size_t *len);
 /* 0 on success, -1 when unavailable. ttl in seconds (0 = none). */
 int rst_cache_set(rst_cache *c, const char *key, const char *val, size_t len, int ttl);
+/* SET ... NX: for readers filling a miss, so that a value read before a
+ * concurrent write can never replace the writer's fresh one. */
+int rst_cache_add(rst_cache *c, const char *key, const char *val, size_t len, int ttl);
 int rst_cache_del(rst_cache *c, const char *key);
 /* INCR; -1 when unavailable. */
 int rst_cache_incr(rst_cache *c, const char *key, long long *out);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "client.h"
 
@@ -32,10 +34,13 @@ static size_t on_data(char *p, size_t size, size_t n, void *user)
     return add;
 }
 
+/* "Accept: v" sends v, "Accept:" sends no Accept at all and "Accept;"
+ * sends an empty one (libcurl's conventions): any of them replaces ours. */
 static int has_accept(const char *const *headers)
 {
     for (size_t i = 0; headers && headers[i]; i++)
-        if (strncasecmp(headers[i], "Accept:", 7) == 0)
+        if (strncasecmp(headers[i], "Accept", 6) == 0 &&
+            (headers[i][6] == ':' || headers[i][6] == ';'))
             return 1;
     return 0;
 }
@@ -98,6 +103,28 @@ int api_get_h(api_resp *r, const char *path, const char *const *headers)
     return api_request(r, "GET", path, NULL, 0, headers);
 }
 
+int api_get_accept(api_resp *r, const char *path, const char *accept)
+{
+    char line[512];
+    snprintf(line, sizeof(line), "Accept: %s", accept);
+    const char *h[] = { line, NULL };
+    return api_request(r, "GET", path, NULL, 0, h);
+}
+
+const char *api_unique_accept(char *out, size_t outlen)
+{
+    static unsigned counter;
+    snprintf(out, outlen, "application/json, text/x-roost-test-%ld-%ld-%u;q=0.1",
+             (long)getpid(), (long)time(NULL), ++counter);
+    return out;
+}
+
+int api_get_fresh(api_resp *r, const char *path)
+{
+    char accept[160];
+    return api_get_accept(r, path, api_unique_accept(accept, sizeof(accept)));
+}
+
 void api_free(api_resp *r)
 {
     free(r->body);
@@ -135,6 +162,23 @@ const char *api_header(const api_resp *r, const char *name, char *out, size_t ou
     return out;
 }
 
+int api_header_count(const api_resp *r, const char *name)
+{
+    size_t nlen = strlen(name);
+    int n = 0;
+    for (const char *p = r->headers; p && *p; ) {
+        const char *eol = strstr(p, "\r\n");
+        if (eol == NULL)
+            break;
+        if (strncasecmp(p, "HTTP/", 5) == 0)
+            n = 0;              /* a new head starts: count the last one only */
+        else if ((size_t)(eol - p) > nlen && strncasecmp(p, name, nlen) == 0 && p[nlen] == ':')
+            n++;
+        p = eol + 2;
+    }
+    return n;
+}
+
 const cJSON *api_json_at(const api_resp *r, const char *dotted)
 {
     const cJSON *node = r->json;
@@ -167,4 +211,63 @@ int api_stack(const char *action, const char *name)
     char cmd[1024];
     snprintf(cmd, sizeof(cmd), "'%s' svc '%s' %s %s >&2", dev, stack, action, name);
     return system(cmd) == 0 ? 0 : -1;
+}
+
+int api_product_id(int nth, char *out, size_t outlen)
+{
+    api_resp r;
+    int rc = -1;
+    if (api_get_fresh(&r, "/products?limit=100") == 0 && r.status == 200) {
+        const cJSON *item = cJSON_GetArrayItem(api_json_at(&r, "items"), nth);
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "id");
+        if (cJSON_IsString(id) && strlen(id->valuestring) < outlen) {
+            strcpy(out, id->valuestring);
+            rc = 0;
+        }
+    }
+    api_free(&r);
+    return rc;
+}
+
+/* ------------------------------------------------------------ formats */
+
+static int all_digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+int api_is_id(const char *s)
+{
+    if (s == NULL)
+        return 0;
+    size_t n = strlen(s);
+    if (n == 0 || n > 20 || !all_digits(s, n))
+        return 0;
+    /* 20 digits may still overflow 64 bits */
+    return n < 20 || strcmp(s, "18446744073709551615") <= 0;
+}
+
+/* Two digits at s as a number, or -1. */
+static int num2(const char *s)
+{
+    return all_digits(s, 2) ? (s[0] - '0') * 10 + (s[1] - '0') : -1;
+}
+
+int api_is_timestamp(const char *s)
+{
+    /* YYYY-MM-DDTHH:MM:SS.mmmZ */
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+    if (s == NULL || strlen(s) != sizeof(shape) - 1)
+        return 0;
+    for (size_t i = 0; shape[i]; i++) {
+        if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+            return 0;
+    }
+    int mon = num2(s + 5), day = num2(s + 8), hour = num2(s + 11),
+        min = num2(s + 14), sec = num2(s + 17);
+    return mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && hour <= 23 &&
+           min <= 59 && sec <= 60;
 }

@@ -16,7 +16,9 @@ typedef struct {
 
 /* Sends one request. `headers` is a NULL-terminated list of "Name: value"
  * lines; "Accept: application/json" is sent unless the list has its own
- * Accept line ("Accept:" alone sends none at all). body may be NULL.
+ * Accept line ("Accept:" alone sends none at all, "Accept;" an empty one).
+ * With a body, libcurl sends its default form Content-Type unless the list
+ * has one ("Content-Type:" alone sends none). body may be NULL.
  * Returns 0 when an HTTP answer came back. */
 int api_request(api_resp *r, const char *method, const char *path,
                 const char *body, size_t body_len, const char *const *headers);
@@ -25,11 +27,24 @@ int api_request(api_resp *r, const char *method, const char *path,
 int api_get(api_resp *r, const char *path);
 int api_get_h(api_resp *r, const char *path, const char *const *headers);
 
+/* GET with this Accept value. */
+int api_get_accept(api_resp *r, const char *path, const char *accept);
+
+/* An Accept value that allows JSON and was never sent before: nginx's
+ * micro-cache keys on Accept, so a request with it always reaches roostd. */
+const char *api_unique_accept(char *out, size_t outlen);
+
+/* GET with a unique Accept (never answered from nginx's cache). */
+int api_get_fresh(api_resp *r, const char *path);
+
 void api_free(api_resp *r);
 
 /* Value of a response header (case-insensitive name), copied into out;
  * NULL when absent. */
 const char *api_header(const api_resp *r, const char *name, char *out, size_t outlen);
+
+/* How many times the header appears in the (last) response head. */
+int api_header_count(const api_resp *r, const char *name);
 
 /* JSON helpers on the parsed body: a dotted path like "error.code". */
 const cJSON *api_json_at(const api_resp *r, const char *dotted);
@@ -38,22 +53,44 @@ const char  *api_json_str(const api_resp *r, const char *dotted);
 /* Runs `dev svc STACK ACTION NAME` for the test stack; 0 on success. */
 int api_stack(const char *action, const char *name);
 
+/* 1 when s is an id as API.md §1.2 serializes it: 1-20 decimal digits
+ * that fit in 64 bits. */
+int api_is_id(const char *s);
+
+/* 1 when s is RFC 3339 UTC with milliseconds: 2026-11-28T19:50:21.123Z. */
+int api_is_timestamp(const char *s);
+
+/* Copies the id of the nth product of GET /products?limit=100 (0 first)
+ * into out; 0 on success. */
+int api_product_id(int nth, char *out, size_t outlen);
+
 /* The base URL (ROOST_TEST_URL). */
 const char *api_base(void);
 
+/* Fails the test when a request got no HTTP answer at all. */
+#define api_ok(call) ck_assert_msg((call) == 0, "no HTTP answer: %s", #call)
+
 /* Asserts the body is the JSON error of API.md §1.3 with this status and
- * code, with the JSON content type. For use inside Check tests. */
+ * code: the JSON content type, `fields` on 422 validation_failed only, and
+ * an X-Request-Id (§1.2). For use inside Check tests. */
 #define api_assert_error(r, st, code_) do { \
         ck_assert_msg((r)->status == (st), "status %ld, want %d; body: %s", (r)->status, (st), (r)->body); \
         ck_assert_msg((r)->json != NULL, "error body is not JSON: %s", (r)->body); \
         const char *c_ = api_json_str((r), "error.code"); \
-        ck_assert_msg(c_ && strcmp(c_, (code_)) == 0, "code %s, want %s", c_ ? c_ : "(none)", (code_)); \
+        ck_assert_msg(c_ && strcmp(c_, (code_)) == 0, "code %s, want %s; body: %s", c_ ? c_ : "(none)", (code_), (r)->body); \
         const cJSON *s_ = api_json_at((r), "error.status"); \
         ck_assert_msg(s_ && cJSON_IsNumber(s_) && s_->valuedouble == (st), "error.status mismatch: %s", (r)->body); \
-        ck_assert_msg(api_json_str((r), "error.message") != NULL, "no error.message"); \
-        char ct_[128]; \
+        ck_assert_msg(api_json_str((r), "error.message") != NULL, "no error.message: %s", (r)->body); \
+        const cJSON *f_ = api_json_at((r), "error.fields"); \
+        if (strcmp((code_), "validation_failed") == 0) \
+            ck_assert_msg(cJSON_IsObject(f_) && f_->child != NULL, "validation_failed without fields: %s", (r)->body); \
+        else \
+            ck_assert_msg(f_ == NULL, "fields on a %s error: %s", (code_), (r)->body); \
+        char ct_[128] = "(none)", rid_[128]; \
         ck_assert_msg(api_header((r), "Content-Type", ct_, sizeof(ct_)) && \
                       strcmp(ct_, "application/json; charset=utf-8") == 0, "content type: %s", ct_); \
+        ck_assert_msg(api_header((r), "X-Request-Id", rid_, sizeof(rid_)) && rid_[0], \
+                      "no X-Request-Id on a %d", (st)); \
     } while (0)
 
 #endif

@@ -179,6 +179,9 @@ START_TEST(test_page_and_cursor_together)
     parse_fails(qs, "cursor", "page and cursor cannot be combined");
     parse_fails("page=1&cursor=", "cursor", "page and cursor cannot be combined");
     parse_fails("page=abc&cursor=xyz", "cursor", "page and cursor cannot be combined");
+    /* present but undecodable still counts as present */
+    parse_fails("page=1&cursor=%zz", "cursor", "page and cursor cannot be combined");
+    parse_fails("page=%zz&cursor=abc", "cursor", "page and cursor cannot be combined");
 }
 END_TEST
 

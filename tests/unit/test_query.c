@@ -31,6 +31,7 @@ START_TEST(test_plain_values)
     expect_value("limit=10&limit=20", "limit", "10");     /* the first wins */
     expect_value("xlimit=1&limit=2", "limit", "2");       /* whole names only */
     expect_value("limitx=1&limit=2", "limit", "2");
+    expect_value("lim=1&limit=2", "limit", "2");          /* a prefix is not the name */
     expect_value("a=b=c", "a", "b=c");                    /* only the first '=' splits */
     expect_value("q=caf\xc3\xa9", "q", "caf\xc3\xa9");    /* raw bytes pass through */
 }

@@ -1,0 +1,348 @@
+/* users.c -- sign-up, sign-in, profile reads and changes (see users.h). */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/timefmt.h"
+#include "core/utf8.h"
+#include "domain/users.h"
+
+#define USER_COLS "USSUUUUTTS"
+#define USER_SELECT \
+    "SELECT id, name, role, token_version, followers_count, following_count, " \
+    "tweets_count, created_at, updated_at, password_hash FROM users "
+
+static const char SQL_USER_BY_ID[] = USER_SELECT "WHERE id = ?";
+static const char SQL_NAME_LOOKUP[] = "SELECT user_id FROM usernames WHERE name_lc = ?";
+static const char SQL_CLAIM_NAME[] =
+    "INSERT INTO usernames (name_lc, user_id, created_at) VALUES (?, ?, ?)";
+static const char SQL_RELEASE_NAME[] = "DELETE FROM usernames WHERE name_lc = ? AND user_id = ?";
+static const char SQL_INSERT_USER[] =
+    "INSERT INTO users (id, name, password_hash, role, token_version, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, 0, ?, ?)";
+static const char SQL_SET_NAME[] = "UPDATE users SET name = ?, updated_at = ? WHERE id = ?";
+static const char SQL_SET_PASSWORD[] =
+    "UPDATE users SET password_hash = ?, token_version = token_version + 1, updated_at = ? "
+    "WHERE id = ?";
+static const char SQL_REHASH[] = "UPDATE users SET password_hash = ? WHERE id = ?";
+static const char SQL_SET_ROLE[] =
+    "UPDATE users SET role = ?, token_version = token_version + 1, updated_at = ? WHERE id = ?";
+/* Short, because a write that could not reach Redis (it was down) leaves
+ * the old version cached when Redis comes back: this bounds how long. */
+#define TOKEN_STATE_TTL_S 60
+
+static const char SQL_TOKEN_STATE[] = "SELECT token_version, role FROM users WHERE id = ?";
+
+/* ------------------------------------------------------------ rules */
+
+const char *rst_user_name_problem(const char *name, size_t len)
+{
+    static const char msg[] =
+        "must be 1 to 30 characters of A-Z a-z 0-9 _ . - starting with a letter, digit or _";
+    if (len == 0 || len > RST_NAME_MAX)
+        return msg;
+    if (!(isalnum((unsigned char)name[0]) || name[0] == '_'))
+        return msg;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (!(c < 0x80 && (isalnum(c) || c == '_' || c == '.' || c == '-')))
+            return msg;
+    }
+    return NULL;
+}
+
+const char *rst_user_password_problem(const char *pw, size_t len)
+{
+    size_t n = rst_utf8_count(pw, len);
+    if (n < 8 || n > 128)
+        return "must be 8 to 128 characters";
+    return NULL;
+}
+
+static void lower_name(const char *name, char out[RST_NAME_MAX + 1])
+{
+    size_t i = 0;
+    for (; name[i] && i < RST_NAME_MAX; i++)
+        out[i] = (char)tolower((unsigned char)name[i]);
+    out[i] = '\0';
+}
+
+/* ------------------------------------------------------------ helpers */
+
+void rst_user_json(rst_buf *b, const rst_user *u)
+{
+    rst_buf_puts(b, "{\"id\":");
+    rst_json_id(b, u->id);
+    rst_buf_puts(b, ",\"name\":");
+    rst_json_str(b, u->name);
+    rst_buf_puts(b, ",\"role\":");
+    rst_json_str(b, u->admin ? "admin" : "user");
+    rst_buf_puts(b, ",\"created_at\":");
+    rst_json_time(b, u->created_ms);
+    rst_buf_puts(b, ",\"updated_at\":");
+    rst_json_time(b, u->updated_ms);
+    rst_buf_puts(b, ",\"followers_count\":");
+    rst_json_u64(b, u->followers_count);
+    rst_buf_puts(b, ",\"following_count\":");
+    rst_json_u64(b, u->following_count);
+    rst_buf_puts(b, ",\"tweets_count\":");
+    rst_json_u64(b, u->tweets_count);
+    rst_buf_putc(b, '}');
+}
+
+static rst_err db_fail(rst_db *db, rst_db_rc rc, const char *what)
+{
+    if (rc == RST_DB_DOWN) {
+        rst_log_warn("%s: shard %s unavailable: %s", what, db ? rst_db_name(db) : "?",
+                     db ? rst_db_last_error(db) : "not in the shard map");
+        return RST_E_UNAVAILABLE;
+    }
+    rst_log_error("%s: %s", what, db ? rst_db_last_error(db) : "no shard for id");
+    return RST_E_INTERNAL;
+}
+
+static void row_to_user(const rst_value *r, rst_user *u)
+{
+    u->id = r[0].u;
+    u->name = r[1].s;
+    u->admin = strcmp(r[2].s, "admin") == 0;
+    u->token_version = r[3].u;
+    u->followers_count = r[4].u;
+    u->following_count = r[5].u;
+    u->tweets_count = r[6].u;
+    u->created_ms = r[7].u;
+    u->updated_ms = r[8].u;
+    u->password_hash = r[9].s;
+}
+
+/* Token state is cached as "<version> <admin>" under user:{id}:tv.
+ * Writers overwrite it with what they just committed; readers filling a
+ * miss only add it when absent (NX), so a reader holding a value from
+ * before a password change can never put the old version back. */
+static void cache_token_state(rst_services *s, uint64_t id, uint64_t version, int admin, int nx)
+{
+    char val[48];
+    int n = snprintf(val, sizeof(val), "%" PRIu64 " %d", version, admin);
+    redisReply *r = rst_cache_command(s->cache, nx ? "SET %suser:%" PRIu64 ":tv %b EX %d NX"
+                                                   : "SET %suser:%" PRIu64 ":tv %b EX %d",
+                                      rst_cache_prefix(s->cache), id, val, (size_t)n,
+                                      TOKEN_STATE_TTL_S);
+    if (r != NULL)
+        freeReplyObject(r);
+}
+
+/* After a change that bumped the token version. */
+static rst_err reload_after_change(rst_services *s, rst_arena *a, rst_user *u)
+{
+    char key[48];
+    rst_err err = rst_users_get(s, a, u->id, u);
+    if (err == RST_OK) {
+        cache_token_state(s, u->id, u->token_version, u->admin, 0);
+    } else {
+        snprintf(key, sizeof(key), "user:%" PRIu64 ":tv", u->id);
+        rst_cache_del(s->cache, key);
+    }
+    return err;
+}
+
+rst_err rst_users_get(rst_services *s, rst_arena *a, uint64_t id, rst_user *out)
+{
+    rst_db *db = rst_services_db_for_id(s, id);
+    if (db == NULL)
+        return RST_E_NOT_FOUND;          /* an id whose shard is not in the map */
+    rst_param p[1] = { rst_p_u64(id) };
+    rst_rows rows;
+    rst_db_rc rc = rst_db_query(db, a, SQL_USER_BY_ID, p, 1, USER_COLS, &rows);
+    if (rc != RST_DB_OK)
+        return db_fail(db, rc, "user get");
+    if (rows.nrows == 0)
+        return RST_E_NOT_FOUND;
+    row_to_user(rst_row(&rows, 0), out);
+    return RST_OK;
+}
+
+/* The directory row for a lower-cased name. */
+static rst_err lookup_name(rst_services *s, rst_arena *a, const char *name_lc, uint64_t *id)
+{
+    rst_db *db = rst_services_shard_db(s, rst_shard_for_name(&s->map, name_lc));
+    rst_param p[1] = { rst_p_str(name_lc) };
+    rst_rows rows;
+    rst_db_rc rc = rst_db_query(db, a, SQL_NAME_LOOKUP, p, 1, "U", &rows);
+    if (rc != RST_DB_OK)
+        return db_fail(db, rc, "name lookup");
+    if (rows.nrows == 0)
+        return RST_E_NOT_FOUND;
+    *id = rst_row(&rows, 0)[0].u;
+    return RST_OK;
+}
+
+rst_err rst_users_find_by_name(rst_services *s, rst_arena *a, const char *name, rst_user *out)
+{
+    char lc[RST_NAME_MAX + 1];
+    uint64_t id;
+    lower_name(name, lc);
+    rst_err err = lookup_name(s, a, lc, &id);
+    return err != RST_OK ? err : rst_users_get(s, a, id, out);
+}
+
+/* ------------------------------------------------------------ sign-up */
+
+rst_err rst_users_signup(rst_services *s, rst_arena *a, const char *name,
+                         const char *password, size_t pwlen, int admin, rst_user *out)
+{
+    char lc[RST_NAME_MAX + 1], hash[RST_PW_HASH_MAX];
+    lower_name(name, lc);
+    if (rst_pw_hash(&s->pw, password, pwlen, hash) != 0)
+        return RST_E_INTERNAL;
+    unsigned shard = rst_shard_for_name(&s->map, lc);
+    rst_db *db = rst_services_shard_db(s, shard);
+    uint64_t id = rst_idgen_next(&s->ids, shard);
+    uint64_t now = rst_time_now_ms();
+    rst_param claim[3] = { rst_p_str(lc), rst_p_u64(id), rst_p_time(now) };
+    rst_param user[6] = { rst_p_u64(id), rst_p_str(name), rst_p_str(hash),
+                          rst_p_str(admin ? "admin" : "user"), rst_p_time(now), rst_p_time(now) };
+    rst_db_rc rc = rst_db_begin(db);
+    if (rc == RST_DB_OK)
+        rc = rst_db_exec(db, SQL_CLAIM_NAME, claim, 3, NULL);
+    if (rc == RST_DB_OK)
+        rc = rst_db_exec(db, SQL_INSERT_USER, user, 6, NULL);
+    if (rc == RST_DB_OK)
+        rc = rst_db_commit(db);
+    if (rc != RST_DB_OK) {
+        rst_db_rollback(db);
+        return rc == RST_DB_DUP ? RST_E_CONFLICT : db_fail(db, rc, "sign-up");
+    }
+    return rst_users_get(s, a, id, out);
+}
+
+/* ------------------------------------------------------------ sign-in */
+
+static void rehash_if_needed(rst_services *s, const rst_user *u, const char *pw, size_t pwlen)
+{
+    char hash[RST_PW_HASH_MAX];
+    if (!rst_pw_needs_rehash(&s->pw, u->password_hash) || rst_pw_hash(&s->pw, pw, pwlen, hash) != 0)
+        return;
+    rst_param p[2] = { rst_p_str(hash), rst_p_u64(u->id) };
+    rst_db *db = rst_services_db_for_id(s, u->id);
+    if (rst_db_exec(db, SQL_REHASH, p, 2, NULL) != RST_DB_OK)
+        rst_log_warn("sign-in: re-hash of user %" PRIu64 " failed: %s", u->id, rst_db_last_error(db));
+}
+
+rst_err rst_users_signin(rst_services *s, rst_arena *a, const char *name,
+                         const char *password, size_t pwlen, rst_user *out, int *retry_after)
+{
+    char lc[RST_NAME_MAX + 1];
+    lower_name(name, lc);
+    if (rst_throttle_blocked(&s->throttle, s->cache, lc, retry_after))
+        return RST_E_RATE_LIMITED;
+    uint64_t id;
+    rst_err err = lookup_name(s, a, lc, &id);
+    if (err == RST_OK)
+        err = rst_users_get(s, a, id, out);
+    if (err == RST_E_NOT_FOUND) {
+        rst_pw_verify_dummy(&s->pw, password, pwlen);
+        rst_throttle_failure(&s->throttle, s->cache, lc);
+        return RST_E_UNAUTHORIZED;
+    }
+    if (err != RST_OK)
+        return err;
+    if (!rst_pw_verify(out->password_hash, password, pwlen)) {
+        rst_throttle_failure(&s->throttle, s->cache, lc);
+        return RST_E_UNAUTHORIZED;
+    }
+    rehash_if_needed(s, out, password, pwlen);
+    return RST_OK;
+}
+
+/* ------------------------------------------------------------ changes */
+
+static rst_err exec_on_user(rst_services *s, const rst_user *u, const char *sql,
+                            const rst_param *p, int n, const char *what)
+{
+    rst_db *db = rst_services_db_for_id(s, u->id);
+    rst_db_rc rc = rst_db_exec(db, sql, p, n, NULL);
+    return rc == RST_DB_OK ? RST_OK : db_fail(db, rc, what);
+}
+
+rst_err rst_users_rename(rst_services *s, rst_arena *a, rst_user *u, const char *new_name)
+{
+    char old_lc[RST_NAME_MAX + 1], new_lc[RST_NAME_MAX + 1];
+    lower_name(u->name, old_lc);
+    lower_name(new_name, new_lc);
+    uint64_t now = rst_time_now_ms();
+    int claims = strcmp(old_lc, new_lc) != 0;   /* a change of case keeps the claim */
+    rst_db *new_db = rst_services_shard_db(s, rst_shard_for_name(&s->map, new_lc));
+    if (claims) {
+        rst_param claim[3] = { rst_p_str(new_lc), rst_p_u64(u->id), rst_p_time(now) };
+        rst_db_rc rc = rst_db_exec(new_db, SQL_CLAIM_NAME, claim, 3, NULL);
+        if (rc == RST_DB_DUP)
+            return RST_E_CONFLICT;
+        if (rc != RST_DB_OK)
+            return db_fail(new_db, rc, "rename: claim");
+    }
+    rst_param set[3] = { rst_p_str(new_name), rst_p_time(now), rst_p_u64(u->id) };
+    rst_err err = exec_on_user(s, u, SQL_SET_NAME, set, 3, "rename: update");
+    if (err != RST_OK) {
+        if (claims) {
+            rst_param rel[2] = { rst_p_str(new_lc), rst_p_u64(u->id) };
+            rst_db_exec(new_db, SQL_RELEASE_NAME, rel, 2, NULL);
+        }
+        return err;
+    }
+    if (claims) {
+        rst_db *old_db = rst_services_shard_db(s, rst_shard_for_name(&s->map, old_lc));
+        rst_param rel[2] = { rst_p_str(old_lc), rst_p_u64(u->id) };
+        if (rst_db_exec(old_db, SQL_RELEASE_NAME, rel, 2, NULL) != RST_DB_OK)
+            rst_log_warn("rename of user %" PRIu64 ": old name claim left behind: %s",
+                         u->id, rst_db_last_error(old_db));
+    }
+    return rst_users_get(s, a, u->id, u);
+}
+
+rst_err rst_users_set_password(rst_services *s, rst_arena *a, rst_user *u,
+                               const char *password, size_t pwlen)
+{
+    char hash[RST_PW_HASH_MAX];
+    if (rst_pw_hash(&s->pw, password, pwlen, hash) != 0)
+        return RST_E_INTERNAL;
+    rst_param p[3] = { rst_p_str(hash), rst_p_time(rst_time_now_ms()), rst_p_u64(u->id) };
+    rst_err err = exec_on_user(s, u, SQL_SET_PASSWORD, p, 3, "set password");
+    return err != RST_OK ? err : reload_after_change(s, a, u);
+}
+
+rst_err rst_users_set_role(rst_services *s, rst_arena *a, rst_user *u, int admin)
+{
+    rst_param p[3] = { rst_p_str(admin ? "admin" : "user"), rst_p_time(rst_time_now_ms()),
+                       rst_p_u64(u->id) };
+    rst_err err = exec_on_user(s, u, SQL_SET_ROLE, p, 3, "set role");
+    return err != RST_OK ? err : reload_after_change(s, a, u);
+}
+
+/* ------------------------------------------------------------ tokens */
+
+rst_err rst_users_token_state(rst_services *s, rst_arena *a, uint64_t id,
+                              uint64_t *version, int *admin)
+{
+    char key[48], *hit;
+    size_t len;
+    snprintf(key, sizeof(key), "user:%" PRIu64 ":tv", id);
+    if (rst_cache_get(s->cache, a, key, &hit, &len) == 1 &&
+        sscanf(hit, "%" SCNu64 " %d", version, admin) == 2)
+        return RST_OK;
+    rst_db *db = rst_services_db_for_id(s, id);
+    if (db == NULL)
+        return RST_E_NOT_FOUND;
+    rst_param p[1] = { rst_p_u64(id) };
+    rst_rows rows;
+    rst_db_rc rc = rst_db_query(db, a, SQL_TOKEN_STATE, p, 1, "US", &rows);
+    if (rc != RST_DB_OK)
+        return db_fail(db, rc, "token state");
+    if (rows.nrows == 0)
+        return RST_E_NOT_FOUND;
+    *version = rst_row(&rows, 0)[0].u;
+    *admin = strcmp(rst_row(&rows, 0)[1].s, "admin") == 0;
+    cache_token_state(s, id, *version, *admin, 1);
+    return RST_OK;
+}

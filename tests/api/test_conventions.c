@@ -1,0 +1,2 @@
+#include "suites.h"
+Suite *suite_conventions(void) { return suite_create("conventions"); }

@@ -1,0 +1,2 @@
+#include "suites.h"
+Suite *suite_faults(void) { return suite_create("faults"); }
