@@ -14,7 +14,8 @@ int main(void)
         return 77;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    Suite *(*const suites[])(void) = { suite_conventions, suite_products, suite_faults };
+    Suite *(*const suites[])(void) = { suite_conventions, suite_products, suite_users,
+                                       suite_product_writes, suite_limits, suite_faults };
     SRunner *sr = srunner_create(suites[0]());
     for (size_t i = 1; i < sizeof(suites) / sizeof(suites[0]); i++)
         srunner_add_suite(sr, suites[i]());

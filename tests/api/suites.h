@@ -10,6 +10,9 @@
 
 Suite *suite_conventions(void);
 Suite *suite_products(void);
+Suite *suite_users(void);
+Suite *suite_product_writes(void);
+Suite *suite_limits(void);
 Suite *suite_faults(void);
 
 #endif

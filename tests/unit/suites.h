@@ -16,5 +16,7 @@ Suite *suite_timefmt(void);
 Suite *suite_router(void);
 Suite *suite_config(void);
 Suite *suite_shardmap(void);
+Suite *suite_token(void);
+Suite *suite_password(void);
 
 #endif
