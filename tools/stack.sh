@@ -91,7 +91,9 @@ stack_use() {
               PORT_REDIS=18379; SERVER_ID1=1;  SERVER_ID2=2 ;;
         test) PORT_NGINX=${ROOST_TEST_PORT:-28080}; PORT_DB1=28306; PORT_DB2=28307
               PORT_REDIS=28379; SERVER_ID1=11; SERVER_ID2=12 ;;
-        *)    die "unknown stack '$STACK' (stacks: dev, test)" ;;
+        bench) PORT_NGINX=${ROOST_BENCH_PORT:-38080}; PORT_DB1=38306; PORT_DB2=38307
+              PORT_REDIS=38379; SERVER_ID1=21; SERVER_ID2=22 ;;
+        *)    die "unknown stack '$STACK' (stacks: dev, test, bench)" ;;
     esac
     RUN=$ROOT/run/$STACK
     BUILD_DIR=$ROOT/build
@@ -411,15 +413,33 @@ roostctl() {
 nginx_write_conf() {
     local site=$ROOT/nginx/roost-site.conf.in user_line="" nofile
     [[ -f $site ]] || die "missing $site"
+    # The bench stack serves its floors (bench/) from the same server block:
+    # its rendered site gets one include of run/bench/nginx/bench.d/*.conf
+    # after the first server_name (a glob, so nothing has to be there). It
+    # logs no access lines either: a log write per request at 100 000 req/s
+    # costs CPU and disk the figures should not pay for. Other stacks are
+    # rendered as before.
+    local access_log="access_log $LOGDIR/nginx-access.log roost;" extra=""
+    if [[ $STACK == bench ]]; then
+        mkdir -p "$RUN/nginx/bench.d"
+        access_log="access_log off;"
+        extra="0,/^[[:space:]]*server_name[[:space:]]/{
+            /^[[:space:]]*server_name[[:space:]]/a\\
+\    include $RUN/nginx/bench.d/*.conf;   # ./dev bench: the floors
+            }"
+    fi
     # Placeholders are filled outside comments only, so the rendered file
     # keeps the template's explanation.
     put "$RUN/nginx/roost-site.conf" < <(sed -e "/^[[:space:]]*#/!{
         s|@LISTEN@|127.0.0.1:$PORT_NGINX|g
         s|@ROOSTD_SOCKET@|$SOCK_ROOSTD|g
         s|@CACHE_DIR@|$RUN/nginx/cache|g
-        }" "$site")
+        }" "$site" | sed -e "$extra")
     if grep -n '^[^#]*@[A-Z_]*@' "$RUN/nginx/roost-site.conf" >&2; then
         die "nginx/roost-site.conf.in has a placeholder ./dev does not fill"
+    fi
+    if [[ $STACK == bench ]] && ! grep -q "include $RUN/nginx/bench.d/" "$RUN/nginx/roost-site.conf"; then
+        die "nginx/roost-site.conf.in: no server_name line to hang the bench include on"
     fi
     # As root, nginx would run its workers as `nobody`, who may not reach
     # the checkout; a private stack runs them as the invoking user.
@@ -450,7 +470,7 @@ http {
     log_format roost '\$remote_addr [\$time_iso8601] "\$request" \$status '
                      '\$body_bytes_sent rid=\$request_id rt=\$request_time '
                      'urt=\$upstream_response_time cache=\$upstream_cache_status';
-    access_log $LOGDIR/nginx-access.log roost;
+    $access_log
 
     sendfile on;
     tcp_nodelay on;

@@ -1,8 +1,14 @@
-/* seed.c -- `roostctl seed`: demo data for a fresh stack. */
+/* seed.c -- `roostctl seed`: demo data for a fresh stack (--demo) and the
+ * benchmark dataset (--bench, see the second half of this file). */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/timefmt.h"
+#include "domain/users.h"
 #include "roostctl/ctl.h"
 
 static const char SQL_INSERT_PRODUCT[] =
@@ -55,10 +61,711 @@ static int seed_demo(rst_services *s)
     return 0;
 }
 
+/* ================================================================ bench
+ *
+ * `roostctl seed --bench`: the benchmark dataset (bench/, docs/PERFORMANCE.md).
+ * Everything is computed first, in memory and from a fixed random seed, so
+ * the same sizes always give the same shape (names, counts, who follows
+ * whom; ids and times follow the clock): users bench0..bench{N-1}, all
+ * with the password BENCH_PASSWORD (one Argon2id hash shared by every row,
+ * so sign-in works and seeding costs one hash, not N); follows drawn from a
+ * power law over the users (bench0 has the most followers, bench1 half as
+ * many, ...); tweets owned by uniformly random users; products "Bench
+ * <kind> NNNNNN". Then one child process per shard server writes that
+ * server's rows with multi-row prepared INSERTs (BENCH_BATCH rows each, all
+ * values bound as parameters), committing every few statements, while the
+ * parent writes the products to the catalog. Counters in `users` match the
+ * rows written. Ids are minted with generators 96..126 (never roostd's
+ * 0..95 nor roostctl's own 127) at times spread over the past weeks, so
+ * timelines and lists look like a service that has been running. */
+
+#define BENCH_PASSWORD   "benchpass1"
+#define BENCH_GEN_FIRST  96
+#define BENCH_GEN_COUNT  31              /* 96..126 */
+#define BENCH_BATCH      1000            /* rows per INSERT statement */
+#define BENCH_TXN_STMTS  8               /* statements per transaction */
+#define BENCH_TEXT_ROW   512             /* string bytes a row may use */
+#define DAY_MS           86400000ULL
+
+typedef struct {
+    long users, tweets, products, follows;
+} bench_sizes;
+
+typedef struct {
+    uint64_t follower, followee;     /* user ids */
+    uint64_t id;                     /* the follow's k-sorted id */
+} bench_edge;
+
+typedef struct {
+    bench_sizes  sz;
+    uint64_t    *user_id;            /* by user index */
+    uint32_t    *followers, *following, *tweets;
+    bench_edge  *out;                /* sorted by (follower, followee) */
+    bench_edge  *in;                 /* sorted by (followee, follower) */
+    size_t       nedges;
+    uint32_t    *tweet_owner;        /* by tweet index */
+    uint64_t    *tweet_id;
+    char         hash[RST_PW_HASH_MAX];
+    uint64_t     t0, span;           /* the dataset's time range (unix ms) */
+} bench_data;
+
+/* ------------------------------------------------------------ helpers */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
+
+/* splitmix64: small, fast, and good enough to draw a dataset. */
+static uint64_t rng(void)
+{
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static double rng_unit(void) { return (double)(rng() >> 11) / 9007199254740992.0; }
+
+typedef struct {
+    rst_idgen g[BENCH_GEN_COUNT];
+    unsigned  next;
+} bench_ids;
+
+static void bench_ids_init(bench_ids *p)
+{
+    for (unsigned i = 0; i < BENCH_GEN_COUNT; i++)
+        rst_idgen_init(&p->g[i], BENCH_GEN_FIRST + i);
+    p->next = 0;
+}
+
+/* Round-robin over the generators: each mints 16 ids a millisecond. */
+static uint64_t bench_mint(bench_ids *p, unsigned shard, uint64_t at_ms)
+{
+    rst_idgen *g = &p->g[p->next];
+    p->next = (p->next + 1) % BENCH_GEN_COUNT;
+    return rst_idgen_next_at(g, shard, at_ms);
+}
+
+/* Time of item i of n within phase [from, to) (fractions of the span). */
+static uint64_t phase_time(const bench_data *d, double from, double to, long i, long n)
+{
+    double f = from + (to - from) * ((double)i / (double)(n > 0 ? n : 1));
+    return d->t0 + (uint64_t)(f * (double)d->span);
+}
+
+static double secs_since(uint64_t t0_ms)
+{
+    return (double)(rst_time_now_ms() - t0_ms) / 1000.0;
+}
+
+static void bench_user_name(long i, char out[32])
+{
+    snprintf(out, 32, "bench%ld", i);
+}
+
+static uint64_t gcd_u64(uint64_t a, uint64_t b)
+{
+    while (b != 0) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* ------------------------------------------------------------ the plan */
+
+static int cmp_out(const void *a, const void *b)
+{
+    const bench_edge *x = a, *y = b;
+    if (x->follower != y->follower)
+        return x->follower < y->follower ? -1 : 1;
+    return x->followee < y->followee ? -1 : x->followee > y->followee;
+}
+
+static int cmp_in(const void *a, const void *b)
+{
+    const bench_edge *x = a, *y = b;
+    if (x->followee != y->followee)
+        return x->followee < y->followee ? -1 : 1;
+    return x->follower < y->follower ? -1 : x->follower > y->follower;
+}
+
+/* Followers per user from a Zipf law (exponent 1) over the users ranked by
+ * index: user r gets about F / (H_N * (r + 1)), so with the defaults
+ * bench0 has ~80 000 followers, bench9 ~8 000 and most users a few. */
+static size_t plan_follow_counts(const bench_sizes *sz, uint32_t *want)
+{
+    double h = 0;
+    for (long r = 1; r <= sz->users; r++)
+        h += 1.0 / (double)r;
+    size_t total = 0;
+    for (long r = 0; r < sz->users; r++) {
+        double x = (double)sz->follows / (h * (double)(r + 1));
+        long k = (long)x + (rng_unit() < x - (double)(long)x);   /* stochastic rounding */
+        if (k > sz->users - 1)
+            k = sz->users - 1;
+        want[r] = (uint32_t)k;
+        total += (size_t)k;
+    }
+    return total;
+}
+
+/* The followers of user u: k distinct users other than u, walked with a
+ * random start and a stride coprime to N (distinct without a set). */
+static void plan_followers_of(bench_data *d, bench_ids *ids, long u, uint32_t k,
+                              size_t *e, size_t total)
+{
+    uint64_t n = (uint64_t)d->sz.users;
+    uint64_t start = rng() % n, step = 1;
+    if (n > 2) {
+        do
+            step = 1 + rng() % (n - 1);
+        while (gcd_u64(step, n) != 1);
+    }
+    uint64_t pos = start;
+    for (uint32_t got = 0; got < k; pos = (pos + step) % n) {
+        if (pos == (uint64_t)u)
+            continue;
+        bench_edge *x = &d->out[*e];
+        x->follower = d->user_id[pos];
+        x->followee = d->user_id[u];
+        x->id = bench_mint(ids, rst_id_shard(x->follower),
+                           phase_time(d, 0.40, 0.70, (long)*e, (long)total));
+        d->following[pos]++;
+        d->followers[u]++;
+        (*e)++;
+        got++;
+    }
+}
+
+static int plan(rst_services *s, bench_data *d)
+{
+    long n = d->sz.users;
+    bench_ids ids;
+    bench_ids_init(&ids);
+    d->user_id = calloc((size_t)n, sizeof(uint64_t));
+    d->followers = calloc((size_t)n, sizeof(uint32_t));
+    d->following = calloc((size_t)n, sizeof(uint32_t));
+    d->tweets = calloc((size_t)n, sizeof(uint32_t));
+    d->tweet_owner = calloc((size_t)d->sz.tweets + 1, sizeof(uint32_t));
+    d->tweet_id = calloc((size_t)d->sz.tweets + 1, sizeof(uint64_t));
+    uint32_t *want = calloc((size_t)n, sizeof(uint32_t));
+    if (!d->user_id || !d->followers || !d->following || !d->tweets || !d->tweet_owner ||
+        !d->tweet_id || !want) {
+        free(want);
+        return -1;
+    }
+    /* Users: each on the shard of its name, as sign-up places them. */
+    for (long i = 0; i < n; i++) {
+        char name[32];
+        bench_user_name(i, name);
+        unsigned shard = rst_shard_for_name(&s->map, name);
+        d->user_id[i] = bench_mint(&ids, shard, phase_time(d, 0.10, 0.40, i, n));
+    }
+    /* Follows. */
+    size_t total = n > 1 ? plan_follow_counts(&d->sz, want) : 0;
+    d->out = calloc(total + 1, sizeof(bench_edge));
+    d->in = calloc(total + 1, sizeof(bench_edge));
+    if (d->out == NULL || d->in == NULL) {
+        free(want);
+        return -1;
+    }
+    size_t e = 0;
+    for (long u = 0; u < n && total > 0; u++)
+        plan_followers_of(d, &ids, u, want[u], &e, total);
+    d->nedges = e;
+    free(want);
+    memcpy(d->in, d->out, e * sizeof(bench_edge));
+    qsort(d->out, e, sizeof(bench_edge), cmp_out);
+    qsort(d->in, e, sizeof(bench_edge), cmp_in);
+    /* Tweets: uniformly random authors, in time order. */
+    for (long t = 0; t < d->sz.tweets && n > 0; t++) {
+        uint32_t owner = (uint32_t)(rng() % (uint64_t)n);
+        d->tweet_owner[t] = owner;
+        d->tweet_id[t] = bench_mint(&ids, rst_id_shard(d->user_id[owner]),
+                                    phase_time(d, 0.70, 0.999, t, d->sz.tweets));
+        d->tweets[owner]++;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ batches */
+
+/* One multi-row INSERT being filled: `group` is one row's placeholders,
+ * repeated `rows` times after `head`. Statement texts are built once and
+ * never freed: the statement cache of store/db.c is keyed by the text's
+ * address. Row strings live in `text` until the batch is sent. */
+typedef struct {
+    rst_db     *db;
+    const char *what;
+    const char *head;
+    const char *group;
+    int         cols;
+    char       *full_sql;
+    rst_param  *params;
+    int         rows;
+    char       *text;
+    size_t      text_used;
+    int         stmts;           /* sent in the open transaction */
+    long        written;
+} bench_batch;
+
+static char *build_insert(const char *head, const char *group, int rows)
+{
+    size_t hl = strlen(head), gl = strlen(group);
+    char *sql = malloc(hl + (size_t)rows * (gl + 1) + 1);
+    if (sql == NULL)
+        return NULL;
+    memcpy(sql, head, hl);
+    char *p = sql + hl;
+    for (int r = 0; r < rows; r++) {
+        if (r > 0)
+            *p++ = ',';
+        memcpy(p, group, gl);
+        p += gl;
+    }
+    *p = '\0';
+    return sql;
+}
+
+static int batch_open(bench_batch *b, rst_db *db, const char *what, const char *head,
+                      const char *group, int cols)
+{
+    memset(b, 0, sizeof(*b));
+    b->db = db;
+    b->what = what;
+    b->head = head;
+    b->group = group;
+    b->cols = cols;
+    b->full_sql = build_insert(head, group, BENCH_BATCH);
+    b->params = calloc((size_t)BENCH_BATCH * (size_t)cols, sizeof(rst_param));
+    b->text = malloc((size_t)BENCH_BATCH * BENCH_TEXT_ROW);
+    return b->full_sql && b->params && b->text ? 0 : -1;
+}
+
+static int batch_fail(bench_batch *b, const char *step)
+{
+    fprintf(stderr, "roostctl: seed --bench: %s %s on %s: %s\n", step, b->what,
+            rst_db_name(b->db), rst_db_last_error(b->db));
+    return -1;
+}
+
+static int batch_flush(bench_batch *b)
+{
+    if (b->rows == 0)
+        return 0;
+    const char *sql = b->full_sql;
+    if (b->rows < BENCH_BATCH) {
+        sql = build_insert(b->head, b->group, b->rows);   /* the tail: kept until exit */
+        if (sql == NULL)
+            return -1;
+    }
+    if (b->stmts == 0 && rst_db_begin(b->db) != RST_DB_OK)
+        return batch_fail(b, "begin");
+    if (rst_db_exec(b->db, sql, b->params, b->rows * b->cols, NULL) != RST_DB_OK) {
+        rst_db_rollback(b->db);
+        return batch_fail(b, "insert into");
+    }
+    b->written += b->rows;
+    b->rows = 0;
+    b->text_used = 0;
+    if (++b->stmts == BENCH_TXN_STMTS) {
+        b->stmts = 0;
+        if (rst_db_commit(b->db) != RST_DB_OK)
+            return batch_fail(b, "commit");
+    }
+    return 0;
+}
+
+static int batch_finish(bench_batch *b)
+{
+    int rc = batch_flush(b);
+    if (rc == 0 && b->stmts > 0) {
+        b->stmts = 0;
+        if (rst_db_commit(b->db) != RST_DB_OK)
+            rc = batch_fail(b, "commit");
+    }
+    /* full_sql stays allocated: a freed text's address could come back
+     * for another statement and find this one in the statement cache. */
+    free(b->params);
+    free(b->text);
+    b->params = NULL;
+    b->text = NULL;
+    return rc;
+}
+
+/* The next row's parameters; the row counts once batch_row_done is called. */
+static rst_param *batch_row(bench_batch *b)
+{
+    return &b->params[b->rows * b->cols];
+}
+
+static int batch_row_done(bench_batch *b)
+{
+    b->rows++;
+    return b->rows == BENCH_BATCH ? batch_flush(b) : 0;
+}
+
+/* Copies a string into the batch's text (kept until the batch is sent). */
+static rst_param batch_str(bench_batch *b, const char *s, size_t n)
+{
+    if (b->text_used + n > (size_t)BENCH_BATCH * BENCH_TEXT_ROW)
+        abort();                   /* a row longer than BENCH_TEXT_ROW: a bug here */
+    char *p = b->text + b->text_used;
+    memcpy(p, s, n);
+    b->text_used += n;
+    return rst_p_strn(p, n);
+}
+
+/* ------------------------------------------------------------ writers */
+
+static const char *const words[] = {
+    "coffee", "morning", "shipping", "today", "new", "mug", "just", "love", "this",
+    "weekend", "sale", "order", "arrived", "finally", "great", "the", "a", "my",
+    "release", "build", "red", "blue", "tote", "bag", "cap", "notebook", "rain",
+    "city", "train", "late", "again", "thanks", "everyone", "who", "came", "by",
+};
+
+static size_t tweet_text(long t, char *out, size_t cap)
+{
+    uint64_t h = (uint64_t)t * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL;
+    int nwords = 4 + (int)(h % 20);
+    size_t len = (size_t)snprintf(out, cap, "#%ld", t);
+    for (int w = 0; w < nwords && len + 16 < cap; w++) {
+        h = h * 6364136223846793005ULL + 1442695040888963407ULL;
+        const char *word = words[(h >> 33) % (sizeof(words) / sizeof(words[0]))];
+        len += (size_t)snprintf(out + len, cap - len, " %s", word);
+    }
+    return len;
+}
+
+static int write_users(bench_data *d, rst_services *s, rst_db *db, int server)
+{
+    bench_batch users, names;
+    int rc = batch_open(&users, db, "users",
+        "INSERT INTO users (id, name, password_hash, role, token_version, followers_count, "
+        "following_count, tweets_count, created_at, updated_at) VALUES ",
+        "(?,?,?,'user',0,?,?,?,?,?)", 8);
+    rc |= batch_open(&names, db, "usernames",
+        "INSERT INTO usernames (name_lc, user_id, created_at) VALUES ", "(?,?,?)", 3);
+    size_t hlen = strlen(d->hash);
+    for (long i = 0; rc == 0 && i < d->sz.users; i++) {
+        uint64_t id = d->user_id[i];
+        if (rst_shardmap_server_for_id(&s->map, id) != server)
+            continue;
+        char name[32];
+        bench_user_name(i, name);
+        size_t nl = strlen(name);
+        uint64_t at = rst_id_unix_ms(id);
+        rst_param *p = batch_row(&users);
+        p[0] = rst_p_u64(id);
+        p[1] = batch_str(&users, name, nl);
+        p[2] = rst_p_strn(d->hash, hlen);
+        p[3] = rst_p_u64(d->followers[i]);
+        p[4] = rst_p_u64(d->following[i]);
+        p[5] = rst_p_u64(d->tweets[i]);
+        p[6] = rst_p_time(at);
+        p[7] = rst_p_time(at);
+        rc = batch_row_done(&users);
+        p = batch_row(&names);
+        p[0] = batch_str(&names, name, nl);     /* bench names are lower case */
+        p[1] = rst_p_u64(id);
+        p[2] = rst_p_time(at);
+        rc |= batch_row_done(&names);
+    }
+    rc |= batch_finish(&users);
+    rc |= batch_finish(&names);
+    return rc;
+}
+
+static int write_follows(bench_data *d, rst_services *s, rst_db *db, int server)
+{
+    bench_batch out, in;
+    int rc = batch_open(&out, db, "follows_out",
+        "INSERT INTO follows_out (follower_id, followee_id, id, created_at) VALUES ",
+        "(?,?,?,?)", 4);
+    rc |= batch_open(&in, db, "follows_in",
+        "INSERT INTO follows_in (followee_id, follower_id, id, created_at) VALUES ",
+        "(?,?,?,?)", 4);
+    for (size_t e = 0; rc == 0 && e < d->nedges; e++) {
+        const bench_edge *x = &d->out[e];
+        if (rst_shardmap_server_for_id(&s->map, x->follower) != server)
+            continue;
+        rst_param *p = batch_row(&out);
+        p[0] = rst_p_u64(x->follower);
+        p[1] = rst_p_u64(x->followee);
+        p[2] = rst_p_u64(x->id);
+        p[3] = rst_p_time(rst_id_unix_ms(x->id));
+        rc = batch_row_done(&out);
+    }
+    rc |= batch_finish(&out);
+    for (size_t e = 0; rc == 0 && e < d->nedges; e++) {
+        const bench_edge *x = &d->in[e];
+        if (rst_shardmap_server_for_id(&s->map, x->followee) != server)
+            continue;
+        rst_param *p = batch_row(&in);
+        p[0] = rst_p_u64(x->followee);
+        p[1] = rst_p_u64(x->follower);
+        p[2] = rst_p_u64(x->id);
+        p[3] = rst_p_time(rst_id_unix_ms(x->id));
+        rc = batch_row_done(&in);
+    }
+    rc |= batch_finish(&in);
+    return rc;
+}
+
+static int write_tweets(bench_data *d, rst_services *s, rst_db *db, int server)
+{
+    bench_batch b;
+    int rc = batch_open(&b, db, "tweets",
+        "INSERT INTO tweets (id, user_id, message, edited, created_at, updated_at) VALUES ",
+        "(?,?,?,0,?,?)", 5);
+    char msg[300];
+    for (long t = 0; rc == 0 && t < d->sz.tweets; t++) {
+        uint64_t id = d->tweet_id[t];
+        if (rst_shardmap_server_for_id(&s->map, id) != server)
+            continue;
+        size_t n = tweet_text(t, msg, sizeof(msg));
+        rst_param *p = batch_row(&b);
+        p[0] = rst_p_u64(id);
+        p[1] = rst_p_u64(d->user_id[d->tweet_owner[t]]);
+        p[2] = batch_str(&b, msg, n);
+        p[3] = rst_p_time(rst_id_unix_ms(id));
+        p[4] = p[3];
+        rc = batch_row_done(&b);
+    }
+    rc |= batch_finish(&b);
+    return rc;
+}
+
+/* One shard server's rows, on a connection of its own (a child process). */
+static int write_server(bench_data *d, rst_services *s, int server)
+{
+    uint64_t t0 = rst_time_now_ms();
+    rst_db *db = rst_db_new(&s->cfg->shard_servers[server]);
+    if (db == NULL)
+        return -1;
+    const char *name = rst_db_name(db);
+    int rc = write_users(d, s, db, server);
+    if (rc == 0) {
+        printf("  %s: users written (%.1f s)\n", name, secs_since(t0));
+        fflush(stdout);
+        rc = write_follows(d, s, db, server);
+    }
+    if (rc == 0) {
+        printf("  %s: follows written (%.1f s)\n", name, secs_since(t0));
+        fflush(stdout);
+        rc = write_tweets(d, s, db, server);
+    }
+    if (rc == 0) {
+        printf("  %s: tweets written (%.1f s)\n", name, secs_since(t0));
+        fflush(stdout);
+    }
+    rst_db_free(db);
+    return rc;
+}
+
+static int write_products(bench_data *d, rst_services *s)
+{
+    static const char *const kinds[] = { "Mug", "T-Shirt", "Notebook", "Water Bottle",
+                                         "Tote Bag", "Cap", "Poster", "Sticker Pack" };
+    bench_ids ids;
+    bench_ids_init(&ids);
+    bench_batch b;
+    int rc = batch_open(&b, s->catalog, "products",
+        "INSERT INTO products (id, name, price, img, description, state, created_at, "
+        "updated_at) VALUES ", "(?,?,?,?,?,'active',?,?)", 7);
+    for (long i = 0; rc == 0 && i < d->sz.products; i++) {
+        const char *kind = kinds[i % (long)(sizeof(kinds) / sizeof(kinds[0]))];
+        char name[100], img[160], about[400];
+        int nl = snprintf(name, sizeof(name), "Bench %s %06ld", kind, i);
+        int il = snprintf(img, sizeof(img), "https://img.example.com/bench/product-%06ld.png", i);
+        int al = snprintf(about, sizeof(about),
+                          "Benchmark product %ld: a %s that looks like a real catalog entry, "
+                          "with a description long enough to make the JSON about the size "
+                          "of a real product page's.", i, kind);
+        uint64_t at = phase_time(d, 0.0, 0.10, i, d->sz.products);
+        uint64_t id = bench_mint(&ids, 0, at);
+        rst_param *p = batch_row(&b);
+        p[0] = rst_p_u64(id);
+        p[1] = batch_str(&b, name, (size_t)nl);
+        p[2] = rst_p_u64(500 + (uint64_t)(i * 37 % 20000));
+        p[3] = batch_str(&b, img, (size_t)il);
+        p[4] = batch_str(&b, about, (size_t)al);
+        p[5] = rst_p_time(at);
+        p[6] = rst_p_time(at);
+        rc = batch_row_done(&b);
+    }
+    rc |= batch_finish(&b);
+    if (rc == 0) {
+        long long gen;
+        rst_cache_incr(s->cache, "catalog:gen", &gen);   /* retire cached pages */
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------ command */
+
+static void bench_usage(void)
+{
+    fprintf(stderr,
+        "usage: roostctl seed --demo\n"
+        "       roostctl seed --bench [--quick] [--users N] [--tweets M] [--products P]\n"
+        "                     [--follows F]\n"
+        "  --bench   the benchmark dataset (default 100000 users, 1000000 tweets,\n"
+        "            1000 products, 1000000 follows; --quick: a tenth of each).\n"
+        "            Users are bench0..bench{N-1}, password \"" BENCH_PASSWORD "\".\n"
+        "            Refuses to run when bench0 already exists.\n");
+}
+
+static int parse_size(const char *v, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || n < 0 || n > max)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+static int bench_args(int argc, char **argv, bench_sizes *sz)
+{
+    long users = -1, tweets = -1, products = -1, follows = -1;
+    int quick = 0;
+    for (int i = 1; i < argc; i++) {
+        long *dst = NULL;
+        long max = 100000000;
+        if (strcmp(argv[i], "--quick") == 0) {
+            quick = 1;
+            continue;
+        }
+        if (strcmp(argv[i], "--users") == 0)
+            dst = &users, max = 10000000;
+        else if (strcmp(argv[i], "--tweets") == 0)
+            dst = &tweets;
+        else if (strcmp(argv[i], "--products") == 0)
+            dst = &products, max = 1000000;
+        else if (strcmp(argv[i], "--follows") == 0)
+            dst = &follows;
+        if (dst == NULL || i + 1 == argc || parse_size(argv[i + 1], max, dst) != 0)
+            return -1;
+        i++;
+    }
+    long div = quick ? 10 : 1;
+    sz->users = users >= 0 ? users : 100000 / div;
+    sz->tweets = tweets >= 0 ? tweets : 1000000 / div;
+    sz->products = products >= 0 ? products : 1000 / div;
+    sz->follows = follows >= 0 ? follows : 1000000 / div;
+    if (sz->users == 0 && (sz->tweets > 0 || sz->follows > 0)) {
+        fprintf(stderr, "roostctl: seed --bench: tweets and follows need users\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 when bench0 exists, 0 when not, -1 when its shard cannot be asked. */
+static int bench_present(rst_services *s)
+{
+    rst_arena a;
+    rst_arena_init(&a, 4096);
+    rst_user u;
+    rst_err err = rst_users_find_by_name(s, &a, "bench0", &u);
+    rst_arena_free(&a);
+    return err == RST_OK ? 1 : err == RST_E_NOT_FOUND ? 0 : -1;
+}
+
+/* Runs write_server for every shard server in a child process each. */
+static int write_servers(bench_data *d, rst_services *s)
+{
+    pid_t pids[RST_MAX_SERVERS];
+    int n = s->nshards, rc = 0;
+    fflush(stdout);
+    fflush(stderr);
+    for (int i = 0; i < n; i++) {
+        pids[i] = fork();
+        if (pids[i] < 0) {
+            fprintf(stderr, "roostctl: seed --bench: fork: %s\n", strerror(errno));
+            n = i;
+            rc = -1;
+            break;
+        }
+        if (pids[i] == 0) {
+            /* The parent's connections are not ours to use or close. */
+            int r = write_server(d, s, i);
+            fflush(stdout);
+            fflush(stderr);
+            _exit(r == 0 ? 0 : 1);
+        }
+    }
+    /* Meanwhile, the catalog. */
+    uint64_t t0 = rst_time_now_ms();
+    if (rc == 0 && write_products(d, s) != 0)
+        rc = -1;
+    else if (rc == 0)
+        printf("  catalog: products written (%.1f s)\n", secs_since(t0));
+    fflush(stdout);
+    for (int i = 0; i < n; i++) {
+        int st;
+        while (waitpid(pids[i], &st, 0) < 0 && errno == EINTR)
+            ;
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            rc = -1;
+    }
+    return rc;
+}
+
+static int seed_bench(rst_services *s, int argc, char **argv)
+{
+    bench_data d;
+    memset(&d, 0, sizeof(d));
+    if (bench_args(argc, argv, &d.sz) != 0) {
+        bench_usage();
+        return 2;
+    }
+    uint64_t t0 = rst_time_now_ms();
+    int present = bench_present(s);
+    if (present != 0) {
+        fprintf(stderr, present > 0
+                ? "roostctl: seed --bench: bench data is already there (user bench0 exists); "
+                  "load it into empty databases\n"
+                : "roostctl: seed --bench: cannot reach the shard of user bench0\n");
+        return 1;
+    }
+    /* The data spans up to 100 days before now, after the id epoch. */
+    uint64_t now = rst_time_now_ms();
+    d.span = 100 * DAY_MS;
+    if (now - d.span < RST_ID_EPOCH_MS + 60000)
+        d.span = now - RST_ID_EPOCH_MS - 60000;
+    d.t0 = now - d.span;
+    if (rst_pw_hash(&s->pw, BENCH_PASSWORD, strlen(BENCH_PASSWORD), d.hash) != 0 || plan(s, &d) != 0) {
+        fprintf(stderr, "roostctl: seed --bench: out of memory\n");
+        return 1;
+    }
+    uint32_t max_followers = 0;
+    for (long i = 0; i < d.sz.users; i++)
+        if (d.followers[i] > max_followers)
+            max_followers = d.followers[i];
+    printf("bench data: %ld users, %ld tweets, %ld products, %zu follows planned in %.1f s; "
+           "writing to %d shard servers and the catalog\n",
+           d.sz.users, d.sz.tweets, d.sz.products, d.nedges, secs_since(t0), s->nshards);
+    int rc = write_servers(&d, s);
+    if (rc != 0) {
+        fprintf(stderr, "roostctl: seed --bench: failed after %.1f s (see above); the databases "
+                "hold part of the data: load into empty ones again\n", secs_since(t0));
+        return 1;
+    }
+    printf("bench dataset: users=%ld tweets=%ld products=%ld follows=%zu max_followers=%u "
+           "password=%s seconds=%.1f\n", d.sz.users, d.sz.tweets, d.sz.products, d.nedges,
+           max_followers, BENCH_PASSWORD, secs_since(t0));
+    return 0;
+}
+
 int rst_ctl_seed(rst_services *s, int argc, char **argv)
 {
     if (argc == 1 && strcmp(argv[0], "--demo") == 0)
         return seed_demo(s);
-    fprintf(stderr, "roostctl: usage: roostctl seed --demo\n");
+    if (argc >= 1 && strcmp(argv[0], "--bench") == 0)
+        return seed_bench(s, argc, argv);
+    bench_usage();
     return 2;
 }

@@ -26,7 +26,10 @@ static const rst_handler H_PRODUCT_NEW   = { rst_h_product_create, "product.crea
 static const rst_handler H_PRODUCT_PUT   = { rst_h_product_update, "product.update",
                                              RST_H_AUTH | RST_H_FIELDS };
 static const rst_handler H_SIGNUP        = { rst_h_signup, "users.signup", RST_H_FIELDS };
-static const rst_handler H_SIGNIN        = { rst_h_signin, "users.signin", RST_H_FIELDS };
+/* A sign-in answer holds a fresh token: it must not be kept in Redis nor
+ * replayed (a replay would also skip the throttle), so no idempotency. */
+static const rst_handler H_SIGNIN        = { rst_h_signin, "users.signin",
+                                             RST_H_FIELDS | RST_H_NO_REPLAY };
 static const rst_handler H_USER_GET      = { rst_h_user_get, "user.get", 0 };
 static const rst_handler H_USER_PUT      = { rst_h_user_update, "user.update",
                                              RST_H_AUTH | RST_H_FIELDS };
@@ -241,7 +244,7 @@ static const char *route_request(rst_ctx *c)
 static void run_handler(rst_ctx *c)
 {
     const char *key = c->req->idempotency_key;
-    if (c->req->method != RST_M_POST || key == NULL) {
+    if (c->req->method != RST_M_POST || key == NULL || (c->handler->flags & RST_H_NO_REPLAY)) {
         c->handler->fn(c);
         return;
     }

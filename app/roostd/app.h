@@ -24,7 +24,8 @@ enum {
     RST_H_OPS       = 1 << 0,    /* operations endpoint: exempt from Accept rules */
     RST_H_AUTH      = 1 << 1,    /* needs a valid token */
     RST_H_FIELDS    = 1 << 2,    /* takes a JSON object body (empty -> 422) */
-    RST_H_NO_FIELDS = 1 << 3     /* takes no fields; an empty body is fine */
+    RST_H_NO_FIELDS = 1 << 3,    /* takes no fields; an empty body is fine */
+    RST_H_NO_REPLAY = 1 << 4     /* never stored by the idempotency layer */
 };
 
 typedef struct {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/timefmt.h"
 #include "roostd/response.h"
 
 void rst_response_init(rst_response *r, rst_buf *body)
@@ -159,12 +160,22 @@ int rst_etag_matches(const char *inm, const char *etag)
 
 /* ------------------------------------------------------------ sending */
 
-static const char *cache_header(rst_cache_policy c)
+/* Public answers also tell nginx's micro-cache when to drop them: at the
+ * end of the current second (X-Accel-Expires: @<unix second>; nginx hides
+ * the header from clients). max-age=1 alone would let nginx keep an answer
+ * stored early in a second until the end of the next one -- almost 2 s --
+ * because it counts expiry in whole seconds; API.md §1.5 allows 1 s. */
+static const char *cache_header(rst_cache_policy c, char *buf, size_t len)
 {
     switch (c) {
-    case RST_CACHE_PUBLIC:  return "Cache-Control: public, max-age=1\r\n";
-    case RST_CACHE_PRIVATE: return "Cache-Control: private, no-cache\r\n";
-    default:                return "";
+    case RST_CACHE_PUBLIC:
+        snprintf(buf, len, "Cache-Control: public, max-age=1\r\nX-Accel-Expires: @%llu\r\n",
+                 (unsigned long long)(rst_time_now_ms() / 1000));
+        return buf;
+    case RST_CACHE_PRIVATE:
+        return "Cache-Control: private, no-cache\r\n";
+    default:
+        return "";
     }
 }
 
@@ -172,7 +183,7 @@ int rst_response_send(rst_response *r, const rst_request *req, FCGX_Request *fr)
 {
     int is_get = req->method == RST_M_GET || req->method == RST_M_HEAD;
     char etag[36] = "";
-    char head[2048];
+    char head[2048], cc[96];
     if (r->body->oom)
         rst_response_error(r, 500, "internal_error", "out of memory");
     if (r->status == 200 && is_get) {
@@ -185,7 +196,7 @@ int rst_response_send(rst_response *r, const rst_request *req, FCGX_Request *fr)
                      "Status: %d %s\r\n%s%s%s%s%s%s",
                      r->status, rst_status_text(r->status),
                      r->status == 304 ? "" : "Content-Type: application/json; charset=utf-8\r\n",
-                     cache_header(r->cache),
+                     cache_header(r->cache, cc, sizeof(cc)),
                      etag[0] ? "ETag: " : "", etag, etag[0] ? "\r\n" : "",
                      r->headers);
     if (n < 0 || (size_t)n >= sizeof(head) - 40)

@@ -43,6 +43,11 @@ int rst_field_string(rst_ctx *c, const char *name, size_t min, size_t max, int k
         rst_response_field(c->resp, name, "must be a string");
         return -1;
     }
+    /* cJSON cut the value at the NUL: refuse it rather than use a part. */
+    if (rst_json_string_has_nul(f)) {
+        rst_response_field(c->resp, name, "must not contain NUL characters");
+        return -1;
+    }
     size_t n = strlen(f->valuestring);
     size_t cp = rst_utf8_count(f->valuestring, n);
     if (cp < min || cp > max) {

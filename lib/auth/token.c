@@ -56,11 +56,21 @@ static int looks_like_jwt(const char *t)
     return dots == 2;
 }
 
+/* jwt_get_grant_int() reads a string, boolean or fraction as 0 without an
+ * error, so read the grant's JSON text and accept only an integer literal. */
 static int read_int_grant(jwt_t *jwt, const char *name, int64_t *out)
 {
+    char *json = jwt_get_grants_json(jwt, name);
+    if (json == NULL)
+        return -1;
+    const char *digits = json[0] == '-' ? json + 1 : json;
+    int ok = digits[0] >= '0' && digits[0] <= '9' && strspn(digits, "0123456789") == strlen(digits);
+    char *end = NULL;
     errno = 0;
-    long v = jwt_get_grant_int(jwt, name);
-    if (errno != 0)
+    long long v = ok ? strtoll(json, &end, 10) : 0;
+    ok = ok && errno == 0 && end != NULL && *end == '\0';
+    free(json);
+    if (!ok)
         return -1;
     *out = v;
     return 0;

@@ -52,6 +52,11 @@ typedef struct {
     num_span *nums;                    /* number literals in document order */
     size_t nnums, nums_cap;
     num_span nums_inline[INLINE_NUMBERS];
+    size_t nstrings;                   /* strings (names too) seen so far */
+    int saw_nul;                       /* the current string has a \u0000 */
+    size_t *nuls;                      /* ordinals of strings holding \u0000 */
+    size_t nnuls, nuls_cap;
+    size_t nuls_inline[INLINE_NUMBERS];
 } scanner;
 
 static void scanner_init(scanner *s, const char *body, size_t len)
@@ -66,6 +71,11 @@ static void scanner_init(scanner *s, const char *body, size_t len)
     s->nums = s->nums_inline;
     s->nnums = 0;
     s->nums_cap = INLINE_NUMBERS;
+    s->nstrings = 0;
+    s->saw_nul = 0;
+    s->nuls = s->nuls_inline;
+    s->nnuls = 0;
+    s->nuls_cap = INLINE_NUMBERS;
 }
 
 static void scanner_free(scanner *s)
@@ -74,6 +84,8 @@ static void scanner_free(scanner *s)
         free(s->kinds);
     if (s->nums != s->nums_inline)
         free(s->nums);
+    if (s->nuls != s->nuls_inline)
+        free(s->nuls);
 }
 
 /* Doubles an inline-or-heap array; 0 when out of memory. */
@@ -125,6 +137,19 @@ static rst_json_status record_number(scanner *s, const unsigned char *lit,
     s->nums[s->nnums].len = len;
     s->nnums++;
     return RST_JSON_OK;
+}
+
+/* Remembers that the string just scanned holds a NUL (see annotate). */
+static int record_nul_string(scanner *s)
+{
+    if (s->nnuls == s->nuls_cap) {
+        void *arr = s->nuls;
+        if (!grow(&arr, s->nuls_inline, &s->nuls_cap, sizeof(size_t)))
+            return 0;
+        s->nuls = arr;
+    }
+    s->nuls[s->nnuls++] = s->nstrings;
+    return 1;
 }
 
 static unsigned char closer_of(unsigned char open)
@@ -210,6 +235,8 @@ static int scan_escape(scanner *s)
     }
     if (!scan_hex4(s, &cp) || is_low_surrogate(cp))
         return 0;
+    if (cp == 0)
+        s->saw_nul = 1;
     if (!is_high_surrogate(cp))
         return 1;
     if (s->end - s->p < 2 || s->p[0] != '\\' || s->p[1] != 'u')
@@ -223,11 +250,15 @@ static int scan_escape(scanner *s)
 static int scan_string(scanner *s)
 {
     s->p++;
+    s->saw_nul = 0;
     while (s->p < s->end) {
         unsigned char c = *s->p;
 
         if (c == '"') {
             s->p++;
+            if (s->saw_nul && !record_nul_string(s))
+                return 0;
+            s->nstrings++;
             return 1;
         }
         if (c == '\\') {
@@ -409,14 +440,33 @@ static int only_ws(const char *p, const char *end)
  * The copy is allocated with cJSON_malloc() rather than malloc() so that
  * allocation and free go through the same hooks even if someone installs
  * cJSON_InitHooks(); with the default hooks both are malloc/free. */
+/* 1 when the string with this ordinal was recorded as holding a NUL. */
+static int ordinal_has_nul(const scanner *s, size_t ordinal, size_t *cursor)
+{
+    while (*cursor < s->nnuls && s->nuls[*cursor] < ordinal)
+        (*cursor)++;
+    return *cursor < s->nnuls && s->nuls[*cursor] == ordinal;
+}
+
+/* The same walk also numbers the strings as the scanner did (a member's
+ * name, then its value) and flags string values that hold a \u0000
+ * escape: cJSON ends valuestring at the NUL, so "a\u0000b" would read as
+ * "a" without the flag (see rst_json_string_has_nul). */
 static rst_json_status annotate_numbers(cJSON *root, const scanner *s,
                                         const char *body)
 {
     cJSON *pending[RST_JSON_MAX_DEPTH + 1];
-    size_t npending = 0, next = 0;
+    size_t npending = 0, next = 0, ordinal = 0, nul_cursor = 0;
     cJSON *n = root;
 
     while (n != NULL) {
+        if (n->string != NULL)
+            ordinal++;                       /* the member's name */
+        if (cJSON_IsString(n)) {
+            if (ordinal_has_nul(s, ordinal, &nul_cursor))
+                n->type |= RST_JSON_FLAG_NUL;
+            ordinal++;
+        }
         if (cJSON_IsNumber(n)) {
             char *lit;
 
@@ -443,7 +493,12 @@ static rst_json_status annotate_numbers(cJSON *root, const scanner *s,
         while (n == NULL && npending > 0)
             n = pending[--npending];
     }
-    return next == s->nnums ? RST_JSON_OK : RST_JSON_MALFORMED;
+    return next == s->nnums && ordinal == s->nstrings ? RST_JSON_OK : RST_JSON_MALFORMED;
+}
+
+int rst_json_string_has_nul(const cJSON *node)
+{
+    return node != NULL && (node->type & RST_JSON_FLAG_NUL) != 0;
 }
 
 static rst_json_status build_tree(const char *body, size_t len,

@@ -35,6 +35,15 @@ rst_json_status rst_json_parse_body(const char *body, size_t len, cJSON **out);
 int rst_json_get_i64(const cJSON *node, int64_t *v);
 int rst_json_get_u64(const cJSON *node, uint64_t *v);
 
+/* A private type bit on string nodes whose JSON text held a \u0000
+ * escape. cJSON keeps the string only up to the NUL, so such a value must
+ * be refused rather than read short. cJSON tests types with `& 0xFF` and
+ * uses bits 8 and 9 itself, so bit 12 is free. */
+#define RST_JSON_FLAG_NUL (1 << 12)
+
+/* 1 when a string node's value held a \u0000 escape (and so was cut). */
+int rst_json_string_has_nul(const cJSON *node);
+
 /* Reads an id given as a JSON integer or as a string of 1..20 decimal digits
  * that fits in 64 bits. 1 on success, else 0. */
 int rst_json_get_id(const cJSON *node, uint64_t *v);

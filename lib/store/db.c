@@ -497,9 +497,17 @@ rst_db_rc rst_db_ping(rst_db *db, uint64_t *usec)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    int had_conn = db->conn != NULL;
     rst_db_rc rc = connect_db(db);
     if (rc == RST_DB_OK && mysql_ping(db->conn) != 0)
         rc = classify(db, mysql_errno(db->conn), mysql_error(db->conn));
+    /* A kept connection may have died with a server restart: the question
+     * is whether the server answers now, so ask once on a new one. */
+    if (rc == RST_DB_DOWN && had_conn) {
+        rc = connect_db(db);
+        if (rc == RST_DB_OK && mysql_ping(db->conn) != 0)
+            rc = classify(db, mysql_errno(db->conn), mysql_error(db->conn));
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (usec != NULL)
         *usec = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);

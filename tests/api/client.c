@@ -1,9 +1,13 @@
 /* client.c -- libcurl requests against the test stack (see client.h). */
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,8 +56,13 @@ int api_request(api_resp *r, const char *method, const char *path,
     CURL *c = curl_easy_init();
     if (c == NULL)
         return -1;
-    char url[4096];
-    snprintf(url, sizeof(url), "%s%s", api_base(), path);
+    size_t ulen = strlen(api_base()) + strlen(path) + 1;
+    char *url = malloc(ulen);
+    if (url == NULL) {
+        curl_easy_cleanup(c);
+        return -1;
+    }
+    snprintf(url, ulen, "%s%s", api_base(), path);
     struct curl_slist *hl = NULL;
     if (!has_accept(headers))
         hl = curl_slist_append(hl, "Accept: application/json");
@@ -86,11 +95,72 @@ int api_request(api_resp *r, const char *method, const char *path,
         fprintf(stderr, "api_request %s %s: %s\n", method, path, curl_easy_strerror(rc));
     curl_slist_free_all(hl);
     curl_easy_cleanup(c);
+    free(url);
     r->body = b.data ? b.data : calloc(1, 1);
     r->body_len = b.len;
     r->headers = h.data ? h.data : calloc(1, 1);
     r->json = cJSON_ParseWithLength(r->body, r->body_len);
     return rc == CURLE_OK ? 0 : -1;
+}
+
+/* ------------------------------------------------------------ raw bytes */
+
+/* host and port of an "http://host:port" base URL. */
+static int base_address(struct sockaddr_in *sa)
+{
+    char host[64];
+    int port = 80;
+    const char *b = api_base();
+    if (strncmp(b, "http://", 7) != 0 ||
+        sscanf(b + 7, "%63[^:/]:%d", host, &port) < 1)
+        return -1;
+    memset(sa, 0, sizeof(*sa));
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((unsigned short)port);
+    return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
+/* Splits what came back into status, head and body. */
+static void parse_raw(api_resp *r, grow *in)
+{
+    char *all = in->data ? in->data : calloc(1, 1);
+    char *end = strstr(all, "\r\n\r\n");
+    size_t hlen = end ? (size_t)(end - all) + 4 : strlen(all);
+    sscanf(all, "HTTP/%*s %ld", &r->status);
+    r->headers = strndup(all, hlen);
+    r->body_len = in->len > hlen ? in->len - hlen : 0;
+    r->body = malloc(r->body_len + 1);
+    memcpy(r->body, all + hlen, r->body_len);
+    r->body[r->body_len] = '\0';
+    r->json = cJSON_ParseWithLength(r->body, r->body_len);
+    free(all);
+}
+
+int api_raw(api_resp *r, const char *bytes, size_t len)
+{
+    memset(r, 0, sizeof(*r));
+    struct sockaddr_in sa;
+    if (base_address(&sa) != 0)
+        return -1;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = { 5, 0 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    grow in = { 0 };
+    int rc = -1;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        send(fd, bytes, len, MSG_NOSIGNAL) == (ssize_t)len) {
+        char buf[4096];
+        ssize_t n;
+        while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+            on_data(buf, 1, (size_t)n, &in);
+        rc = in.len > 0 ? 0 : -1;
+    }
+    close(fd);
+    parse_raw(r, &in);
+    return rc;
 }
 
 int api_get(api_resp *r, const char *path)

@@ -23,6 +23,11 @@ typedef struct {
 int api_request(api_resp *r, const char *method, const char *path,
                 const char *body, size_t body_len, const char *const *headers);
 
+/* Sends these bytes as they are to nginx and reads until it closes the
+ * connection (send "Connection: close" or something it refuses), for
+ * requests libcurl would not send. 0 when an answer came back. */
+int api_raw(api_resp *r, const char *bytes, size_t len);
+
 /* Shorthands. */
 int api_get(api_resp *r, const char *path);
 int api_get_h(api_resp *r, const char *path, const char *const *headers);

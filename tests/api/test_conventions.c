@@ -187,7 +187,7 @@ END_TEST
 
 /* Ids are decimal digits that fit in 64 bits; anything else is no route. */
 static const char *const bad_ids[] = {
-    "abc", "12a", "-1", "+1", "1.5", "1e3", "0x10", "%31", "%201",
+    "abc", "12a", "-1", "+1", "1.5", "1e3", "0x10", "%201",
     "18446744073709551616", "99999999999999999999999",
 };
 
@@ -322,6 +322,68 @@ START_TEST(test_too_large_413)
     check_too_large("POST", "/products", 1);
     check_too_large("PUT", "/product/1", 1);
     check_too_large("POST", "/users/SignUp", 0);   /* before the Accept check too */
+}
+END_TEST
+
+/* nginx's own answers to requests it cannot take use the JSON error body
+ * too, also when the request line itself is bad (before there is a URI). */
+START_TEST(test_uri_too_long_414)
+{
+    size_t n = 9000;
+    char *path = malloc(n + 32);
+    ck_assert_msg(path != NULL, "out of memory");
+    int k = snprintf(path, 32, "/products?cursor=");
+    memset(path + k, 'A', n);
+    path[k + n] = '\0';
+    api_resp r;
+    api_ok(api_get(&r, path));
+    free(path);
+    api_assert_error(&r, 414, "uri_too_long");
+    api_free(&r);
+}
+END_TEST
+
+static const char *const bad_requests[] = {
+    "GARBAGE\r\n\r\n",
+    "G@T /products HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n\r\n",
+    "GET /products HTTP/1.1\r\nAccept: application/json\r\n\r\n",            /* no Host */
+    "GET /products HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nContent-Length: abc\r\n\r\n",
+};
+
+START_TEST(test_bad_request_400)
+{
+    const char *req = bad_requests[_i];
+    api_resp r;
+    api_ok(api_raw(&r, req, strlen(req)));
+    ck_assert_msg(r.status == 400, "request %d: %ld %s", _i, r.status, r.body);
+    api_assert_error(&r, 400, "bad_request");
+    api_free(&r);
+}
+END_TEST
+
+START_TEST(test_http_version_505)
+{
+    static const char req[] = "GET /products HTTP/9.9\r\nHost: x\r\nAccept: application/json\r\n\r\n";
+    api_resp r;
+    api_ok(api_raw(&r, req, sizeof(req) - 1));
+    api_assert_error(&r, 505, "http_version_not_supported");
+    api_free(&r);
+}
+END_TEST
+
+START_TEST(test_header_too_large_400)
+{
+    size_t n = 9000;
+    char *line = malloc(n + 16);
+    ck_assert_msg(line != NULL, "out of memory");
+    int k = snprintf(line, 16, "X-Big: ");
+    memset(line + k, 'a', n);
+    line[k + n] = '\0';
+    api_resp r;
+    api_ok(with_header(&r, "GET", "/products", line));
+    free(line);
+    api_assert_error(&r, 400, "bad_request");
+    api_free(&r);
 }
 END_TEST
 
@@ -918,6 +980,27 @@ START_TEST(test_body_64k_limit)
 }
 END_TEST
 
+/* A chunked body (no Content-Length) is read whole, and its size limited
+ * the same way. */
+START_TEST(test_body_chunked)
+{
+    char name[40], body[200];
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"password\":\"" GOOD_PASSWORD "\"}",
+             unique_name(name, sizeof(name)));
+    const char *h[] = { "Content-Type: application/json", "Transfer-Encoding: chunked", NULL };
+    api_resp r;
+    api_ok(api_request(&r, "POST", SIGNUP, body, strlen(body), h));
+    ck_assert_msg(r.status == 201, "chunked sign-up: %ld %s", r.status, r.body);
+    api_free(&r);
+
+    char *big = padded_signup(64 * 1024 + 1, unique_name(name, sizeof(name)));
+    api_ok(api_request(&r, "POST", SIGNUP, big, 64 * 1024 + 1, h));
+    free(big);
+    api_assert_error(&r, 413, "payload_too_large");
+    api_free(&r);
+}
+END_TEST
+
 /* Order: Accept (440, 406) before Content-Type (415) before JSON (400). */
 START_TEST(test_body_check_order)
 {
@@ -978,6 +1061,10 @@ Suite *suite_conventions(void)
     tcase_add_test(tc, test_head_product);
     tcase_add_test(tc, test_head_errors_have_no_body);
     tcase_add_test(tc, test_too_large_413);
+    tcase_add_test(tc, test_uri_too_long_414);
+    tcase_add_loop_test(tc, test_bad_request_400, 0, N(bad_requests));
+    tcase_add_test(tc, test_header_too_large_400);
+    tcase_add_test(tc, test_http_version_505);
     tcase_add_test(tc, test_check_order);
 
     tc = tcase(s, "responses");
@@ -1007,6 +1094,7 @@ Suite *suite_conventions(void)
     tcase_add_test(tc, test_body_depth_17_422);
     tcase_add_test(tc, test_body_depth_16_accepted);
     tcase_add_test(tc, test_body_64k_limit);
+    tcase_add_test(tc, test_body_chunked);
     tcase_add_test(tc, test_body_check_order);
     return s;
 }

@@ -625,6 +625,80 @@ START_TEST(test_mutated_valid_body_never_crashes)
 }
 END_TEST
 
+
+/* Strings whose text held \u0000 are flagged (cJSON cut them at the NUL),
+ * names and values counted in document order, so only the right node is. */
+START_TEST(test_nul_strings_are_flagged)
+{
+    cJSON *root = NULL;
+    const char *body =
+        "{\"a\":\"x\\u0000y\",\"k\\u0000\":\"plain\",\"arr\":[\"ok\",\"\\u0000\"],"
+        "\"n\":{\"deep\":\"fine\",\"z\":\"q\\u0000\"},\"last\":\"clean\"}";
+    ck_assert_int_eq(rst_json_parse_body(body, strlen(body), &root), RST_JSON_OK);
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "a");
+    ck_assert(rst_json_string_has_nul(a));
+    ck_assert_str_eq(a->valuestring, "x");
+    /* a NUL in a member name does not flag its value */
+    ck_assert(!rst_json_string_has_nul(root->child->next));
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "arr");
+    ck_assert(!rst_json_string_has_nul(cJSON_GetArrayItem(arr, 0)));
+    ck_assert(rst_json_string_has_nul(cJSON_GetArrayItem(arr, 1)));
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(root, "n");
+    ck_assert(!rst_json_string_has_nul(cJSON_GetObjectItemCaseSensitive(n, "deep")));
+    ck_assert(rst_json_string_has_nul(cJSON_GetObjectItemCaseSensitive(n, "z")));
+    ck_assert(!rst_json_string_has_nul(cJSON_GetObjectItemCaseSensitive(root, "last")));
+    ck_assert(cJSON_IsString(a));   /* the flag does not change the type */
+    cJSON_Delete(root);
+}
+END_TEST
+
+/* An allocator for cJSON that fails once `budget` allocations are spent.
+ * Check runs each test in its own process, and the test restores the default
+ * hooks, so this global does not leak into other tests. */
+static long alloc_budget;
+
+static void *failing_malloc(size_t n)
+{
+    if (alloc_budget-- <= 0)
+        return NULL;
+    return malloc(n);
+}
+
+START_TEST(test_allocation_failures)
+{
+    /* Every allocation cJSON makes (its tree and our literal copies, which go
+     * through cJSON_malloc) fails in turn: the answer is NOMEM, never a crash
+     * or a leak, until there is enough memory and the parse succeeds. */
+    const char *body = "{\"a\":[1,2.5,{\"b\":\"x\",\"c\":-3}],\"d\":9007199254740993}";
+    cJSON_Hooks hooks = { failing_malloc, free };
+    long budget;
+    int succeeded = 0;
+
+    cJSON_InitHooks(&hooks);
+    for (budget = 0; budget < 100 && !succeeded; budget++) {
+        cJSON *j = (cJSON *)&j;
+        rst_json_status st;
+
+        alloc_budget = budget;
+        st = rst_json_parse_body(body, strlen(body), &j);
+        if (st == RST_JSON_OK) {
+            uint64_t v;
+
+            ck_assert_int_eq(rst_json_get_u64(cJSON_GetObjectItemCaseSensitive(j, "d"), &v), 1);
+            ck_assert(v == 9007199254740993ULL);
+            succeeded = 1;
+        } else {
+            ck_assert_int_eq(st, RST_JSON_NOMEM);
+            ck_assert_ptr_null(j);
+        }
+        cJSON_Delete(j);
+    }
+    cJSON_InitHooks(NULL);
+    ck_assert_int_eq(succeeded, 1);
+    ck_assert_int_gt(budget, 5);   /* the early budgets really did fail */
+}
+END_TEST
+
 Suite *suite_json(void)
 {
     Suite *s = suite_create("json");
@@ -642,6 +716,7 @@ Suite *suite_json(void)
     tcase_add_test(syntax, test_invalid_utf8);
     tcase_add_test(syntax, test_surrogate_escapes);
     tcase_add_test(syntax, test_escaped_nul_is_valid);
+    tcase_add_test(syntax, test_nul_strings_are_flagged);
     tcase_add_test(syntax, test_not_object);
     tcase_add_test(syntax, test_null_and_empty_inputs);
     suite_add_tcase(s, syntax);
@@ -658,6 +733,7 @@ Suite *suite_json(void)
     tcase_add_test(numbers, test_numbers_annotated_in_document_order);
     tcase_add_test(numbers, test_number_length_limit);
     tcase_add_test(numbers, test_many_numbers);
+    tcase_add_test(numbers, test_allocation_failures);
     suite_add_tcase(s, numbers);
 
     /* Generous: sanitizer builds are several times slower. */

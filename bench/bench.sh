@@ -1,0 +1,619 @@
+# shellcheck shell=bash
+# bench/bench.sh -- `./dev bench`: roost's figures beside the floors they
+# are judged against, measured in the same run (docs/PERFORMANCE.md).
+#
+# Sourced by ./dev after tools/stack.sh. A run:
+#   1. builds (like ./dev up), starts the private stack "bench" (nginx 38080,
+#      db 38306/38307, redis 38379, files in run/bench/);
+#   2. loads the benchmark dataset with `roostctl seed --bench` unless the
+#      marker run/bench/db1/data/.roost-bench-dataset says it is there;
+#   3. builds the floors (bench/floors/*.c) with gcc, starts them, and serves
+#      them from the same nginx (run/bench/nginx/bench.d/floors.conf);
+#   4. runs every scenario of bench/scenarios.sh with wrk, ROUNDS times,
+#      interleaved (round 1: every scenario, round 2: ...), each a warm-up
+#      then a measured run, and takes the median of each figure;
+#   5. prints the table, the RSS of roostd's processes and the dataset, and
+#      writes run/bench/latest.json (and a copy in run/bench/history/);
+#   6. stops the floors and the stack (--keep leaves them running).
+#
+# The machine is shared and noisy: only ratios measured in one run mean
+# anything, which is why the floors run in the same rounds.
+
+BENCH_THREADS=2
+BENCH_CONNS=32
+BENCH_WARMUP_S=2
+BENCH_TIMEOUT=5s
+BENCH_WORKER_RSS_TARGET_MIB=8
+BENCH_FLOORS=(hello redis mysql)
+
+# ---------------------------------------------------------------- scenarios
+
+BENCH_NAMES=()
+declare -A BENCH_KIND BENCH_TARGET BENCH_METHOD BENCH_PATH BENCH_BODY \
+           BENCH_HEADERS BENCH_REDIS_DOWN BENCH_NOTE BENCH_EXPECT
+
+# scenario NAME KIND TARGET METHOD PATH [OPTION...] (see bench/scenarios.sh)
+scenario() {
+    (( $# >= 5 )) || die "bench/scenarios.sh: scenario needs NAME KIND TARGET METHOD PATH: $*"
+    local name=$1 kind=$2 target=$3 method=$4 path=$5 opt
+    shift 5
+    [[ $name =~ ^[a-z0-9][a-z0-9-]*$ ]] || die "bench/scenarios.sh: bad scenario name '$name'"
+    [[ -z ${BENCH_KIND[$name]:-} ]] || die "bench/scenarios.sh: scenario '$name' defined twice"
+    [[ $kind == floor || $kind == scenario ]] || die "bench/scenarios.sh: $name: KIND is floor or scenario"
+    [[ $target == - || $target =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "bench/scenarios.sh: $name: bad TARGET '$target'"
+    BENCH_NAMES+=("$name")
+    BENCH_KIND[$name]=$kind
+    BENCH_TARGET[$name]=$target
+    BENCH_METHOD[$name]=$method
+    BENCH_PATH[$name]=$path
+    BENCH_BODY[$name]=""
+    BENCH_HEADERS[$name]=""
+    BENCH_REDIS_DOWN[$name]=0
+    BENCH_NOTE[$name]=""
+    BENCH_EXPECT[$name]=""
+    for opt in "$@"; do
+        case $opt in
+            body=*)       BENCH_BODY[$name]=${opt#body=}
+                          BENCH_HEADERS[$name]+="Content-Type: application/json"$'\n';;
+            header=*)     BENCH_HEADERS[$name]+=${opt#header=}$'\n';;
+            bypass-cache) BENCH_HEADERS[$name]+="Authorization: Bearer x"$'\n';;
+            redis-down)   BENCH_REDIS_DOWN[$name]=1;;
+            expect=*)     BENCH_EXPECT[$name]=${opt#expect=};;
+            note=*)       BENCH_NOTE[$name]=${opt#note=};;
+            *)            die "bench/scenarios.sh: $name: unknown option '$opt'";;
+        esac
+    done
+}
+
+# ---------------------------------------------------------------- helpers
+
+bench_usage() {
+    cat <<'EOF'
+usage: ./dev bench [--quick] [--only NAME...] [--keep] [--list]
+
+  --quick        1 round of 5 s per scenario (default: 3 rounds of 10 s, each
+                 after a 2 s warm-up) on the small dataset (a tenth), unless
+                 the full dataset is already loaded
+  --only NAME... only these scenarios (names or comma lists; `static` is
+                 always run: every ratio is to it)
+  --keep         leave the bench stack and the floors running afterwards
+  --list         list the scenarios and exit
+
+Stack "bench": nginx 127.0.0.1:${ROOST_BENCH_PORT:-38080}, db 38306/38307,
+redis 38379, files in run/bench/. Results: run/bench/latest.json.
+EOF
+}
+
+# A figure with 1 decimal, or "-".
+bench_fmt() { awk -v v="$1" -v d="${2:-1}" 'BEGIN { if (v == "" || v == "-") print "-"; else printf "%.*f\n", d, v }'; }
+
+bench_cpu() {
+    local model
+    model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+    printf '%s, %s cores, %s MiB RAM, Linux %s' "${model:-unknown CPU}" "$(nproc)" \
+        "$(awk '/^MemTotal/ { printf "%d", $2 / 1024 }' /proc/meminfo)" "$(uname -r)"
+}
+
+# ---------------------------------------------------------------- dataset
+
+BENCH_MARKER_NAME=.roost-bench-dataset
+
+bench_marker() { echo "$RUN/db1/data/$BENCH_MARKER_NAME"; }
+
+# The dataset wanted (full or quick) and what to do about it: sets
+# BENCH_DATASET and BENCH_LOAD (0: loaded already, 1: load, 2: wipe + load).
+bench_plan_dataset() {
+    local want=$1 marker have=""
+    marker=$(bench_marker)
+    if [[ -f $marker ]]; then have=$(sed -n 's/^request=//p' "$marker"); fi
+    BENCH_DATASET=$want
+    if [[ $have == "$want" ]]; then
+        BENCH_LOAD=0
+    elif [[ $want == quick && $have == full ]]; then
+        say "the full dataset is loaded: --quick uses it as it is"
+        BENCH_DATASET=full
+        BENCH_LOAD=0
+    elif [[ -d $RUN/db1/data || -d $RUN/db2/data ]]; then
+        BENCH_LOAD=2
+    else
+        BENCH_LOAD=1
+    fi
+}
+
+# Empties the bench databases (a partial or other-sized dataset).
+bench_wipe_data() {
+    say "the bench databases hold another or a partial dataset: wiping them"
+    stack_stop
+    rm -rf "$RUN/db1" "$RUN/db2" "$RUN/nginx/cache"
+}
+
+bench_load_dataset() {
+    local args=(seed --bench) t0 out line
+    if [[ $BENCH_DATASET == quick ]]; then args+=(--quick); fi
+    say "loading the $BENCH_DATASET benchmark dataset: roostctl ${args[*]}"
+    t0=$(now_ms)
+    out=$RUN/log/seed.log
+    if ! roostctl "${args[@]}" 2>&1 | tee "$out" | sed 's/^/    /' >&2; then
+        die "roostctl seed --bench failed (log: $out)"
+    fi
+    line=$(grep '^bench dataset: ' "$out" | tail -n 1)
+    [[ -n $line ]] || die "roostctl seed --bench did not report the dataset (log: $out)"
+    printf 'request=%s\n%s wall_seconds=%s loaded_at=%s\n' "$BENCH_DATASET" "$line" \
+        "$(awk -v ms=$(( $(now_ms) - t0 )) 'BEGIN { printf "%.1f", ms / 1000 }')" \
+        "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$(bench_marker)"
+    say "dataset loaded in $(elapsed "$t0")"
+}
+
+# key=value pairs of the dataset marker's second line, one a line.
+bench_dataset_fields() {
+    sed -n 's/^bench dataset: //p' "$(bench_marker)" | tr ' ' '\n' | grep '='
+}
+
+# ---------------------------------------------------------------- floors
+
+bench_workers() {
+    local n
+    n=$(awk -F'=' '/^\[/ { s = $0 } s == "[roostd]" && $1 ~ /^[ \t]*workers[ \t]*$/ { gsub(/[ \t]/, "", $2); print $2 }' "$CONF")
+    echo "${n:-4}"
+}
+
+# Builds the floors into run/bench/floors/ when a source is newer.
+bench_build_floors() {
+    local dir=$RUN/floors f src bin pkgs
+    mkdir -p "$dir"
+    for f in "${BENCH_FLOORS[@]}"; do
+        src=$ROOT/bench/floors/$f.c
+        bin=$dir/fcgi-$f
+        if [[ ! -x $bin || $src -nt $bin || $ROOT/bench/floors/prefork.h -nt $bin ]]; then
+            case $f in hello) pkgs=fcgi;; redis) pkgs="fcgi hiredis";; mysql) pkgs="fcgi libmariadb";; esac
+            # shellcheck disable=SC2046,SC2086
+            gcc -std=gnu11 -O2 -Wall -Wextra -o "$bin" "$src" $(pkg-config --cflags --libs $pkgs) ||
+                die "building the floor $src failed"
+        fi
+    done
+}
+
+bench_floor_sock() { echo "$SOCKDIR/floor-$1.sock"; }
+
+bench_write_floor_conf() {
+    local f
+    {
+        echo "# $RUN/nginx/bench.d/floors.conf -- written by ./dev bench. Do not edit."
+        echo "# The floors of the benchmark (bench/floors/): served by the same server"
+        echo "# as roost. The FastCGI ones use a new connection per request"
+        echo "# (fastcgi_keep_conn off), as plain libfcgi responders need."
+        echo "location = /_floor/static {"
+        echo "    return 200 '{\"status\":\"ok\"}';"
+        echo "}"
+        for f in "${BENCH_FLOORS[@]}"; do
+            echo "location = /_floor/$f {"
+            echo "    fastcgi_pass unix:$(bench_floor_sock "$f");"
+            echo "    fastcgi_keep_conn off;"
+            echo "}"
+        done
+    } | put "$RUN/nginx/bench.d/floors.conf"
+}
+
+bench_floor_start() {
+    local f=$1 name=floor-$1 sock workers args=()
+    sock=$(bench_floor_sock "$f")
+    workers=$(bench_workers)
+    if svc_running "$name"; then
+        bench_floor_stop "$f"
+    fi
+    case $f in
+        hello) ;;
+        redis) args=(127.0.0.1 "$PORT_REDIS" bench:floor:product);;
+        mysql) args=(127.0.0.1 "$PORT_DB1" roost "$SECRETS/db_password" roost_catalog);;
+    esac
+    rm -f "$sock"
+    launch "$name" "$RUN/floors/fcgi-$f" "$sock" "$workers" "${args[@]}"
+    wait_ready "$name" 10 test -S "$sock"
+}
+
+bench_floor_stop() {
+    local name=floor-$1 pid p
+    svc_running "$name" || { rm -f "$(svc_pidfile "$name")"; return 0; }
+    pid=$PID
+    kill -TERM "$pid" 2>/dev/null || true
+    wait_gone "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
+    for p in $(session_members "$pid"); do kill -KILL "$p" 2>/dev/null || true; done
+    rm -f "$(svc_pidfile "$name")" "$(bench_floor_sock "$1")"
+}
+
+# ---------------------------------------------------------------- requests
+
+# The lists the templates draw from: product ids from the catalog, and a
+# sample of bench user names.
+bench_fetch_lists() {
+    local dir=$RUN/wrk n
+    mkdir -p "$dir"
+    mariadb --no-defaults --socket="$SOCK_DB1" -u"$ADMIN_USER" -N -B \
+        -e 'SELECT id FROM roost_catalog.products ORDER BY id' >"$dir/product.txt" ||
+        die "cannot read the product ids from the catalog"
+    [[ -s $dir/product.txt ]] || die "the catalog holds no products: is the dataset loaded?"
+    head -n 1 "$dir/product.txt" >"$dir/first_product.txt"
+    n=$(bench_dataset_fields | sed -n 's/^users=//p')
+    awk -v n="${n:-0}" 'BEGIN { m = n < 5000 ? n : 5000; for (i = 0; i < m; i++) printf "bench%d\n", int(i * n / m) }' \
+        >"$dir/user.txt"
+    [[ -s $dir/user.txt ]] || die "the dataset has no users"
+}
+
+# bench_requests NAME: writes the scenario's request file and echoes its
+# path, or echoes nothing when one fixed request will do.
+bench_requests() {
+    local name=$1 method=${BENCH_METHOD[$1]} path=${BENCH_PATH[$1]} body=${BENCH_BODY[$1]}
+    local file=$RUN/wrk/$name.requests var="" v
+    for v in product first_product user; do
+        if [[ "$path$body" == *"{$v}"* ]]; then var=$v; fi
+    done
+    if [[ -z $var && -z $body && $method == GET ]]; then
+        return 0
+    fi
+    if [[ -z $var ]]; then
+        printf '%s\t%s\t%s\n' "$method" "$path" "$body" >"$file"
+    else
+        awk -v m="$method" -v p="$path" -v b="$body" -v var="{$var}" '
+            function subst(s, val,    i, out) {
+                out = ""
+                while ((i = index(s, var)) > 0) { out = out substr(s, 1, i - 1) val; s = substr(s, i + length(var)) }
+                return out s
+            }
+            { printf "%s\t%s\t%s\n", m, subst(p, $0), subst(b, $0) }' "$RUN/wrk/$var.txt" >"$file"
+    fi
+    echo "$file"
+}
+
+# The first request of a scenario with curl: the status, then the headers
+# in BENCH_CURL_HEAD and the body in BENCH_CURL_BODY.
+bench_probe() {
+    local name=$1 file method path body line h
+    local -a hdrs=(-H 'Accept: application/json')
+    file=$(bench_requests "$name")
+    method=${BENCH_METHOD[$name]}; path=${BENCH_PATH[$name]}; body=""
+    if [[ -n $file ]]; then
+        IFS=$'\t' read -r method path body <"$file"
+    fi
+    while IFS= read -r h; do if [[ -n $h ]]; then hdrs+=(-H "$h"); fi; done <<<"${BENCH_HEADERS[$name]}"
+    if [[ -n $body ]]; then hdrs+=(--data-binary "$body"); fi
+    line=$(curl -s -o "$RUN/wrk/probe.body" -D "$RUN/wrk/probe.head" -w '%{http_code}' \
+           --max-time 10 -X "$method" "${hdrs[@]}" "$URL$path" 2>/dev/null) || line=000
+    BENCH_CURL_HEAD=$(cat "$RUN/wrk/probe.head" 2>/dev/null || true)
+    BENCH_CURL_BODY=$(head -c 300 "$RUN/wrk/probe.body" 2>/dev/null || true)
+    echo "$line"
+}
+
+# bench_check NAME: warns when the scenario's first request is not a 2xx,
+# or when a second one lacks the header its expect= option names.
+bench_check() {
+    local name=$1 code want=${BENCH_EXPECT[$1]} got
+    code=$(bench_probe "$name")
+    if [[ $code != 2?? ]]; then
+        warn "$name: the first request answered $code: ${BENCH_CURL_BODY:0:200}"
+        return 0
+    fi
+    [[ -n $want ]] || return 0
+    bench_probe "$name" >/dev/null
+    got=$(grep -i "^${want%%:*}:" <<<"$BENCH_CURL_HEAD" | tr -d '\r' || true)
+    if ! grep -qix "${want}" <<<"$got"; then
+        warn "$name: the second request answered '${got:-no ${want%%:*} header}', not '$want'"
+    fi
+}
+
+# ---------------------------------------------------------------- running
+
+# bench_wrk NAME SECONDS: one wrk run; prints its BENCH_RESULT fields.
+bench_wrk() {
+    local name=$1 secs=$2 file h out
+    local -a hdrs=(-H 'Accept: application/json')
+    while IFS= read -r h; do if [[ -n $h ]]; then hdrs+=(-H "$h"); fi; done <<<"${BENCH_HEADERS[$name]}"
+    file=$(bench_requests "$name")
+    out=$RUN/wrk/$name.out
+    BENCH_REQUESTS=$file wrk -t"$BENCH_THREADS" -c"$BENCH_CONNS" -d"${secs}s" \
+        --timeout "$BENCH_TIMEOUT" -s "$ROOT/bench/wrk/bench.lua" "${hdrs[@]}" \
+        "$URL${BENCH_PATH[$name]%%\{*}" >"$out" 2>&1 9>&- </dev/null ||
+        { cat "$out" >&2; die "wrk failed for $name"; }
+    grep -m1 '^BENCH_RESULT ' "$out" | sed 's/^BENCH_RESULT //' ||
+        { cat "$out" >&2; die "wrk printed no result for $name"; }
+}
+
+BENCH_REDIS_STOPPED=0
+
+bench_redis_down() {
+    BENCH_REDIS_STOPPED=1
+    svc_stop redis
+}
+
+bench_redis_up() {
+    (( BENCH_REDIS_STOPPED )) || return 0
+    svc_start redis
+    BENCH_REDIS_STOPPED=0
+}
+
+# bench_run_one NAME ROUND SECONDS: warm-up, then the measured run; appends
+# "round name phase key=value..." lines to the results file.
+bench_run_one() {
+    local name=$1 round=$2 secs=$3 res
+    if (( BENCH_REDIS_DOWN[$name] )); then bench_redis_down; fi
+    res=$(bench_wrk "$name" "$BENCH_WARMUP_S")
+    printf '%s %s warmup %s\n' "$round" "$name" "$res" >>"$BENCH_RESULTS"
+    res=$(bench_wrk "$name" "$secs")
+    printf '%s %s measure %s\n' "$round" "$name" "$res" >>"$BENCH_RESULTS"
+    if (( BENCH_REDIS_DOWN[$name] )); then bench_redis_up; fi
+    awk -v r="$round" -v n="$name" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } }
+        END { printf "  round %s  %-20s %10.0f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %d\n", r, n, f["rps"],
+              f["p50_us"] / 1000, f["p99_us"] / 1000, f["status_errors"] + f["connect"] + f["read"] + f["write"] + f["timeout"] }' \
+        <<<"$res" >&2
+}
+
+# ---------------------------------------------------------------- roostd
+
+# "pid role rss_kib hwm_kib" for the roostd master and each of its workers.
+bench_roostd_procs() {
+    local master p
+    svc_running roostd || return 0
+    master=$PID
+    bench_proc_line "$master" master
+    for p in /proc/[0-9]*; do
+        p=${p#/proc/}
+        if [[ $(proc_field "$p" 1 2>/dev/null) == "$master" ]]; then bench_proc_line "$p" worker; fi
+    done
+    return 0
+}
+
+bench_proc_line() {
+    awk -v pid="$1" -v role="$2" '/^VmRSS:/ { rss = $2 } /^VmHWM:/ { hwm = $2 }
+        END { if (rss != "") print pid, role, rss, hwm }' "/proc/$1/status" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------- report
+
+# Medians per scenario from the results file: "name kind target rps p50_ms
+# p99_ms errors rounds warmup_errors".
+bench_summarise() {
+    local names="" n
+    for n in "${BENCH_RUN[@]}"; do names+="$n ${BENCH_KIND[$n]} ${BENCH_TARGET[$n]};"; done
+    awk -v names="$names" '
+        function med(list,    a, n, i, j, t) {
+            n = split(list, a, " ")
+            for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+            if (n == 0) return ""
+            return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+        }
+        {
+            delete f
+            for (i = 4; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+            err = f["status_errors"] + f["connect"] + f["read"] + f["write"] + f["timeout"]
+            if ($3 == "warmup") { werr[$2] += err; next }
+            rps[$2] = rps[$2] " " f["rps"]; p50[$2] = p50[$2] " " f["p50_us"] / 1000
+            p99[$2] = p99[$2] " " f["p99_us"] / 1000; errs[$2] += err; rounds[$2]++
+        }
+        END {
+            n = split(names, list, ";")
+            for (i = 1; i < n; i++) {
+                split(list[i], w, " ")
+                if (!(w[1] in rounds)) continue
+                printf "%s %s %s %.2f %.3f %.3f %d %d %d\n", w[1], w[2], w[3], med(rps[w[1]]),
+                       med(p50[w[1]]), med(p99[w[1]]), errs[w[1]], rounds[w[1]], werr[w[1]] + 0
+            }
+        }' "$BENCH_RESULTS"
+}
+
+# Prints the table from the summary; writes latest.json.
+bench_report() {
+    local summary=$1 procs=$2 json=$RUN/latest.json static
+    static=$(awk '$1 == "static" { print $4 }' <<<"$summary")
+    echo
+    echo "== roost benchmark ($BENCH_MODE: $BENCH_ROUNDS_DONE round(s) x ${BENCH_SECONDS} s after ${BENCH_WARMUP_S} s warm-up, wrk -t$BENCH_THREADS -c$BENCH_CONNS) =="
+    echo "machine: $(bench_cpu)"
+    echo
+    awk -v s="$static" '
+        BEGIN { printf "%-20s %-8s %10s %8s %8s %7s %8s %7s  %s\n", "scenario", "kind", "req/s", "p50 ms", "p99 ms", "errors", "x static", "target", "" }
+        {
+            ratio = s > 0 ? $4 / s : 0
+            tgt = $3 == "-" ? "-" : sprintf(">= %.2f", $3)
+            met = $3 == "-" ? "" : (ratio >= $3 ? "met" : "NOT met")
+            printf "%-20s %-8s %10.0f %8.2f %8.2f %7d %8.3f %7s  %s\n", $1, $2, $4, $5, $6, $7, ratio, tgt, met
+        }' <<<"$summary"
+    local rss_line worker_max
+    worker_max=$(awk '$2 == "worker" { m = $3 > m ? $3 : m } END { printf "%.1f", m / 1024 }' <<<"$procs")
+    rss_line=$(awk '$2 == "master" { printf "master %.1f MiB; ", $3 / 1024 }
+                    $2 == "worker" { w = w sprintf("%s%.1f", w == "" ? "" : " ", $3 / 1024); h = h sprintf("%s%.1f", h == "" ? "" : " ", $4 / 1024) }
+                    END { printf "workers %s MiB (peak %s)", w, h }' <<<"$procs")
+    echo
+    printf 'roostd RSS after the run: %s; target: every worker <= %d MiB: %s\n' "$rss_line" \
+        "$BENCH_WORKER_RSS_TARGET_MIB" \
+        "$(awk -v m="$worker_max" -v t="$BENCH_WORKER_RSS_TARGET_MIB" 'BEGIN { print (m > 0 && m <= t) ? "met" : "NOT met" }')"
+    local ds
+    ds=$(bench_dataset_fields | grep -v '^password=' | tr '\n' ' ')
+    printf 'dataset (%s): %s db_mib=%s\n' "$BENCH_DATASET" "$ds" "$(bench_db_mib)"
+    local n
+    for n in "${BENCH_RUN[@]}"; do
+        if [[ -n ${BENCH_NOTE[$n]} ]]; then printf '  %-20s %s\n' "$n" "${BENCH_NOTE[$n]}"; fi
+    done
+    awk '$9 > 0 { printf "warning: %s had %d error(s) during its warm-ups\n", $1, $9 }' <<<"$summary"
+    bench_write_json "$summary" "$procs" "$static" >"$json.tmp"
+    mv -f "$json.tmp" "$json"
+    mkdir -p "$RUN/history"
+    cp -f "$json" "$RUN/history/$(date -u +%Y%m%dT%H%M%SZ)-$BENCH_MODE.json"
+    echo "results: $json"
+}
+
+bench_db_mib() {
+    du -sm --exclude=binlog "$RUN/db1/data" "$RUN/db2/data" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'
+}
+
+bench_write_json() {
+    local summary=$1 procs=$2 static=$3
+    printf '{\n  "generated_at": "%s",\n  "mode": "%s",\n  "rounds": %s,\n  "seconds": %s,\n  "warmup_seconds": %s,\n' \
+        "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$BENCH_MODE" "$BENCH_ROUNDS_DONE" "$BENCH_SECONDS" "$BENCH_WARMUP_S"
+    printf '  "wrk": {"threads": %s, "connections": %s},\n' "$BENCH_THREADS" "$BENCH_CONNS"
+    printf '  "machine": "%s",\n' "$(bench_cpu | sed 's/["\\]//g')"
+    echo '  "scenarios": ['
+    awk -v s="$static" '
+        { row[NR] = $0 }
+        END {
+            for (i = 1; i <= NR; i++) {
+                split(row[i], f, " ")
+                ratio = s > 0 ? f[4] / s : 0
+                tgt = f[3] == "-" ? "null" : f[3]
+                met = f[3] == "-" ? "null" : (ratio >= f[3] ? "true" : "false")
+                printf "    {\"scenario\": \"%s\", \"kind\": \"%s\", \"rps\": %.2f, \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"errors\": %d, \"ratio\": %.4f, \"target\": %s, \"met\": %s, \"rounds\": %d}%s\n",
+                       f[1], f[2], f[4], f[5], f[6], f[7], ratio, tgt, met, f[8], i < NR ? "," : ""
+            }
+        }' <<<"$summary"
+    echo '  ],'
+    printf '  "master_rss_mib": %s,\n' "$(awk '$2 == "master" { printf "%.2f", $3 / 1024 }' <<<"$procs")"
+    printf '  "worker_rss_mib": [%s],\n' "$(awk '$2 == "worker" { printf "%s%.2f", n++ ? ", " : "", $3 / 1024 }' <<<"$procs")"
+    printf '  "worker_peak_rss_mib": [%s],\n' "$(awk '$2 == "worker" { printf "%s%.2f", n++ ? ", " : "", $4 / 1024 }' <<<"$procs")"
+    printf '  "worker_rss_target_mib": %s,\n' "$BENCH_WORKER_RSS_TARGET_MIB"
+    printf '  "dataset": {"name": "%s"' "$BENCH_DATASET"
+    bench_dataset_fields | grep -v '^password=' | awk -F= '{
+        v = $2; if (v !~ /^[0-9]+(\.[0-9]+)?$/) v = "\"" v "\""
+        k = $1 == "seconds" ? "seed_seconds" : $1
+        printf ", \"%s\": %s", k, v }'
+    printf ', "db_mib": %s}\n}\n' "$(bench_db_mib)"
+}
+
+# ---------------------------------------------------------------- logs
+
+# Offsets of the logs at the start, so the end can show what the run added.
+bench_log_mark() {
+    local f
+    BENCH_LOG_MARKS=()
+    for f in "$LOGDIR/roostd.log" "$LOGDIR/nginx-error.log"; do
+        BENCH_LOG_MARKS+=("$(stat -c %s "$f" 2>/dev/null || echo 0)")
+    done
+}
+
+bench_log_news() {
+    local f i=0 added bad
+    for f in "$LOGDIR/roostd.log" "$LOGDIR/nginx-error.log"; do
+        added=$(tail -c +"$(( BENCH_LOG_MARKS[i] + 1 ))" "$f" 2>/dev/null || true)
+        i=$(( i + 1 ))
+        if [[ $f == */roostd.log ]]; then
+            # syslog priorities: <4> warning, <3> error, <2> and less worse.
+            bad=$(grep -E '^<[0-4]>' <<<"$added" || true)
+            printf 'roostd.log during the run: %s worker recycles (max_requests), %s warning/error lines\n' \
+                "$(grep -c 'recycling' <<<"$added" || true)" "$(grep -c . <<<"$bad" || true)"
+            bad=$(sed -E 's/^<[0-9]>\[[0-9]+\] //; s/request [0-9a-f]{32}/request …/; s/[0-9]+(\.[0-9]+)? ms$/N ms/' <<<"$bad")
+        else
+            bad=$(grep -E '\[(warn|error|crit|alert|emerg)\]' <<<"$added" || true)
+            printf 'nginx-error.log during the run: %s warning/error lines\n' "$(grep -c . <<<"$bad" || true)"
+            bad=$(sed -E 's/^[0-9/]+ [0-9:]+ //; s/[0-9]+#[0-9]+: \*[0-9]+ //; s/request: "[A-Z]+ [^"]*"/request: "…"/' <<<"$bad")
+        fi
+        if [[ -n $bad ]]; then
+            sort <<<"$bad" | uniq -c | sort -rn | head -n 8 | cut -c1-260 | sed 's/^/    /'
+        fi
+    done
+}
+
+# ---------------------------------------------------------------- main
+
+bench_cleanup() {
+    local keep=$1
+    set +e
+    bench_redis_up
+    if (( keep )); then
+        say "--keep: the bench stack and the floors stay up ($URL; ./dev down bench stops the stack)"
+        return 0
+    fi
+    local f
+    for f in "${BENCH_FLOORS[@]}"; do bench_floor_stop "$f"; done
+    stack_lock
+    stack_stop
+}
+
+cmd_bench() {
+    local quick=0 keep=0 list=0 a only=()
+    while (( $# )); do
+        case $1 in
+            --quick) quick=1;;
+            --keep)  keep=1;;
+            --list)  list=1;;
+            --only)
+                shift
+                while (( $# )) && [[ $1 != --* ]]; do
+                    IFS=',' read -r -a a <<<"$1"
+                    only+=("${a[@]}")
+                    shift
+                done
+                (( ${#only[@]} )) || die "--only needs scenario names (./dev bench --list)"
+                continue;;
+            -h|--help) bench_usage; return 0;;
+            *) bench_usage >&2; exit 2;;
+        esac
+        shift
+    done
+    # shellcheck source=bench/scenarios.sh
+    source "$ROOT/bench/scenarios.sh"
+    [[ -n ${BENCH_KIND[static]:-} ]] || die "bench/scenarios.sh must define the static floor"
+    if (( list )); then
+        local n
+        for n in "${BENCH_NAMES[@]}"; do
+            printf '%-20s %-8s %-5s %s %s\n' "$n" "${BENCH_KIND[$n]}" "${BENCH_TARGET[$n]}" \
+                "${BENCH_METHOD[$n]}" "${BENCH_PATH[$n]}"
+        done
+        return 0
+    fi
+    BENCH_RUN=()
+    local n o want
+    for o in "${only[@]}"; do
+        [[ -n ${BENCH_KIND[$o]:-} ]] || die "no scenario '$o' (./dev bench --list)"
+    done
+    for n in "${BENCH_NAMES[@]}"; do
+        want=$(( ${#only[@]} == 0 ))
+        if [[ $n == static ]]; then want=1; fi
+        for o in "${only[@]}"; do if [[ $o == "$n" ]]; then want=1; fi; done
+        if (( want )); then BENCH_RUN+=("$n"); fi
+    done
+    local rounds=3 t0
+    BENCH_SECONDS=10
+    BENCH_MODE=full
+    if (( quick )); then rounds=1; BENCH_SECONDS=5; BENCH_MODE=quick; fi
+    t0=$(now_ms)
+
+    prepare_binaries "$ROOT/build"
+    stack_use bench fresh "$BUILD" 0
+    stack_lock
+    bench_plan_dataset "$BENCH_MODE"
+    if (( BENCH_LOAD == 2 )); then bench_wipe_data; fi
+    # shellcheck disable=SC2064  # $keep is meant to expand now
+    trap "bench_cleanup $keep" EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM HUP
+    stack_prepare
+    bench_build_floors
+    bench_write_floor_conf
+    stack_start
+    say "roostctl migrate"
+    roostctl migrate >"$LOGDIR/migrate.log" 2>&1 || { cat "$LOGDIR/migrate.log" >&2; die "roostctl migrate failed"; }
+    (( BENCH_LOAD == 0 )) || bench_load_dataset
+    local f
+    for f in "${BENCH_FLOORS[@]}"; do bench_floor_start "$f"; done
+    bench_fetch_lists
+
+    # One request of each first: a scenario that cannot answer 2xx would
+    # only measure how fast it fails (it still runs; its errors show).
+    for n in "${BENCH_RUN[@]}"; do
+        if (( ! BENCH_REDIS_DOWN[$n] )); then bench_check "$n"; fi
+    done
+
+    BENCH_RESULTS=$RUN/wrk/results.txt
+    : >"$BENCH_RESULTS"
+    bench_log_mark
+    local r
+    say "running ${#BENCH_RUN[@]} scenarios: $rounds round(s) of ${BENCH_WARMUP_S} s + ${BENCH_SECONDS} s each"
+    for (( r = 1; r <= rounds; r++ )); do
+        for n in "${BENCH_RUN[@]}"; do
+            bench_run_one "$n" "$r" "$BENCH_SECONDS"
+        done
+    done
+    BENCH_ROUNDS_DONE=$rounds
+    local procs summary
+    procs=$(bench_roostd_procs)
+    summary=$(bench_summarise)
+    bench_report "$summary" "$procs"
+    bench_log_news
+    say "bench run took $(elapsed "$t0")"
+}

@@ -1,0 +1,48 @@
+# shellcheck shell=bash
+# bench/scenarios.sh -- what ./dev bench measures, one line a scenario.
+#
+#   scenario NAME KIND TARGET METHOD PATH [OPTION...]
+#
+# KIND    floor (a yardstick, no target) or scenario (a roost endpoint)
+# TARGET  the least acceptable ratio of its req/s to the `static` floor's,
+#         or - for none
+# PATH    the request path; {product} is replaced by each bench product id
+#         and {user} by bench user names, and the requests are spread over
+#         them (the wrk threads cycle through the list)
+# OPTION  body=TEXT        a request body ({product} and {user} work here too;
+#                          Content-Type: application/json is sent with it)
+#         header='N: V'    one more request header
+#         bypass-cache     send `Authorization: Bearer x`: nginx neither
+#                          answers from nor stores in its micro-cache for a
+#                          request with a token, and public GETs ignore the
+#                          token, so roostd answers every request
+#         redis-down       stop the stack's Redis for this scenario (roostd's
+#                          circuit breaker then serves from MariaDB) and start
+#                          it again afterwards
+#         expect='N: V'    checked before the run: a second request must
+#                          answer with this header (e.g. X-Cache: HIT)
+#         note=TEXT        shown under the table
+#
+# Every request sends `Accept: application/json`. Scenarios run in this
+# order in each round; keep redis-down ones last, so the Redis-served ones
+# of the next round find every worker's circuit breaker closed again.
+# Adding an endpoint is one line here.
+
+# -- floors: the same nginx, nothing of roost behind it
+scenario static              floor    -    GET  /_floor/static
+scenario fcgi-hello          floor    -    GET  /_floor/hello
+scenario fcgi-redis          floor    -    GET  /_floor/redis
+scenario fcgi-mysql          floor    -    GET  '/_floor/mysql?id={product}'
+
+# -- roost
+scenario product-microcache  scenario 0.70 GET  '/product/{first_product}' \
+    expect='X-Cache: HIT' note='one URL again and again: nginx micro-cache HITs (1 s validity, one refresh a second)'
+scenario product-redis       scenario 0.25 GET  '/product/{product}' bypass-cache \
+    note='every bench product in turn, served by roostd from Redis'
+scenario products-list       scenario 0.12 GET  '/products?limit=20' bypass-cache \
+    note='first page of 20, served by roostd from Redis'
+scenario signin              scenario -    POST /users/SignIn \
+    body='{"name":"{user}","password":"benchpass1"}' \
+    note='Argon2id-bound: req/s here are sign-ins/s, rotating over bench users'
+scenario product-mariadb     scenario 0.15 GET  '/product/{product}' bypass-cache redis-down \
+    note='Redis stopped: roostd serves every product from MariaDB'

@@ -1,0 +1,920 @@
+/* test_product_writes.c -- API tests of product writes (API.md §3, §1.5,
+ * §1.6): POST /products and PUT /product/{id} -- who may, defaults,
+ * validation, conflicts, partial updates, read-your-writes through the
+ * micro-cache, and idempotent creation. Admins are made with roostctl. */
+#include <ctype.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "suites.h"
+
+#define PW_MARK "Sekr1t"
+#define PW      PW_MARK "-pass-word"
+#define TOKLEN  2048
+
+/* ------------------------------------------------------------ helpers */
+
+/* A name unique to this process and call (tests run in forked children). */
+static void uname_(char *out, size_t len, const char *prefix)
+{
+    static unsigned counter;
+    static const char b36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    unsigned long v = ((unsigned long)time(NULL) % 1000000UL) * 100000UL + (unsigned long)getpid() % 100000UL;
+    char tag[16];
+    int n = 0;
+    do {
+        tag[n++] = b36[v % 36];
+        v /= 36;
+    } while (v && n < 12);
+    tag[n] = '\0';
+    snprintf(out, len, "%s%s%u", prefix, tag, ++counter);
+}
+
+static void no_secrets(const api_resp *r)
+{
+    ck_assert_msg(strstr(r->body, "password_hash") == NULL, "password_hash in answer: %s", r->body);
+    ck_assert_msg(strstr(r->body, "argon2") == NULL, "a hash in answer: %s", r->body);
+    ck_assert_msg(strstr(r->body, PW_MARK) == NULL, "a password in answer: %s", r->body);
+}
+
+/* method path with a JSON body (NULL: none), a bearer token (NULL: none)
+ * and extra header lines (NULL-terminated, or NULL). */
+static int req(api_resp *r, const char *method, const char *path, const char *json,
+               const char *token, const char *const *extra)
+{
+    const char *h[16];
+    char auth[TOKLEN + 32];
+    int n = 0, has_ct = 0;
+    for (int i = 0; extra && extra[i]; i++)
+        if (strncasecmp(extra[i], "Content-Type", 12) == 0)
+            has_ct = 1;
+    if (json && !has_ct)
+        h[n++] = "Content-Type: application/json";
+    if (token) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        h[n++] = auth;
+    }
+    for (int i = 0; extra && extra[i] && n < 15; i++)
+        h[n++] = extra[i];
+    h[n] = NULL;
+    int rc = api_request(r, method, path, json, json ? strlen(json) : 0, h);
+    if (rc == 0)
+        no_secrets(r);
+    return rc;
+}
+
+/* Signs up and signs in a plain user; tok gets the token ("" on failure). */
+static void make_user(char name[40], char tok[TOKLEN])
+{
+    char body[256];
+    api_resp r;
+    tok[0] = '\0';
+    uname_(name, 40, "pwu");
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"password\":\"%s\"}", name, PW);
+    if (req(&r, "POST", "/users/SignUp", body, NULL, NULL) != 0 || r.status != 201) {
+        fprintf(stderr, "test_product_writes: sign-up failed: %ld %s\n", r.status, r.body);
+        api_free(&r);
+        return;
+    }
+    api_free(&r);
+    if (req(&r, "POST", "/users/SignIn", body, NULL, NULL) == 0 && r.status == 200 &&
+        api_json_str(&r, "access_token") && strlen(api_json_str(&r, "access_token")) < TOKLEN)
+        strcpy(tok, api_json_str(&r, "access_token"));
+    api_free(&r);
+}
+
+/* The roostctl binary the test stack was built with. */
+static int roostctl_path(char *out, size_t len)
+{
+    const char *run = getenv("ROOST_TEST_RUN_DIR"), *dev = getenv("ROOST_DEV");
+    char line[1024], path[1024];
+    out[0] = '\0';
+    if (run) {
+        snprintf(path, sizeof(path), "%s/stack.env", run);
+        FILE *f = fopen(path, "r");
+        while (f && fgets(line, sizeof(line), f)) {
+            if (strncmp(line, "BUILD_DIR=", 10) == 0) {
+                line[strcspn(line, "\r\n")] = '\0';
+                snprintf(out, len, "%s/app/roostctl/roostctl", line + 10);
+            }
+        }
+        if (f)
+            fclose(f);
+    }
+    if (out[0] == '\0' && dev) {
+        snprintf(path, sizeof(path), "%s", dev);
+        char *slash = strrchr(path, '/');
+        if (slash)
+            *slash = '\0';
+        snprintf(out, len, "%s/build/app/roostctl/roostctl", slash ? path : ".");
+    }
+    return out[0] && access(out, X_OK) == 0 ? 0 : -1;
+}
+
+/* An admin made by `roostctl user create --admin`, signed in. */
+static void make_admin(char name[40], char tok[TOKLEN])
+{
+    char bin[1100], cmd[4096], body[256];
+    const char *conf = getenv("ROOST_TEST_CONF");
+    tok[0] = '\0';
+    uname_(name, 40, "pwa");
+    if (conf == NULL || roostctl_path(bin, sizeof(bin)) != 0) {
+        fprintf(stderr, "test_product_writes: no roostctl or ROOST_TEST_CONF\n");
+        return;
+    }
+    snprintf(cmd, sizeof(cmd), "'%s' -c '%s' user create --admin --name %s --password-stdin >&2",
+             bin, conf, name);
+    signal(SIGPIPE, SIG_IGN);
+    FILE *p = popen(cmd, "w");
+    if (p == NULL)
+        return;
+    fprintf(p, "%s\n", PW);
+    int st = pclose(p);
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "test_product_writes: roostctl user create --admin failed\n");
+        return;
+    }
+    api_resp r;
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"password\":\"%s\"}", name, PW);
+    if (req(&r, "POST", "/users/SignIn", body, NULL, NULL) == 0 && r.status == 200 &&
+        api_json_str(&r, "access_token") && strlen(api_json_str(&r, "access_token")) < TOKLEN)
+        strcpy(tok, api_json_str(&r, "access_token"));
+    api_free(&r);
+}
+
+/* Two admins and a plain user for the suite, made once in the runner
+ * (an unchecked fixture) so every forked test inherits them. */
+static char adm_name[40], adm_tok[TOKLEN], adm2_name[40], adm2_tok[TOKLEN];
+static char usr_name[40], usr_tok[TOKLEN];
+
+static void accounts_setup(void)
+{
+    if (adm_tok[0])
+        return;
+    make_admin(adm_name, adm_tok);
+    make_admin(adm2_name, adm2_tok);
+    make_user(usr_name, usr_tok);
+}
+
+static const char *admin(void)
+{
+    ck_assert_msg(adm_tok[0], "no admin (roostctl user create --admin or its sign-in failed)");
+    return adm_tok;
+}
+
+static const char *user(void)
+{
+    ck_assert_msg(usr_tok[0], "no plain user (sign-up or sign-in failed)");
+    return usr_tok;
+}
+
+/* Asserts a 422 validation_failed naming exactly these fields. */
+static void assert_fields(const api_resp *r, const char *const *fields)
+{
+    api_assert_error(r, 422, "validation_failed");
+    const cJSON *f = api_json_at(r, "error.fields");
+    int want = 0;
+    for (; fields[want]; want++) {
+        const cJSON *one = cJSON_GetObjectItemCaseSensitive(f, fields[want]);
+        ck_assert_msg(cJSON_IsString(one) && one->valuestring[0], "no fields.%s in %s",
+                      fields[want], r->body);
+    }
+    ck_assert_msg(cJSON_GetArraySize(f) == want, "fields other than expected: %s", r->body);
+}
+
+#define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+static void assert_401(const api_resp *r)
+{
+    char www[256];
+    api_assert_error(r, 401, "unauthorized");
+    ck_assert_msg(api_header(r, "WWW-Authenticate", www, sizeof(www)) && strncmp(www, "Bearer", 6) == 0,
+                  "no Bearer challenge on a 401");
+}
+
+/* A product name unique to this run, with a space and upper case. */
+static void pname(char *out, size_t len, const char *what)
+{
+    char n[40];
+    uname_(n, sizeof(n), "");
+    snprintf(out, len, "Test %s %s", what, n);
+}
+
+/* POST /products as token; answer in r. */
+static void create(api_resp *r, const char *body, const char *token)
+{
+    api_ok(req(r, "POST", "/products", body, token, NULL));
+}
+
+/* Creates a product as admin (201 asserted); id gets its id. */
+static void create_ok(const char *name, long price, char id[32])
+{
+    char body[512];
+    api_resp r;
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":%ld}", name, price);
+    create(&r, body, admin());
+    ck_assert_msg(r.status == 201, "create %s: %ld %s", name, r.status, r.body);
+    const char *s = api_json_str(&r, "product.id");
+    ck_assert_msg(api_is_id(s), "id: %s", r.body);
+    snprintf(id, 32, "%s", s);
+    api_free(&r);
+}
+
+static void put_product(api_resp *r, const char *id, const char *body, const char *token)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/product/%s", id);
+    api_ok(req(r, "PUT", path, body, token, NULL));
+}
+
+/* GET /product/{id}, signed in (never from nginx's shared cache). */
+static void get_product_auth(api_resp *r, const char *id)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/product/%s", id);
+    api_ok(req(r, "GET", path, NULL, user(), NULL));
+}
+
+/* Asserts r holds {"product": ...} with every field well-typed. */
+static void assert_product(const api_resp *r, const char *name, long price, const char *img,
+                           const char *description, const char *state)
+{
+    const cJSON *p = api_json_at(r, "product");
+    ck_assert_msg(cJSON_IsObject(p), "no product: %s", r->body);
+    ck_assert_int_eq(cJSON_GetArraySize(r->json), 1);
+    ck_assert_msg(cJSON_GetArraySize(p) == 8, "product fields: %s", r->body);
+    ck_assert_msg(api_is_id(api_json_str(r, "product.id")), "id: %s", r->body);
+    ck_assert_str_eq(api_json_str(r, "product.name"), name);
+    const cJSON *pr = api_json_at(r, "product.price");
+    ck_assert_msg(cJSON_IsNumber(pr) && pr->valuedouble == (double)price, "price: want %ld, %s", price, r->body);
+    ck_assert_msg(api_json_str(r, "product.img") && strcmp(api_json_str(r, "product.img"), img) == 0,
+                  "img: %s", r->body);
+    ck_assert_msg(api_json_str(r, "product.description") &&
+                  strcmp(api_json_str(r, "product.description"), description) == 0, "description: %s", r->body);
+    ck_assert_msg(api_json_str(r, "product.state") && strcmp(api_json_str(r, "product.state"), state) == 0,
+                  "state: %s", r->body);
+    ck_assert_msg(api_is_timestamp(api_json_str(r, "product.created_at")), "created_at: %s", r->body);
+    ck_assert_msg(api_is_timestamp(api_json_str(r, "product.updated_at")), "updated_at: %s", r->body);
+}
+
+/* ------------------------------------------------------------ create */
+
+START_TEST(test_create_who)
+{
+    char name[128], body[256];
+    pname(name, sizeof(name), "who");
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":100}", name);
+    api_resp r;
+    create(&r, body, NULL);
+    assert_401(&r);
+    api_free(&r);
+    create(&r, body, "not.a.token");
+    assert_401(&r);
+    api_free(&r);
+    /* A plain user: 403, also before the body is validated. */
+    create(&r, body, user());
+    api_assert_error(&r, 403, "forbidden");
+    api_free(&r);
+    create(&r, "{\"price\":\"x\"}", user());
+    api_assert_error(&r, 403, "forbidden");
+    api_free(&r);
+    create(&r, "{}", user());
+    api_assert_error(&r, 403, "forbidden");
+    api_free(&r);
+    /* ... but after the body is parsed (API.md §1.1 order). */
+    create(&r, "{", user());
+    api_assert_error(&r, 400, "malformed_json");
+    api_free(&r);
+    create(&r, "", user());
+    api_assert_error(&r, 422, "invalid_body");
+    api_free(&r);
+    /* None of that created it; an admin can. */
+    char id[32];
+    create_ok(name, 100, id);
+}
+END_TEST
+
+START_TEST(test_create_defaults)
+{
+    char name[128], body[512], loc[128], want[128];
+    pname(name, sizeof(name), "Mug");
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":1299}", name);
+    api_resp r, g;
+    create(&r, body, admin());
+    ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+    assert_product(&r, name, 1299, "", "", "active");
+    ck_assert_str_eq(api_json_str(&r, "product.created_at"), api_json_str(&r, "product.updated_at"));
+    ck_assert_msg(api_header(&r, "Location", loc, sizeof(loc)) != NULL, "no Location");
+    snprintf(want, sizeof(want), "/product/%s", api_json_str(&r, "product.id"));
+    ck_assert_str_eq(loc, want);
+    /* The product at Location is the one answered. */
+    api_ok(req(&g, "GET", loc, NULL, user(), NULL));
+    ck_assert_int_eq(g.status, 200);
+    ck_assert_msg(cJSON_Compare(api_json_at(&g, "product"), api_json_at(&r, "product"), 1),
+                  "GET %s differs from %s", g.body, r.body);
+    api_free(&g);
+    api_free(&r);
+
+    /* Every field given. */
+    pname(name, sizeof(name), "Full");
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":0,\"img\":\"https://x.test/m.png\","
+             "\"description\":\"line 1\\nline\\t2 \\u00e9\",\"state\":\"inactive\"}", name);
+    create(&r, body, admin());
+    ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+    assert_product(&r, name, 0, "https://x.test/m.png", "line 1\nline\t2 \xc3\xa9", "inactive");
+    api_free(&r);
+
+    /* Unknown fields are ignored, a given id or timestamp too. */
+    pname(name, sizeof(name), "Extra");
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":5,\"id\":\"1\",\"colour\":\"red\","
+             "\"created_at\":\"2020-01-01T00:00:00.000Z\"}", name);
+    create(&r, body, admin());
+    ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+    assert_product(&r, name, 5, "", "", "active");
+    ck_assert_str_ne(api_json_str(&r, "product.id"), "1");
+    ck_assert_str_ne(api_json_str(&r, "product.created_at"), "2020-01-01T00:00:00.000Z");
+    api_free(&r);
+}
+END_TEST
+
+START_TEST(test_create_duplicate)
+{
+    char name[128], other[128], body[512], id[32];
+    pname(name, sizeof(name), "Dup");
+    create_ok(name, 100, id);
+    for (int pass = 0; pass < 3; pass++) {
+        snprintf(other, sizeof(other), "%s", name);
+        for (char *p = other; *p; p++)
+            *p = pass == 0 ? (char)toupper((unsigned char)*p)
+               : pass == 1 ? (char)tolower((unsigned char)*p) : *p;
+        snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":200}", other);
+        api_resp r;
+        create(&r, body, admin());
+        api_assert_error(&r, 409, "conflict");
+        api_free(&r);
+    }
+    /* The first one is unchanged. */
+    api_resp g;
+    get_product_auth(&g, id);
+    ck_assert_int_eq(g.status, 200);
+    ck_assert_str_eq(api_json_str(&g, "product.name"), name);
+    ck_assert_int_eq((long)api_json_at(&g, "product.price")->valuedouble, 100);
+    api_free(&g);
+}
+END_TEST
+
+START_TEST(test_create_validation)
+{
+    char name[128], body[4096], long_name[128], big[2100];
+    pname(name, sizeof(name), "Val");
+    api_resp r;
+    static const char *const prices[] = {
+        "12.0", "12.5", "\"12\"", "-1", "100000001", "1e3", "null", "true", "[12]", "{}",
+        "9223372036854775808", "-0.5",
+    };
+    for (size_t i = 0; i < sizeof(prices) / sizeof(prices[0]); i++) {
+        snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":%s}", name, prices[i]);
+        create(&r, body, admin());
+        ck_assert_msg(r.status == 422, "price %s: %ld %s", prices[i], r.status, r.body);
+        assert_fields(&r, FIELDS("price"));
+        api_free(&r);
+    }
+    /* name: 1-100 characters, a string, no control characters. */
+    memset(long_name, 'n', 101);
+    long_name[101] = '\0';
+    const char *names[] = { "\"\"", NULL, "12", "null", "\"a\\u0001b\"", "\"tab\\there\"", "[\"x\"]" };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (names[i] == NULL)
+            snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":1}", long_name);
+        else
+            snprintf(body, sizeof(body), "{\"name\":%s,\"price\":1}", names[i]);
+        create(&r, body, admin());
+        ck_assert_msg(r.status == 422, "name #%zu: %ld %s", i, r.status, r.body);
+        assert_fields(&r, FIELDS("name"));
+        api_free(&r);
+    }
+    /* Missing required fields. */
+    create(&r, "{}", admin());
+    assert_fields(&r, FIELDS("name", "price"));
+    api_free(&r);
+    snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
+    create(&r, body, admin());
+    assert_fields(&r, FIELDS("price"));
+    api_free(&r);
+    create(&r, "{\"price\":100}", admin());
+    assert_fields(&r, FIELDS("name"));
+    api_free(&r);
+    /* state, img, description. */
+    static const char *const states[] = { "\"gone\"", "\"Active\"", "\"\"", "1", "null" };
+    for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+        snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":1,\"state\":%s}", name, states[i]);
+        create(&r, body, admin());
+        ck_assert_msg(r.status == 422, "state %s: %ld %s", states[i], r.status, r.body);
+        assert_fields(&r, FIELDS("state"));
+        api_free(&r);
+    }
+    memset(big, 'i', 256);
+    big[256] = '\0';
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":1,\"img\":\"%s\"}", name, big);
+    create(&r, body, admin());
+    assert_fields(&r, FIELDS("img"));
+    api_free(&r);
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":1,\"img\":null}", name);
+    create(&r, body, admin());
+    assert_fields(&r, FIELDS("img"));
+    api_free(&r);
+    memset(big, 'd', 2001);
+    big[2001] = '\0';
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":1,\"description\":\"%s\"}", name, big);
+    create(&r, body, admin());
+    assert_fields(&r, FIELDS("description"));
+    api_free(&r);
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":1,\"description\":\"a\\u0000b\"}", name);
+    create(&r, body, admin());
+    ck_assert_msg(r.status == 422, "NUL in description: %ld %s", r.status, r.body);
+    api_free(&r);
+    /* Several at once: all reported. */
+    create(&r, "{\"name\":\"\",\"price\":-1,\"state\":\"gone\",\"img\":5}", admin());
+    assert_fields(&r, FIELDS("name", "price", "state", "img"));
+    api_free(&r);
+    /* Body shape. */
+    create(&r, "[]", admin());
+    api_assert_error(&r, 422, "invalid_body");
+    api_free(&r);
+    api_ok(req(&r, "POST", "/products", "{\"name\":\"x\",\"price\":1}", admin(),
+               (const char *[]){ "Content-Type: text/plain", NULL }));
+    api_assert_error(&r, 415, "unsupported_media_type");
+    api_free(&r);
+    /* None of the above created anything: the name is still free. */
+    char id[32];
+    create_ok(name, 1, id);
+}
+END_TEST
+
+START_TEST(test_create_limits)
+{
+    char name[512], body[8192], id[32], img[300], desc[2100];
+    api_resp r;
+    /* The largest price, 100 characters of name (code points, not bytes),
+     * 255 of img and 2000 of description. */
+    char tag[40];
+    uname_(tag, sizeof(tag), "");
+    size_t n = (size_t)snprintf(name, sizeof(name), "%s", tag);
+    while (n < 100 * 2 - strlen(tag)) {         /* fill with 'é' (2 bytes each) */
+        name[n++] = '\xc3';
+        name[n++] = '\xa9';
+    }
+    name[n] = '\0';
+    /* tag (ASCII) + é's: count code points exactly 100. */
+    size_t cps = strlen(tag) + (n - strlen(tag)) / 2;
+    ck_assert_uint_eq(cps, 100);
+    memset(img, 'i', 255);
+    img[255] = '\0';
+    memset(desc, 'd', 2000);
+    desc[2000] = '\0';
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":100000000,\"img\":\"%s\",\"description\":\"%s\"}",
+             name, img, desc);
+    create(&r, body, admin());
+    ck_assert_msg(r.status == 201, "limits: %ld %s", r.status, r.body);
+    assert_product(&r, name, 100000000, img, desc, "active");
+    snprintf(id, sizeof(id), "%s", api_json_str(&r, "product.id"));
+    api_free(&r);
+    /* The smallest price. */
+    char n2[128];
+    pname(n2, sizeof(n2), "Zero");
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":0}", n2);
+    create(&r, body, admin());
+    ck_assert_msg(r.status == 201, "price 0: %ld %s", r.status, r.body);
+    api_free(&r);
+}
+END_TEST
+
+/* ------------------------------------------------------------ update */
+
+START_TEST(test_update_partial)
+{
+    char name[128], id[32], newname[128], body[512];
+    pname(name, sizeof(name), "Upd");
+    create_ok(name, 1000, id);
+    api_resp before, r;
+    get_product_auth(&before, id);
+    ck_assert_int_eq(before.status, 200);
+    usleep(5000);
+    /* price only. */
+    put_product(&r, id, "{\"price\":999}", admin());
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    assert_product(&r, name, 999, "", "", "active");
+    ck_assert_str_eq(api_json_str(&r, "product.id"), id);
+    ck_assert_str_eq(api_json_str(&r, "product.created_at"), api_json_str(&before, "product.created_at"));
+    ck_assert_msg(strcmp(api_json_str(&r, "product.updated_at"), api_json_str(&before, "product.updated_at")) > 0,
+                  "updated_at did not move: %s", r.body);
+    api_free(&r);
+    /* Several fields; the others keep their values. */
+    put_product(&r, id, "{\"state\":\"inactive\",\"description\":\"new words\",\"img\":\"/i.png\"}", admin());
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    assert_product(&r, name, 999, "/i.png", "new words", "inactive");
+    api_free(&r);
+    /* Clearing a field to "" is a change, not "absent". */
+    pname(newname, sizeof(newname), "Renamed");
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"img\":\"\",\"state\":\"active\",\"colour\":1}", newname);
+    put_product(&r, id, body, admin());
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    assert_product(&r, newname, 999, "", "new words", "active");
+    api_free(&r);
+    /* A case-only change of its own name is allowed. */
+    char lower[128];
+    snprintf(lower, sizeof(lower), "%s", newname);
+    for (char *p = lower; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    snprintf(body, sizeof(body), "{\"name\":\"%s\"}", lower);
+    put_product(&r, id, body, admin());
+    ck_assert_msg(r.status == 200, "case-only rename: %ld %s", r.status, r.body);
+    ck_assert_str_eq(api_json_str(&r, "product.name"), lower);
+    api_free(&r);
+    /* The old name is free again. */
+    char id2[32];
+    create_ok(name, 1, id2);
+    api_free(&before);
+}
+END_TEST
+
+START_TEST(test_update_errors)
+{
+    char name[128], other[128], id[32], oid[32], body[512];
+    pname(name, sizeof(name), "UpE");
+    pname(other, sizeof(other), "UpO");
+    create_ok(name, 1000, id);
+    create_ok(other, 1000, oid);
+    api_resp r;
+    /* Nothing to change. */
+    static const char *const empty[] = { "{}", "{\"colour\":\"red\"}", "{\"id\":\"5\"}" };
+    for (size_t i = 0; i < 3; i++) {
+        put_product(&r, id, empty[i], admin());
+        ck_assert_msg(r.status == 422, "%s: %ld %s", empty[i], r.status, r.body);
+        api_assert_error(&r, 422, "validation_failed");
+        api_free(&r);
+    }
+    /* Invalid values, and a valid one beside them changes nothing. */
+    put_product(&r, id, "{\"price\":\"12\"}", admin());
+    assert_fields(&r, FIELDS("price"));
+    api_free(&r);
+    put_product(&r, id, "{\"price\":12.0,\"name\":\"fine\"}", admin());
+    assert_fields(&r, FIELDS("price"));
+    api_free(&r);
+    put_product(&r, id, "{\"state\":\"gone\"}", admin());
+    assert_fields(&r, FIELDS("state"));
+    api_free(&r);
+    put_product(&r, id, "{\"name\":null}", admin());
+    assert_fields(&r, FIELDS("name"));
+    api_free(&r);
+    get_product_auth(&r, id);
+    ck_assert_str_eq(api_json_str(&r, "product.name"), name);
+    ck_assert_int_eq((long)api_json_at(&r, "product.price")->valuedouble, 1000);
+    api_free(&r);
+    /* Another product's name, in another case: taken. */
+    char upper[128];
+    snprintf(upper, sizeof(upper), "%s", other);
+    for (char *p = upper; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    snprintf(body, sizeof(body), "{\"name\":\"%s\"}", upper);
+    put_product(&r, id, body, admin());
+    api_assert_error(&r, 409, "conflict");
+    api_free(&r);
+    /* Unknown ids: 404 for an admin, also with a bad body (existence comes
+     * before field validation). */
+    put_product(&r, "1", "{\"price\":5}", admin());
+    api_assert_error(&r, 404, "not_found");
+    api_free(&r);
+    put_product(&r, "18446744073709551615", "{}", admin());
+    api_assert_error(&r, 404, "not_found");
+    api_free(&r);
+    put_product(&r, "1", "{\"price\":-5}", admin());
+    api_assert_error(&r, 404, "not_found");
+    api_free(&r);
+    /* Non-admins: 403 before looking the object up; no token: 401. */
+    put_product(&r, id, "{\"price\":5}", user());
+    api_assert_error(&r, 403, "forbidden");
+    api_free(&r);
+    put_product(&r, "1", "{\"price\":5}", user());
+    api_assert_error(&r, 403, "forbidden");
+    api_free(&r);
+    put_product(&r, "1", "{}", user());
+    api_assert_error(&r, 403, "forbidden");
+    api_free(&r);
+    put_product(&r, id, "{\"price\":5}", NULL);
+    assert_401(&r);
+    api_free(&r);
+    /* Not a route: a non-numeric id. */
+    put_product(&r, "abc", "{\"price\":5}", admin());
+    api_assert_error(&r, 404, "not_found");
+    api_free(&r);
+    /* Still unchanged. */
+    get_product_auth(&r, id);
+    ck_assert_int_eq((long)api_json_at(&r, "product.price")->valuedouble, 1000);
+    api_free(&r);
+}
+END_TEST
+
+/* GET path without a token, with the usual Accept (so it may be answered
+ * from nginx's micro-cache, as any anonymous client would be). */
+static void get_anon(api_resp *r, const char *path)
+{
+    api_ok(api_get(r, path));
+}
+
+START_TEST(test_update_read_your_writes)
+{
+    char name[128], id[32], path[64];
+    pname(name, sizeof(name), "Ryw");
+    create_ok(name, 500, id);
+    snprintf(path, sizeof(path), "/product/%s", id);
+    api_resp r;
+    /* Fill nginx's cache (and Redis) with the old state. */
+    get_anon(&r, path);
+    ck_assert_int_eq(r.status, 200);
+    api_free(&r);
+    get_anon(&r, path);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq((long)api_json_at(&r, "product.price")->valuedouble, 500);
+    api_free(&r);
+
+    put_product(&r, id, "{\"price\":501,\"description\":\"changed\"}", admin());
+    ck_assert_int_eq(r.status, 200);
+    api_free(&r);
+    /* The writer (any signed-in reader) sees it at once. */
+    api_ok(req(&r, "GET", path, NULL, admin(), NULL));
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq((long)api_json_at(&r, "product.price")->valuedouble, 501);
+    ck_assert_str_eq(api_json_str(&r, "product.description"), "changed");
+    api_free(&r);
+    get_product_auth(&r, id);
+    ck_assert_int_eq((long)api_json_at(&r, "product.price")->valuedouble, 501);
+    api_free(&r);
+}
+END_TEST
+
+static double now_s(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+/* API.md §1.5: an answer from nginx's cache is at most 1 s older than the
+ * newest committed write. The old state is cached just after a second
+ * starts (the case where whole-second cache lifetimes overshoot most), the
+ * product changed, and an anonymous GET 1.25 s after the write must show
+ * the change. */
+START_TEST(test_anonymous_get_within_1s)
+{
+    char name[128], id[32], path[64];
+    pname(name, sizeof(name), "Stale");
+    create_ok(name, 700, id);
+    snprintf(path, sizeof(path), "/product/%s", id);
+    api_resp r;
+    double t = now_s();
+    usleep((useconds_t)((1.0 - (t - (double)(long)t)) * 1e6) + 20000);
+    get_anon(&r, path);                      /* stores the old state */
+    ck_assert_int_eq(r.status, 200);
+    api_free(&r);
+    put_product(&r, id, "{\"price\":701}", admin());
+    double written = now_s();
+    ck_assert_int_eq(r.status, 200);
+    api_free(&r);
+    usleep((useconds_t)((written + 1.25 - now_s()) * 1e6));
+    get_anon(&r, path);
+    char xc[32] = "";
+    api_header(&r, "X-Cache", xc, sizeof(xc));
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_msg((long)api_json_at(&r, "product.price")->valuedouble == 701,
+                  "anonymous GET 1.25 s after the write still shows the old state "
+                  "(X-Cache: %s): %s", xc, r.body);
+    api_free(&r);
+}
+END_TEST
+
+/* Walks GET /products (signed in) by cursor; returns the product object
+ * with this id (a copy the caller frees) and the id of the last item. */
+static cJSON *find_in_list(const char *id, char *last_id, size_t lastlen)
+{
+    char path[512] = "/products?limit=100";
+    cJSON *found = NULL;
+    last_id[0] = '\0';
+    for (int pages = 0; pages < 100; pages++) {
+        api_resp r;
+        api_ok(req(&r, "GET", path, NULL, user(), NULL));
+        ck_assert_msg(r.status == 200, "list: %ld %s", r.status, r.body);
+        const cJSON *items = api_json_at(&r, "items"), *it;
+        ck_assert_msg(cJSON_IsArray(items), "items: %s", r.body);
+        cJSON_ArrayForEach(it, items) {
+            const cJSON *iid = cJSON_GetObjectItemCaseSensitive(it, "id");
+            if (cJSON_IsString(iid)) {
+                snprintf(last_id, lastlen, "%s", iid->valuestring);
+                if (strcmp(iid->valuestring, id) == 0 && found == NULL)
+                    found = cJSON_Duplicate(it, 1);
+            }
+        }
+        const char *next = api_json_str(&r, "next_cursor");
+        if (next == NULL) {
+            api_free(&r);
+            break;
+        }
+        snprintf(path, sizeof(path), "/products?limit=100&cursor=%s", next);
+        api_free(&r);
+    }
+    return found;
+}
+
+START_TEST(test_list_shows_new)
+{
+    char name[128], id[32], last[32];
+    pname(name, sizeof(name), "List");
+    /* Warm the cached pages first. */
+    cJSON *none = find_in_list("0", last, sizeof(last));
+    ck_assert_ptr_null(none);
+    create_ok(name, 4242, id);
+    api_resp p;
+    get_product_auth(&p, id);
+    cJSON *item = find_in_list(id, last, sizeof(last));
+    ck_assert_msg(item != NULL, "new product %s not in GET /products", id);
+    ck_assert_msg(cJSON_Compare(item, api_json_at(&p, "product"), 1), "list item differs from GET");
+    /* Ordered by id ascending: a product made just now is among the last
+     * (only products made concurrently by other tests can follow it). */
+    ck_assert_msg(strtoull(last, NULL, 10) >= strtoull(id, NULL, 10), "last id %s < new id %s", last, id);
+    cJSON_Delete(item);
+    /* An update shows in the list at once too. */
+    api_resp r;
+    put_product(&r, id, "{\"price\":4343}", admin());
+    ck_assert_int_eq(r.status, 200);
+    api_free(&r);
+    item = find_in_list(id, last, sizeof(last));
+    ck_assert_ptr_nonnull(item);
+    const cJSON *price = cJSON_GetObjectItemCaseSensitive(item, "price");
+    ck_assert_msg(cJSON_IsNumber(price) && price->valuedouble == 4343, "list shows the old price");
+    cJSON_Delete(item);
+    api_free(&p);
+}
+END_TEST
+
+/* ------------------------------------------------------------ idempotency */
+
+static void key_header(char *out, size_t len, const char *what)
+{
+    char n[40];
+    uname_(n, sizeof(n), what);
+    snprintf(out, len, "Idempotency-Key: pk-%s", n);
+}
+
+START_TEST(test_idem_replay)
+{
+    char name[128], body[512], kh[128], rp[16], l1[128], l2[128];
+    pname(name, sizeof(name), "Idem");
+    key_header(kh, sizeof(kh), "r");
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":77}", name);
+    const char *h[] = { kh, NULL };
+    api_resp a, b, c;
+    api_ok(req(&a, "POST", "/products", body, admin(), h));
+    ck_assert_msg(a.status == 201, "first: %ld %s", a.status, a.body);
+    ck_assert_ptr_null(api_header(&a, "Idempotent-Replayed", rp, sizeof(rp)));
+    api_ok(req(&b, "POST", "/products", body, admin(), h));
+    ck_assert_msg(b.status == 201, "replay: %ld %s", b.status, b.body);
+    ck_assert_str_eq(b.body, a.body);
+    ck_assert_msg(api_header(&b, "Idempotent-Replayed", rp, sizeof(rp)) && strcmp(rp, "true") == 0,
+                  "no Idempotent-Replayed: true");
+    ck_assert_msg(api_header(&a, "Location", l1, sizeof(l1)) && api_header(&b, "Location", l2, sizeof(l2)),
+                  "Location missing");
+    ck_assert_str_eq(l1, l2);
+    /* A third time, same again. */
+    api_ok(req(&c, "POST", "/products", body, admin(), h));
+    ck_assert_int_eq(c.status, 201);
+    ck_assert_str_eq(c.body, a.body);
+    api_free(&c);
+    /* The same key with another body: refused, and not processed. */
+    char other[128], body2[512];
+    pname(other, sizeof(other), "IdemO");
+    snprintf(body2, sizeof(body2), "{\"name\":\"%s\",\"price\":77}", other);
+    api_ok(req(&c, "POST", "/products", body2, admin(), h));
+    api_assert_error(&c, 422, "idempotency_key_reused");
+    api_free(&c);
+    /* One product only: without a key the name is taken, and the other
+     * name is still free. */
+    api_ok(req(&c, "POST", "/products", body, admin(), NULL));
+    api_assert_error(&c, 409, "conflict");
+    api_free(&c);
+    char oid[32];
+    create_ok(other, 1, oid);
+    /* Another admin with the same key and body: not that admin's request,
+     * so it runs (and the name is taken). */
+    ck_assert_msg(adm2_tok[0], "no second admin");
+    api_ok(req(&c, "POST", "/products", body, adm2_tok, h));
+    ck_assert_ptr_null(api_header(&c, "Idempotent-Replayed", rp, sizeof(rp)));
+    api_assert_error(&c, 409, "conflict");
+    api_free(&c);
+    /* The key is per path: POST /users/SignUp with it is another request. */
+    api_free(&a);
+    api_free(&b);
+}
+END_TEST
+
+START_TEST(test_idem_failed_then_retried)
+{
+    char name[128], body[512], kh[128], rp[16];
+    pname(name, sizeof(name), "IdemF");
+    key_header(kh, sizeof(kh), "f");
+    const char *h[] = { kh, NULL };
+    api_resp r, first;
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":-1}", name);
+    api_ok(req(&r, "POST", "/products", body, admin(), h));
+    assert_fields(&r, FIELDS("price"));
+    api_free(&r);
+    /* A 409 is not stored either. */
+    char taken[128], tid[32];
+    pname(taken, sizeof(taken), "IdemT");
+    create_ok(taken, 1, tid);
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":1}", taken);
+    api_ok(req(&r, "POST", "/products", body, admin(), h));
+    api_assert_error(&r, 409, "conflict");
+    api_free(&r);
+    /* The retry with a valid body runs. */
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":10}", name);
+    api_ok(req(&first, "POST", "/products", body, admin(), h));
+    ck_assert_msg(first.status == 201, "retry: %ld %s", first.status, first.body);
+    ck_assert_ptr_null(api_header(&first, "Idempotent-Replayed", rp, sizeof(rp)));
+    api_ok(req(&r, "POST", "/products", body, admin(), h));
+    ck_assert_int_eq(r.status, 201);
+    ck_assert_str_eq(r.body, first.body);
+    ck_assert_msg(api_header(&r, "Idempotent-Replayed", rp, sizeof(rp)) != NULL, "not replayed");
+    api_free(&r);
+    api_free(&first);
+}
+END_TEST
+
+START_TEST(test_idem_key_rules)
+{
+    char name[128], body[512], kh[200], k65[80];
+    pname(name, sizeof(name), "IdemK");
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":1}", name);
+    memset(k65, 'x', 65);
+    k65[65] = '\0';
+    snprintf(kh, sizeof(kh), "Idempotency-Key: %s", k65);
+    const char *bad[] = { kh, "Idempotency-Key;", "Idempotency-Key: a\tb", "Idempotency-Key: \xc3\xa9" };
+    api_resp r;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *h[] = { bad[i], NULL };
+        api_ok(req(&r, "POST", "/products", body, admin(), h));
+        ck_assert_msg(r.status == 422, "key #%zu: %ld %s", i, r.status, r.body);
+        assert_fields(&r, FIELDS("Idempotency-Key"));
+        api_free(&r);
+    }
+    /* A non-admin with a bad key: 403 comes first. */
+    const char *h[] = { kh, NULL };
+    api_ok(req(&r, "POST", "/products", body, user(), h));
+    api_assert_error(&r, 403, "forbidden");
+    api_free(&r);
+    /* Nothing was created. */
+    char id[32];
+    create_ok(name, 1, id);
+}
+END_TEST
+
+Suite *suite_product_writes(void)
+{
+    Suite *s = suite_create("product_writes");
+    TCase *tc;
+
+    tc = tcase_create("create");
+    tcase_set_timeout(tc, 30);
+    tcase_add_unchecked_fixture(tc, accounts_setup, NULL);
+    tcase_add_test(tc, test_create_who);
+    tcase_add_test(tc, test_create_defaults);
+    tcase_add_test(tc, test_create_duplicate);
+    tcase_add_test(tc, test_create_validation);
+    tcase_add_test(tc, test_create_limits);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("update");
+    tcase_set_timeout(tc, 30);
+    tcase_add_unchecked_fixture(tc, accounts_setup, NULL);
+    tcase_add_test(tc, test_update_partial);
+    tcase_add_test(tc, test_update_errors);
+    tcase_add_test(tc, test_update_read_your_writes);
+    tcase_add_test(tc, test_anonymous_get_within_1s);
+    tcase_add_test(tc, test_list_shows_new);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("idempotency");
+    tcase_set_timeout(tc, 30);
+    tcase_add_unchecked_fixture(tc, accounts_setup, NULL);
+    tcase_add_test(tc, test_idem_replay);
+    tcase_add_test(tc, test_idem_failed_then_retried);
+    tcase_add_test(tc, test_idem_key_rules);
+    suite_add_tcase(s, tc);
+    return s;
+}
