@@ -70,6 +70,7 @@ scenario() {
 bench_usage() {
     cat <<'EOF'
 usage: ./dev bench [--quick] [--only NAME...] [--keep] [--list]
+       ./dev bench --profile NAME [--keep]
 
   --quick        1 round of 5 s per scenario (default: 3 rounds of 10 s, each
                  after a 2 s warm-up) on the small dataset (a tenth), unless
@@ -78,6 +79,9 @@ usage: ./dev bench [--quick] [--only NAME...] [--keep] [--list]
                  always run: every ratio is to it)
   --keep         leave the bench stack and the floors running afterwards
   --list         list the scenarios and exit
+  --profile NAME instead of the rounds: where the CPU goes in scenario NAME
+                 (perf system-wide, then callgrind on one roostd worker);
+                 report in run/bench/profile/report.txt
 
 Stack "bench": nginx 127.0.0.1:${ROOST_BENCH_PORT:-38080}, db 38306/38307,
 redis 38379, files in run/bench/. Results: run/bench/latest.json.
@@ -153,7 +157,7 @@ bench_dataset_fields() {
 
 bench_workers() {
     local n
-    n=$(awk -F'=' '/^\[/ { s = $0 } s == "[roostd]" && $1 ~ /^[ \t]*workers[ \t]*$/ { gsub(/[ \t]/, "", $2); print $2 }' "$CONF")
+    n=$(awk -F'=' '/^\[/ { s = $0 } s == "[roostd]" && $1 ~ /^[ \t]*workers[ \t]*$/ { gsub(/[ \t]/, "", $2); print $2 }' "${CONF:?}")
     echo "${n:-4}"
 }
 
@@ -503,7 +507,7 @@ bench_log_news() {
             bad=$(sed -E 's/^[0-9/]+ [0-9:]+ //; s/[0-9]+#[0-9]+: \*[0-9]+ //; s/request: "[A-Z]+ [^"]*"/request: "…"/' <<<"$bad")
         fi
         if [[ -n $bad ]]; then
-            sort <<<"$bad" | uniq -c | sort -rn | head -n 8 | cut -c1-260 | sed 's/^/    /'
+            sort <<<"$bad" | uniq -c | sort -rn | head -n 8 | cut -c1-260 | sed 's/^/    /' || true
         fi
     done
 }
@@ -525,12 +529,16 @@ bench_cleanup() {
 }
 
 cmd_bench() {
-    local quick=0 keep=0 list=0 a only=()
+    local quick=0 keep=0 list=0 a only=() profile=""
     while (( $# )); do
         case $1 in
             --quick) quick=1;;
             --keep)  keep=1;;
             --list)  list=1;;
+            --profile)
+                (( $# >= 2 )) || die "--profile needs a scenario name (./dev bench --list)"
+                profile=$2
+                shift;;
             --only)
                 shift
                 while (( $# )) && [[ $1 != --* ]]; do
@@ -558,6 +566,10 @@ cmd_bench() {
     fi
     BENCH_RUN=()
     local n o want
+    if [[ -n $profile ]]; then
+        [[ -n ${BENCH_KIND[$profile]:-} ]] || die "no scenario '$profile' (./dev bench --list)"
+        only=("$profile")
+    fi
     for o in "${only[@]}"; do
         [[ -n ${BENCH_KIND[$o]:-} ]] || die "no scenario '$o' (./dev bench --list)"
     done
@@ -598,6 +610,16 @@ cmd_bench() {
     for n in "${BENCH_RUN[@]}"; do
         if (( ! BENCH_REDIS_DOWN[$n] )); then bench_check "$n"; fi
     done
+
+    if [[ -n $profile ]]; then
+        # shellcheck source=bench/profile.sh
+        source "$ROOT/bench/profile.sh"
+        if (( BENCH_REDIS_DOWN[$profile] )); then bench_redis_down; fi
+        bench_profile "$profile"
+        bench_redis_up
+        say "bench --profile took $(elapsed "$t0")"
+        return 0
+    fi
 
     BENCH_RESULTS=$RUN/wrk/results.txt
     : >"$BENCH_RESULTS"

@@ -346,10 +346,12 @@ void rst_ctx_fail(rst_ctx *c, rst_err err)
 
 int rst_ctx_page(rst_ctx *c, const char *list_ctx, rst_page_req *page)
 {
-    const char *field, *msg;
-    if (rst_page_parse(c->req->query, &c->svc->secrets.cursor, list_ctx, page, &field, &msg) == 0)
+    rst_page_problem p[RST_PAGE_MAX_PROBLEMS];
+    int n;
+    if (rst_page_parse_all(c->req->query, &c->svc->secrets.cursor, list_ctx, page, p, &n) == 0)
         return 0;
-    rst_response_field(c->resp, field, msg);
+    for (int i = 0; i < n; i++)
+        rst_response_field(c->resp, p[i].field, p[i].msg);
     rst_response_validation_failed(c->resp);
     return -1;
 }

@@ -247,7 +247,7 @@ static int scan_escape(scanner *s)
 
 /* s->p is at the opening quote. UTF-8 was checked for the whole body
  * already, so bytes >= 0x80 need no further look here. */
-static int scan_string(scanner *s)
+static rst_json_status scan_string(scanner *s)
 {
     s->p++;
     s->saw_nul = 0;
@@ -257,20 +257,20 @@ static int scan_string(scanner *s)
         if (c == '"') {
             s->p++;
             if (s->saw_nul && !record_nul_string(s))
-                return 0;
+                return RST_JSON_NOMEM;
             s->nstrings++;
-            return 1;
+            return RST_JSON_OK;
         }
         if (c == '\\') {
             if (!scan_escape(s))
-                return 0;
+                return RST_JSON_MALFORMED;
             continue;
         }
         if (c < 0x20)
-            return 0;   /* control characters, NUL included, must be escaped */
+            return RST_JSON_MALFORMED;   /* control characters, NUL included, must be escaped */
         s->p++;
     }
-    return 0;
+    return RST_JSON_MALFORMED;
 }
 
 static void skip_digits(scanner *s)
@@ -324,9 +324,14 @@ static rst_json_status scan_word(scanner *s, const char *word)
 /* An object member's name and colon, up to where its value starts. */
 static rst_json_status scan_member_name(scanner *s)
 {
+    rst_json_status st;
+
     skip_ws(s);
-    if (s->p >= s->end || *s->p != '"' || !scan_string(s))
+    if (s->p >= s->end || *s->p != '"')
         return RST_JSON_MALFORMED;
+    st = scan_string(s);
+    if (st != RST_JSON_OK)
+        return st;
     skip_ws(s);
     if (s->p >= s->end || *s->p != ':')
         return RST_JSON_MALFORMED;
@@ -364,7 +369,7 @@ static rst_json_status scan_value(scanner *s, int *want_value)
         return open_container(s, want_value);
     case '"':
         *want_value = 0;
-        return scan_string(s) ? RST_JSON_OK : RST_JSON_MALFORMED;
+        return scan_string(s);
     case 't':
         *want_value = 0;
         return scan_word(s, "true");
@@ -428,6 +433,14 @@ static int only_ws(const char *p, const char *end)
     return 1;
 }
 
+/* 1 when the string with this ordinal was recorded as holding a NUL. */
+static int ordinal_has_nul(const scanner *s, size_t ordinal, size_t *cursor)
+{
+    while (*cursor < s->nnuls && s->nuls[*cursor] < ordinal)
+        (*cursor)++;
+    return *cursor < s->nnuls && s->nuls[*cursor] == ordinal;
+}
+
 /* Hands a copy of each recorded literal to the number nodes of the tree, in
  * document order (pre-order, children in list order: cJSON keeps members in
  * the order it read them). The walk is iterative; the tree is at most
@@ -439,16 +452,9 @@ static int only_ws(const char *p, const char *end)
  * cJSON.h only documents the reference case), whatever the node's type.
  * The copy is allocated with cJSON_malloc() rather than malloc() so that
  * allocation and free go through the same hooks even if someone installs
- * cJSON_InitHooks(); with the default hooks both are malloc/free. */
-/* 1 when the string with this ordinal was recorded as holding a NUL. */
-static int ordinal_has_nul(const scanner *s, size_t ordinal, size_t *cursor)
-{
-    while (*cursor < s->nnuls && s->nuls[*cursor] < ordinal)
-        (*cursor)++;
-    return *cursor < s->nnuls && s->nuls[*cursor] == ordinal;
-}
-
-/* The same walk also numbers the strings as the scanner did (a member's
+ * cJSON_InitHooks(); with the default hooks both are malloc/free.
+ *
+ * The same walk also numbers the strings as the scanner did (a member's
  * name, then its value) and flags string values that hold a \u0000
  * escape: cJSON ends valuestring at the NUL, so "a\u0000b" would read as
  * "a" without the flag (see rst_json_string_has_nul). */
@@ -633,7 +639,8 @@ int rst_json_get_id(const cJSON *node, uint64_t *v)
         if (!rst_json_get_u64(node, &id) || id == 0)
             return 0;
     } else if (cJSON_IsString(node)) {
-        if (!rst_id_parse(node->valuestring, &id))
+        /* "1\u00002" reaches us cut to "1": not an id */
+        if (rst_json_string_has_nul(node) || !rst_id_parse(node->valuestring, &id))
             return 0;
     } else {
         return 0;

@@ -2,9 +2,9 @@
  * either page or cursor.
  *
  * Numbers are plain decimal digits: no sign, no spaces, no fraction; leading
- * zeros are accepted ("page=02" is page 2), like ids. Errors are checked in
- * this order and the first one answers: limit, page and cursor together,
- * page, cursor. */
+ * zeros are accepted ("page=02" is page 2), like ids. Every problem is
+ * reported (API.md §1.3: one entry per invalid field), in this order:
+ * limit, page and cursor together, page, cursor. */
 #include "http/page.h"
 
 #include <stddef.h>
@@ -41,43 +41,60 @@ static int parse_bounded(const char *s, int lo, int hi, int *v)
     return 1;
 }
 
-static int reject(const char **field, const char **msg, const char *f, const char *m)
+static void add_problem(rst_page_problem *p, int *n, const char *f, const char *m)
 {
-    if (field != NULL)
-        *field = f;
-    if (msg != NULL)
-        *msg = m;
-    return -1;
+    if (*n < RST_PAGE_MAX_PROBLEMS) {
+        p[*n].field = f;
+        p[*n].msg = m;
+        (*n)++;
+    }
+}
+
+int rst_page_parse_all(const char *qs, const rst_cursor_key *key, const char *ctx,
+                       rst_page_req *out, rst_page_problem problems[RST_PAGE_MAX_PROBLEMS],
+                       int *nproblems)
+{
+    char limit[VALUE_MAX], page[VALUE_MAX], cursor[VALUE_MAX];
+    rst_page_req req = { RST_PAGE_LIMIT_DEFAULT, 1, 0 };
+    int has_limit, has_page, has_cursor, n = 0;
+
+    has_limit = rst_query_get(qs, "limit", limit, sizeof limit);
+    if (has_limit < 0 || (has_limit > 0 &&
+                          !parse_bounded(limit, 1, RST_PAGE_LIMIT_MAX, &req.limit)))
+        add_problem(problems, &n, "limit", MSG_LIMIT);
+
+    has_page = rst_query_get(qs, "page", page, sizeof page);
+    has_cursor = rst_query_get(qs, "cursor", cursor, sizeof cursor);
+    if (has_page != 0 && has_cursor != 0) {
+        add_problem(problems, &n, "cursor", MSG_COMBINED);
+    } else if (has_page != 0) {
+        if (has_page < 0 || !parse_bounded(page, 1, RST_PAGE_MAX, &req.page))
+            add_problem(problems, &n, "page", MSG_PAGE);
+    } else if (has_cursor != 0) {
+        if (has_cursor > 0 && cursor[0] == '\0')
+            add_problem(problems, &n, "cursor", MSG_EMPTY);
+        else if (has_cursor < 0 || !rst_cursor_decode(key, ctx, cursor, &req.after))
+            add_problem(problems, &n, "cursor", MSG_CURSOR);
+        req.page = 0;
+    }
+    *nproblems = n;
+    if (n > 0)
+        return -1;
+    if (out != NULL)
+        *out = req;
+    return 0;
 }
 
 int rst_page_parse(const char *qs, const rst_cursor_key *key, const char *ctx,
                    rst_page_req *out, const char **field, const char **msg)
 {
-    char limit[VALUE_MAX], page[VALUE_MAX], cursor[VALUE_MAX];
-    rst_page_req req = { RST_PAGE_LIMIT_DEFAULT, 1, 0 };
-    int has_limit, has_page, has_cursor;
-
-    has_limit = rst_query_get(qs, "limit", limit, sizeof limit);
-    if (has_limit < 0 || (has_limit > 0 &&
-                          !parse_bounded(limit, 1, RST_PAGE_LIMIT_MAX, &req.limit)))
-        return reject(field, msg, "limit", MSG_LIMIT);
-
-    has_page = rst_query_get(qs, "page", page, sizeof page);
-    has_cursor = rst_query_get(qs, "cursor", cursor, sizeof cursor);
-    if (has_page != 0 && has_cursor != 0)
-        return reject(field, msg, "cursor", MSG_COMBINED);
-
-    if (has_page != 0) {
-        if (has_page < 0 || !parse_bounded(page, 1, RST_PAGE_MAX, &req.page))
-            return reject(field, msg, "page", MSG_PAGE);
-    } else if (has_cursor != 0) {
-        if (has_cursor > 0 && cursor[0] == '\0')
-            return reject(field, msg, "cursor", MSG_EMPTY);
-        if (has_cursor < 0 || !rst_cursor_decode(key, ctx, cursor, &req.after))
-            return reject(field, msg, "cursor", MSG_CURSOR);
-        req.page = 0;
-    }
-    if (out != NULL)
-        *out = req;
-    return 0;
+    rst_page_problem p[RST_PAGE_MAX_PROBLEMS];
+    int n;
+    if (rst_page_parse_all(qs, key, ctx, out, p, &n) == 0)
+        return 0;
+    if (field != NULL)
+        *field = p[0].field;
+    if (msg != NULL)
+        *msg = p[0].msg;
+    return -1;
 }

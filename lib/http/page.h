@@ -22,4 +22,16 @@ typedef struct {
 int rst_page_parse(const char *qs, const rst_cursor_key *key, const char *ctx,
                    rst_page_req *out, const char **field, const char **msg);
 
+/* Every problem at once, for the 422's `fields` (at most one per
+ * parameter). 0 on success; -1 with *nproblems > 0 otherwise. */
+#define RST_PAGE_MAX_PROBLEMS 3
+typedef struct {
+    const char *field;
+    const char *msg;
+} rst_page_problem;
+
+int rst_page_parse_all(const char *qs, const rst_cursor_key *key, const char *ctx,
+                       rst_page_req *out, rst_page_problem problems[RST_PAGE_MAX_PROBLEMS],
+                       int *nproblems);
+
 #endif

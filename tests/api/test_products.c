@@ -259,6 +259,19 @@ START_TEST(test_bad_page)
 }
 END_TEST
 
+/* API.md §1.3: one entry per invalid field, all of them at once. */
+START_TEST(test_every_bad_parameter_reported)
+{
+    assert_invalid("/products?limit=0&page=0", "limit");
+    assert_invalid("/products?limit=0&page=0", "page");
+    api_resp r;
+    api_ok(api_get(&r, "/products?limit=101&page=1001"));
+    const cJSON *fields = api_json_at(&r, "error.fields");
+    ck_assert_msg(cJSON_GetArraySize(fields) == 2, "want 2 fields: %s", r.body);
+    api_free(&r);
+}
+END_TEST
+
 START_TEST(test_page_bounds_accepted)
 {
     api_resp r;
@@ -553,6 +566,7 @@ Suite *suite_products(void)
     tcase_add_loop_test(tc, test_bad_limit, 0, N(bad_limits));
     tcase_add_loop_test(tc, test_bad_page, 0, N(bad_pages));
     tcase_add_test(tc, test_page_bounds_accepted);
+    tcase_add_test(tc, test_every_bad_parameter_reported);
     tcase_add_test(tc, test_page_past_end);
     tcase_add_test(tc, test_last_page);
     tcase_add_test(tc, test_page_fields);

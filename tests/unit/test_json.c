@@ -453,6 +453,8 @@ START_TEST(test_get_id)
     ck_assert_int_eq(id_of("\"+1\"", &v), 0);
     ck_assert_int_eq(id_of("\"-1\"", &v), 0);
     ck_assert_int_eq(id_of("\"1.0\"", &v), 0);
+    ck_assert_int_eq(id_of("\"1\\u00002\"", &v), 0);   /* cJSON would cut it to "1" */
+    ck_assert_int_eq(id_of("\"12\\u0000\"", &v), 0);
     ck_assert_int_eq(id_of("\"18446744073709551616\"", &v), 0);
     ck_assert_int_eq(id_of("\"000000000000000000001\"", &v), 0);  /* 21 digits */
     ck_assert_int_eq(id_of("18446744073709551616", &v), 0);

@@ -196,6 +196,27 @@ START_TEST(test_null_outputs_allowed)
 }
 END_TEST
 
+START_TEST(every_invalid_parameter_is_reported)
+{
+    rst_cursor_key key;
+    memset(&key, 7, sizeof(key));
+    rst_page_problem p[RST_PAGE_MAX_PROBLEMS];
+    int n = 0;
+    rst_page_req r;
+    ck_assert_int_eq(rst_page_parse_all("limit=0&page=0", &key, CTX, &r, p, &n), -1);
+    ck_assert_int_eq(n, 2);
+    ck_assert_str_eq(p[0].field, "limit");
+    ck_assert_str_eq(p[1].field, "page");
+    ck_assert_int_eq(rst_page_parse_all("limit=abc&cursor=", &key, CTX, &r, p, &n), -1);
+    ck_assert_int_eq(n, 2);
+    ck_assert_str_eq(p[1].field, "cursor");
+    ck_assert_int_eq(rst_page_parse_all("limit=7&page=3", &key, CTX, &r, p, &n), 0);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(r.limit, 7);
+    ck_assert_int_eq(r.page, 3);
+}
+END_TEST
+
 Suite *suite_page(void)
 {
     Suite *s = suite_create("page");
@@ -209,6 +230,7 @@ Suite *suite_page(void)
     tcase_add_test(tc, test_bad_cursor);
     tcase_add_test(tc, test_page_and_cursor_together);
     tcase_add_test(tc, test_null_outputs_allowed);
+    tcase_add_test(tc, every_invalid_parameter_is_reported);
     suite_add_tcase(s, tc);
     return s;
 }
