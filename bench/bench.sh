@@ -409,7 +409,7 @@ bench_report() {
     static=$(awk '$1 == "static" { print $4 }' <<<"$summary")
     echo
     echo "== roost benchmark ($BENCH_MODE: $BENCH_ROUNDS_DONE round(s) x ${BENCH_SECONDS} s after ${BENCH_WARMUP_S} s warm-up, wrk -t$BENCH_THREADS -c$BENCH_CONNS) =="
-    echo "machine: $(bench_cpu)"
+    echo "machine: $(bench_cpu); load average $BENCH_LOAD_START at the start, $BENCH_LOAD_END at the end"
     echo
     awk -v s="$static" '
         BEGIN { printf "%-20s %-8s %10s %8s %8s %7s %8s %7s  %s\n", "scenario", "kind", "req/s", "p50 ms", "p99 ms", "errors", "x static", "target", "" }
@@ -453,6 +453,7 @@ bench_write_json() {
         "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$BENCH_MODE" "$BENCH_ROUNDS_DONE" "$BENCH_SECONDS" "$BENCH_WARMUP_S"
     printf '  "wrk": {"threads": %s, "connections": %s},\n' "$BENCH_THREADS" "$BENCH_CONNS"
     printf '  "machine": "%s",\n' "$(bench_cpu | sed 's/["\\]//g')"
+    printf '  "loadavg": {"start": %s, "end": %s},\n' "$BENCH_LOAD_START" "$BENCH_LOAD_END"
     echo '  "scenarios": ['
     awk -v s="$static" '
         { row[NR] = $0 }
@@ -624,6 +625,10 @@ cmd_bench() {
     BENCH_RESULTS=$RUN/wrk/results.txt
     : >"$BENCH_RESULTS"
     bench_log_mark
+    BENCH_LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
+    if awk -v l="$BENCH_LOAD_START" -v n="$(nproc)" 'BEGIN { exit !(l > n) }'; then
+        warn "the machine is busy (load average $BENCH_LOAD_START on $(nproc) cores): absolute figures will be low and noisy; the ratios still compare runs of the same rounds"
+    fi
     local r
     say "running ${#BENCH_RUN[@]} scenarios: $rounds round(s) of ${BENCH_WARMUP_S} s + ${BENCH_SECONDS} s each"
     for (( r = 1; r <= rounds; r++ )); do
@@ -632,6 +637,7 @@ cmd_bench() {
         done
     done
     BENCH_ROUNDS_DONE=$rounds
+    BENCH_LOAD_END=$(cut -d' ' -f1 /proc/loadavg)
     local procs summary
     procs=$(bench_roostd_procs)
     summary=$(bench_summarise)

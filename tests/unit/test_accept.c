@@ -6,6 +6,12 @@
 #include "http/accept.h"
 #include "suites.h"
 
+/* Hot loops check with this instead of ck_assert: Check's passing asserts
+ * each record a checkpoint (a write to a pipe in fork mode), which makes
+ * 100 000-iteration loops slow enough to hit the test timeout. */
+#define FAST_CHECK(cond, ...) \
+    do { if (!(cond)) ck_abort_msg(__VA_ARGS__); } while (0)
+
 #define ACCEPTS(h) ck_assert_msg(rst_accept_json(h) == 1, "should accept: %s", h)
 #define REFUSES(h) ck_assert_msg(rst_accept_json(h) == 0, "should refuse: %s", h)
 
@@ -178,7 +184,7 @@ START_TEST(test_random_headers_never_crash)
             h[i] = alphabet[rand_r(&seed) % (int)(sizeof alphabet - 1)];
         h[len] = '\0';
         r = rst_accept_json(h);
-        ck_assert(r == 0 || r == 1);
+        FAST_CHECK(r == 0 || r == 1, "header %s: %d", h, r);
     }
 }
 END_TEST
