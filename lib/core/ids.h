@@ -31,7 +31,8 @@ typedef struct {
 int rst_idgen_init(rst_idgen *g, unsigned generator);
 
 /* Next id for logical shard `shard` given the wall clock now_ms (unix ms);
- * pure, for tests. shard must be < RST_ID_MAX_SHARDS. */
+ * pure, for tests. Returns 0, never a valid id, when shard is not below
+ * RST_ID_MAX_SHARDS or the 41-bit time field has run out (in 2095). */
 uint64_t rst_idgen_next_at(rst_idgen *g, unsigned shard, uint64_t now_ms);
 
 /* Same, reading CLOCK_REALTIME. */
