@@ -19,6 +19,8 @@
 
 static const rst_handler H_HEALTHZ       = { rst_h_healthz, "healthz", RST_H_OPS };
 static const rst_handler H_READYZ        = { rst_h_readyz, "readyz", RST_H_OPS };
+static const rst_handler H_STATUS        = { rst_h_status, "status", RST_H_OPS };
+static const rst_handler H_METRICS       = { rst_h_metrics, "metrics", RST_H_OPS };
 static const rst_handler H_PRODUCTS_LIST = { rst_h_products_list, "products.list", 0 };
 static const rst_handler H_PRODUCT_GET   = { rst_h_product_get, "product.get", 0 };
 static const rst_handler H_PRODUCT_NEW   = { rst_h_product_create, "product.create",
@@ -38,6 +40,8 @@ static const rst_handler H_USER_PUT      = { rst_h_user_update, "user.update",
 static const rst_route routes[] = {
     { RST_M_GET, "/healthz", &H_HEALTHZ },
     { RST_M_GET, "/readyz", &H_READYZ },
+    { RST_M_GET, "/status", &H_STATUS },
+    { RST_M_GET, "/metrics", &H_METRICS },
     { RST_M_GET, "/products", &H_PRODUCTS_LIST },
     { RST_M_POST, "/products", &H_PRODUCT_NEW },
     { RST_M_GET, "/product/{id}", &H_PRODUCT_GET },
@@ -47,6 +51,33 @@ static const rst_route routes[] = {
     { RST_M_GET, "/users/{id}", &H_USER_GET },
     { RST_M_PUT, "/users/{id}", &H_USER_PUT },
 };
+
+/* Answers decided before any handler runs, named for logs and metrics. */
+static const char R_TOO_LARGE[] = "payload_too_large";
+static const char R_NOT_FOUND[] = "not_found";
+static const char R_BAD_METHOD[] = "method_not_allowed";
+
+static const char *const route_names[] = {
+    R_TOO_LARGE, R_NOT_FOUND, R_BAD_METHOD,
+    H_HEALTHZ.name, H_READYZ.name, H_STATUS.name, H_METRICS.name,
+    H_PRODUCTS_LIST.name, H_PRODUCT_NEW.name, H_PRODUCT_GET.name, H_PRODUCT_PUT.name,
+    H_SIGNUP.name, H_SIGNIN.name, H_USER_GET.name, H_USER_PUT.name,
+};
+
+const char *const *rst_app_route_names(int *n)
+{
+    *n = (int)(sizeof(route_names) / sizeof(route_names[0]));
+    return route_names;
+}
+
+int rst_app_route_index(const char *name)
+{
+    int n = (int)(sizeof(route_names) / sizeof(route_names[0]));
+    for (int i = 0; i < n; i++)
+        if (route_names[i] == name || strcmp(route_names[i], name) == 0)
+            return i;
+    return -1;
+}
 
 /* ------------------------------------------------------------ checks */
 
@@ -226,16 +257,16 @@ static const char *route_request(rst_ctx *c)
         return NULL;
     case RST_ROUTE_NOT_FOUND:
         rst_response_error(c->resp, 404, "not_found", "no such resource");
-        return "not_found";
+        return R_NOT_FOUND;
     case RST_ROUTE_BAD_METHOD: {
         char allow[64];
         rst_route_allow_header(allowed, allow, sizeof(allow));
         rst_response_error(c->resp, 405, "method_not_allowed", "method not allowed on this resource");
         rst_response_header(c->resp, "Allow", allow);
-        return "method_not_allowed";
+        return R_BAD_METHOD;
     }
     }
-    return "not_found";
+    return R_NOT_FOUND;
 }
 
 /* POSTs go through the idempotency layer when they carry a key. A
@@ -262,13 +293,13 @@ static void run_handler(rst_ctx *c)
     rst_idem_finish(c, &st);
 }
 
-const char *rst_app_handle(rst_services *svc, rst_request *req, rst_response *resp,
-                           rst_arena *arena)
+const char *rst_app_handle(rst_services *svc, const rst_scoreboard *sb, rst_request *req,
+                           rst_response *resp, rst_arena *arena)
 {
-    rst_ctx c = { .svc = svc, .req = req, .resp = resp, .arena = arena };
+    rst_ctx c = { .svc = svc, .sb = sb, .req = req, .resp = resp, .arena = arena };
     if (req->body_too_large) {
         rst_response_error(resp, 413, "payload_too_large", "the body is larger than 64 KiB");
-        return "payload_too_large";
+        return R_TOO_LARGE;
     }
     const char *early = route_request(&c);
     if (early != NULL)

@@ -16,6 +16,7 @@
 #include "http/router.h"
 #include "roostd/request.h"
 #include "roostd/response.h"
+#include "roostd/scoreboard.h"
 
 typedef struct rst_ctx rst_ctx;
 typedef void (*rst_handler_fn)(rst_ctx *c);
@@ -42,6 +43,7 @@ typedef struct {
 
 struct rst_ctx {
     rst_services    *svc;
+    const rst_scoreboard *sb;    /* the pool's shared table (for /status, /metrics) */
     rst_request     *req;
     rst_response    *resp;
     rst_arena       *arena;
@@ -53,8 +55,13 @@ struct rst_ctx {
 
 /* Handles one request: fills resp. Returns the handler's route name (or a
  * pseudo-name like "not_found") for the access log. */
-const char *rst_app_handle(rst_services *svc, rst_request *req, rst_response *resp,
-                           rst_arena *arena);
+const char *rst_app_handle(rst_services *svc, const rst_scoreboard *sb, rst_request *req,
+                           rst_response *resp, rst_arena *arena);
+
+/* Every name rst_app_handle() may return, in a fixed order: the index of
+ * a name is its slot in the scoreboard's per-route metrics. */
+const char *const *rst_app_route_names(int *n);
+int rst_app_route_index(const char *name);
 
 /* Authorization helpers: 0 when allowed, else the 403 is written and -1
  * returned. The caller is signed in (RST_H_AUTH) when these run. */

@@ -1,7 +1,13 @@
-/* h_ops.c -- the operations endpoints of API.md §7: /healthz and /readyz. */
+/* h_ops.c -- the operations endpoints of API.md §7: /healthz, /readyz,
+ * /status (the worker pool, like php-fpm's status page) and /metrics (the
+ * same figures plus per-route counts and latency histograms, Prometheus
+ * text format). nginx lets only loopback clients reach them. */
 #include <stdio.h>
+#include <string.h>
 
+#include "core/timefmt.h"
 #include "roostd/handlers.h"
+#include "roostd/listenq.h"
 
 void rst_h_healthz(rst_ctx *c)
 {
@@ -54,4 +60,181 @@ void rst_h_readyz(rst_ctx *c)
         c->resp->status = 503;
         rst_response_header(c->resp, "Retry-After", "1");
     }
+}
+
+/* ---------------------------------------------------------------- pool */
+
+static const char *slot_state_name(int st)
+{
+    switch (st) {
+    case RST_SLOT_IDLE:    return "idle";
+    case RST_SLOT_BUSY:    return "busy";
+    case RST_SLOT_EXITING: return "exiting";
+    default:               return "starting";
+    }
+}
+
+typedef struct {
+    int idle, active, total;
+} pool_counts;
+
+static pool_counts count_workers(const rst_scoreboard *sb)
+{
+    pool_counts pc = { 0, 0, 0 };
+    for (int i = 0; i < sb->nslots; i++) {
+        const rst_slot *s = &sb->slots[i];
+        if (s->pid == 0)
+            continue;
+        pc.total++;
+        int st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+        pc.active += st == RST_SLOT_BUSY;
+        pc.idle += st == RST_SLOT_IDLE;
+    }
+    return pc;
+}
+
+static void worker_json(rst_buf *b, const rst_slot *s, uint64_t now_ms)
+{
+    int st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+    uint64_t since = __atomic_load_n(&s->busy_since_ms, __ATOMIC_RELAXED);
+    rst_buf_printf(b, "{\"pid\":%d,\"state\":", (int)s->pid);
+    rst_json_str(b, slot_state_name(st));
+    rst_buf_printf(b, ",\"requests\":%llu,\"request\":{\"method\":",
+                   (unsigned long long)__atomic_load_n(&s->requests, __ATOMIC_RELAXED));
+    /* The method and path are of the current request while busy, else of
+     * the last one; a reader may catch them mid-update, which is harmless
+     * for a status page (they are NUL-terminated within their arrays). */
+    char method[sizeof(s->method)], path[sizeof(s->path)];
+    memcpy(method, s->method, sizeof(method));
+    memcpy(path, s->path, sizeof(path));
+    method[sizeof(method) - 1] = path[sizeof(path) - 1] = '\0';
+    rst_json_str(b, method[0] ? method : NULL);
+    rst_buf_puts(b, ",\"path\":");
+    rst_json_str(b, path[0] ? path : NULL);
+    uint64_t ms = st == RST_SLOT_BUSY && since ? now_ms - since
+                                               : __atomic_load_n(&s->last_duration_us, __ATOMIC_RELAXED) / 1000;
+    rst_buf_printf(b, ",\"duration_ms\":%llu,\"in_progress\":%s}}", (unsigned long long)ms,
+                   st == RST_SLOT_BUSY ? "true" : "false");
+}
+
+void rst_h_status(rst_ctx *c)
+{
+    const rst_scoreboard *sb = c->sb;
+    rst_buf *b = c->resp->body;
+    uint64_t now = rst_time_now_ms();
+    pool_counts pc = count_workers(sb);
+    unsigned qlen = 0, qmax = 0;
+    int have_queue = rst_listen_queue(sb->listen_fd, &qlen, &qmax) == 0;
+
+    rst_buf_puts(b, "{\"start_time\":");
+    rst_json_time(b, sb->start_ms);
+    rst_buf_printf(b, ",\"uptime_s\":%llu,\"accepted_conn\":%llu,\"requests\":%llu",
+                   (unsigned long long)((now - sb->start_ms) / 1000),
+                   (unsigned long long)__atomic_load_n(&sb->accepted, __ATOMIC_RELAXED),
+                   (unsigned long long)__atomic_load_n(&sb->requests, __ATOMIC_RELAXED));
+    if (have_queue)
+        rst_buf_printf(b, ",\"listen_queue\":%u,\"listen_queue_max\":%u", qlen, qmax);
+    else
+        rst_buf_puts(b, ",\"listen_queue\":null,\"listen_queue_max\":null");
+    rst_buf_printf(b, ",\"idle_workers\":%d,\"active_workers\":%d,\"total_workers\":%d"
+                      ",\"max_active_workers\":%llu,\"max_workers_reached\":%llu"
+                      ",\"slow_requests\":%llu,\"workers\":[",
+                   pc.idle, pc.active, pc.total,
+                   (unsigned long long)__atomic_load_n(&sb->max_active, __ATOMIC_RELAXED),
+                   (unsigned long long)__atomic_load_n(&sb->max_reached, __ATOMIC_RELAXED),
+                   (unsigned long long)__atomic_load_n(&sb->slow_requests, __ATOMIC_RELAXED));
+    int first = 1;
+    for (int i = 0; i < sb->nslots; i++) {
+        if (sb->slots[i].pid == 0)
+            continue;
+        if (!first)
+            rst_buf_putc(b, ',');
+        first = 0;
+        worker_json(b, &sb->slots[i], now);
+    }
+    rst_buf_puts(b, "]}");
+    c->resp->cache = RST_CACHE_PRIVATE;
+}
+
+/* ---------------------------------------------------------------- metrics */
+
+static void metric_head(rst_buf *b, const char *name, const char *type, const char *help)
+{
+    rst_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void route_histogram(rst_buf *b, const char *route, const rst_route_metrics *m)
+{
+    uint64_t cumulative = 0;
+    for (int k = 0; k < RST_METRIC_BUCKETS; k++) {
+        cumulative += __atomic_load_n(&m->buckets[k], __ATOMIC_RELAXED);
+        if (k < RST_METRIC_BUCKETS - 1)
+            rst_buf_printf(b, "roost_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                           route, (double)rst_metric_bucket_us[k] / 1e6,
+                           (unsigned long long)cumulative);
+        else
+            rst_buf_printf(b, "roost_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+                           route, (unsigned long long)cumulative);
+    }
+    rst_buf_printf(b, "roost_request_duration_seconds_sum{route=\"%s\"} %.6f\n", route,
+                   (double)__atomic_load_n(&m->sum_us, __ATOMIC_RELAXED) / 1e6);
+    rst_buf_printf(b, "roost_request_duration_seconds_count{route=\"%s\"} %llu\n", route,
+                   (unsigned long long)cumulative);
+}
+
+static void pool_metrics(rst_buf *b, const rst_scoreboard *sb)
+{
+    pool_counts pc = count_workers(sb);
+    unsigned qlen = 0, qmax = 0;
+    uint64_t now = rst_time_now_ms();
+    metric_head(b, "roost_uptime_seconds", "gauge", "Seconds since the roostd master started.");
+    rst_buf_printf(b, "roost_uptime_seconds %llu\n", (unsigned long long)((now - sb->start_ms) / 1000));
+    metric_head(b, "roost_accepted_connections_total", "counter", "FastCGI connections accepted.");
+    rst_buf_printf(b, "roost_accepted_connections_total %llu\n",
+                   (unsigned long long)__atomic_load_n(&sb->accepted, __ATOMIC_RELAXED));
+    if (rst_listen_queue(sb->listen_fd, &qlen, &qmax) == 0) {
+        metric_head(b, "roost_listen_queue", "gauge", "Connections waiting in the listen queue.");
+        rst_buf_printf(b, "roost_listen_queue %u\n", qlen);
+    }
+    metric_head(b, "roost_workers", "gauge", "Worker processes by state.");
+    rst_buf_printf(b, "roost_workers{state=\"idle\"} %d\nroost_workers{state=\"active\"} %d\n"
+                      "roost_workers{state=\"total\"} %d\n", pc.idle, pc.active, pc.total);
+    metric_head(b, "roost_max_active_workers", "gauge", "The most workers ever busy at once.");
+    rst_buf_printf(b, "roost_max_active_workers %llu\n",
+                   (unsigned long long)__atomic_load_n(&sb->max_active, __ATOMIC_RELAXED));
+    metric_head(b, "roost_max_workers_reached_total", "counter", "Times every worker was busy.");
+    rst_buf_printf(b, "roost_max_workers_reached_total %llu\n",
+                   (unsigned long long)__atomic_load_n(&sb->max_reached, __ATOMIC_RELAXED));
+    metric_head(b, "roost_slow_requests_total", "counter", "Requests that took 1 s or more.");
+    rst_buf_printf(b, "roost_slow_requests_total %llu\n",
+                   (unsigned long long)__atomic_load_n(&sb->slow_requests, __ATOMIC_RELAXED));
+}
+
+void rst_h_metrics(rst_ctx *c)
+{
+    const rst_scoreboard *sb = c->sb;
+    rst_buf *b = c->resp->body;
+    int n;
+    const char *const *names = rst_app_route_names(&n);
+    static const char *const classes[] = { "1xx", "2xx", "3xx", "4xx", "5xx" };
+
+    pool_metrics(b, sb);
+    metric_head(b, "roost_requests_total", "counter", "Answers by route and status class.");
+    for (int i = 0; i < n && i < RST_METRIC_ROUTES; i++)
+        for (int k = 0; k < 5; k++) {
+            uint64_t v = __atomic_load_n(&sb->routes[i].by_class[k], __ATOMIC_RELAXED);
+            if (v > 0)
+                rst_buf_printf(b, "roost_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
+                               names[i], classes[k], (unsigned long long)v);
+        }
+    metric_head(b, "roost_request_duration_seconds", "histogram", "Time to answer, by route.");
+    for (int i = 0; i < n && i < RST_METRIC_ROUTES; i++) {
+        uint64_t seen = 0;
+        for (int k = 0; k < RST_METRIC_BUCKETS; k++)
+            seen += __atomic_load_n(&sb->routes[i].buckets[k], __ATOMIC_RELAXED);
+        if (seen > 0)                    /* routes never asked stay out */
+            route_histogram(b, names[i], &sb->routes[i]);
+    }
+    c->resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    c->resp->cache = RST_CACHE_PRIVATE;
 }

@@ -7,6 +7,8 @@
 /* h_ops.c */
 void rst_h_healthz(rst_ctx *c);
 void rst_h_readyz(rst_ctx *c);
+void rst_h_status(rst_ctx *c);
+void rst_h_metrics(rst_ctx *c);
 
 /* h_products.c */
 void rst_h_products_list(rst_ctx *c);

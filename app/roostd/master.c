@@ -45,8 +45,7 @@ typedef struct {
 
 static int spawn(master *m, int i)
 {
-    m->sb->slots[i].state = RST_SLOT_EMPTY;
-    m->sb->slots[i].busy_since_ms = 0;
+    rst_slot_reset(m->sb, &m->sb->slots[i]);
     pid_t pid = fork();
     if (pid < 0) {
         rst_log_error("fork worker %d: %s", i, strerror(errno));
@@ -107,8 +106,7 @@ static void reap(master *m)
         if (i < 0)
             continue;
         m->slots[i].pid = 0;
-        m->sb->slots[i].pid = 0;
-        m->sb->slots[i].state = RST_SLOT_EMPTY;
+        rst_slot_reset(m->sb, &m->sb->slots[i]);
         char why[96];
         describe_exit(status, why, sizeof(why));
         int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
@@ -190,6 +188,8 @@ int rst_master_run(const rst_config *cfg, const rst_secrets *secrets, int listen
     master m = { .cfg = cfg, .secrets = secrets, .listen_fd = listen_fd };
     m.nslots = cfg->workers;
     m.sb = rst_scoreboard_map(m.nslots);
+    if (m.sb != NULL)
+        m.sb->listen_fd = listen_fd;
     m.slots = calloc((size_t)m.nslots, sizeof(worker_slot));
     if (m.sb == NULL || m.slots == NULL) {
         rst_log_error("cannot allocate the scoreboard");

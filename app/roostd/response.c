@@ -14,6 +14,7 @@ void rst_response_init(rst_response *r, rst_buf *body)
     r->hlen = 0;
     r->headers[0] = '\0';
     r->cache = RST_CACHE_NONE;
+    r->content_type = NULL;
     r->nfields = 0;
 }
 
@@ -67,6 +68,7 @@ static void error_body(rst_response *r, int status, const char *code, const char
 void rst_response_error(rst_response *r, int status, const char *code, const char *message)
 {
     r->status = status;
+    r->content_type = NULL;
     r->cache = RST_CACHE_NONE;
     error_body(r, status, code, message);
     rst_buf_puts(r->body, "}}");
@@ -192,10 +194,13 @@ int rst_response_send(rst_response *r, const rst_request *req, FCGX_Request *fr)
             r->status = 304;
     }
     int send_body = r->status != 304 && req->method != RST_M_HEAD;
+    char ctype[128] = "";
+    if (r->status != 304)
+        snprintf(ctype, sizeof(ctype), "Content-Type: %s\r\n",
+                 r->content_type ? r->content_type : "application/json; charset=utf-8");
     int n = snprintf(head, sizeof(head),
                      "Status: %d %s\r\n%s%s%s%s%s%s",
-                     r->status, rst_status_text(r->status),
-                     r->status == 304 ? "" : "Content-Type: application/json; charset=utf-8\r\n",
+                     r->status, rst_status_text(r->status), ctype,
                      cache_header(r->cache, cc, sizeof(cc)),
                      etag[0] ? "ETag: " : "", etag, etag[0] ? "\r\n" : "",
                      r->headers);

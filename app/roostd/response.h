@@ -31,6 +31,7 @@ typedef struct {
     char              headers[1024];   /* extra "Name: value\r\n" lines */
     size_t            hlen;
     rst_cache_policy  cache;
+    const char       *content_type;    /* NULL: application/json; charset=utf-8 */
     rst_field_error   fields[RST_MAX_FIELD_ERRORS];
     int               nfields;
 } rst_response;

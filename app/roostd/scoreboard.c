@@ -30,18 +30,64 @@ void rst_scoreboard_unmap(rst_scoreboard *sb)
         munmap(sb, map_size(sb->nslots));
 }
 
-void rst_slot_busy(rst_slot *s, const char *method, const char *path, uint64_t now_ms)
+const uint64_t rst_metric_bucket_us[RST_METRIC_BUCKETS - 1] = {
+    1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000
+};
+
+/* Raises *max to v unless it is already at least v. */
+static void atomic_max(uint64_t *max, uint64_t v)
+{
+    uint64_t cur = __atomic_load_n(max, __ATOMIC_RELAXED);
+    while (cur < v && !__atomic_compare_exchange_n(max, &cur, v, 1, __ATOMIC_RELAXED,
+                                                   __ATOMIC_RELAXED))
+        ;
+}
+
+void rst_slot_busy(rst_scoreboard *sb, rst_slot *s, const char *method, const char *path,
+                   uint64_t now_ms)
 {
     snprintf(s->method, sizeof(s->method), "%s", method);
     snprintf(s->path, sizeof(s->path), "%s", path);
     __atomic_store_n(&s->busy_since_ms, now_ms, __ATOMIC_RELAXED);
     __atomic_store_n(&s->state, RST_SLOT_BUSY, __ATOMIC_RELEASE);
+    uint64_t active = __atomic_add_fetch(&sb->active, 1, __ATOMIC_RELAXED);
+    atomic_max(&sb->max_active, active);
+    if (active >= (uint64_t)sb->nslots)
+        __atomic_add_fetch(&sb->max_reached, 1, __ATOMIC_RELAXED);
 }
 
-void rst_slot_idle(rst_slot *s, uint64_t duration_us)
+void rst_slot_idle(rst_scoreboard *sb, rst_slot *s, uint64_t duration_us)
 {
     __atomic_store_n(&s->last_duration_us, duration_us, __ATOMIC_RELAXED);
     __atomic_add_fetch(&s->requests, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&s->busy_since_ms, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&s->state, RST_SLOT_IDLE, __ATOMIC_RELEASE);
+    __atomic_sub_fetch(&sb->active, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&sb->requests, 1, __ATOMIC_RELAXED);
+    if (duration_us >= RST_SLOW_REQUEST_US)
+        __atomic_add_fetch(&sb->slow_requests, 1, __ATOMIC_RELAXED);
+}
+
+void rst_slot_reset(rst_scoreboard *sb, rst_slot *s)
+{
+    if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == RST_SLOT_BUSY)
+        __atomic_sub_fetch(&sb->active, 1, __ATOMIC_RELAXED);
+    s->pid = 0;
+    s->busy_since_ms = 0;
+    __atomic_store_n(&s->state, RST_SLOT_EMPTY, __ATOMIC_RELEASE);
+}
+
+void rst_metrics_record(rst_scoreboard *sb, int route, int status, uint64_t duration_us)
+{
+    if (route < 0 || route >= RST_METRIC_ROUTES)
+        return;
+    rst_route_metrics *m = &sb->routes[route];
+    int cls = status / 100 - 1;
+    if (cls >= 0 && cls < 5)
+        __atomic_add_fetch(&m->by_class[cls], 1, __ATOMIC_RELAXED);
+    int b = 0;
+    while (b < RST_METRIC_BUCKETS - 1 && duration_us > rst_metric_bucket_us[b])
+        b++;
+    __atomic_add_fetch(&m->buckets[b], 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&m->sum_us, duration_us, __ATOMIC_RELAXED);
 }

@@ -1,8 +1,9 @@
 /* scoreboard.h -- shared memory the master and workers both see.
  *
- * The master maps it before forking; each worker writes only its own slot
- * and the master only reads slots (to find stuck workers and, later, to
- * serve /status and /metrics). Fields are single machine words updated with
+ * The master maps it before forking. Each worker writes its own slot and
+ * adds to the pool-wide counters and per-route metrics; the master reads
+ * slots to find stuck workers, and any worker reads everything to answer
+ * /status and /metrics. Fields are single machine words updated with
  * relaxed atomics: a reader may see a slightly stale picture, never a torn
  * number. */
 #ifndef ROOSTD_SCOREBOARD_H
@@ -28,17 +29,45 @@ typedef struct {
     char     path[120];
 } rst_slot;
 
+/* Latency buckets (upper bounds, microseconds) of /metrics' histograms;
+ * the last bucket is +Inf. */
+#define RST_METRIC_BUCKETS 12
+extern const uint64_t rst_metric_bucket_us[RST_METRIC_BUCKETS - 1];
+#define RST_METRIC_ROUTES  32
+#define RST_SLOW_REQUEST_US 1000000
+
+typedef struct {
+    uint64_t by_class[5];                  /* answers 1xx .. 5xx */
+    uint64_t buckets[RST_METRIC_BUCKETS];  /* per bucket, not cumulative */
+    uint64_t sum_us;
+} rst_route_metrics;
+
 typedef struct {
     uint64_t start_ms;
     uint64_t accepted;           /* connections accepted, all workers */
+    uint64_t requests;           /* requests served, all workers */
+    uint64_t active;             /* workers serving a request right now */
+    uint64_t max_active;         /* the most ever busy at once */
+    uint64_t max_reached;        /* times every worker was busy at once */
+    uint64_t slow_requests;      /* requests that took RST_SLOW_REQUEST_US or more */
+    int      listen_fd;          /* the shared listen socket (same number everywhere) */
     int      nslots;
+    rst_route_metrics routes[RST_METRIC_ROUTES];
     rst_slot slots[];
 } rst_scoreboard;
 
 rst_scoreboard *rst_scoreboard_map(int nslots);
 void            rst_scoreboard_unmap(rst_scoreboard *sb);
 
-void rst_slot_busy(rst_slot *s, const char *method, const char *path, uint64_t now_ms);
-void rst_slot_idle(rst_slot *s, uint64_t duration_us);
+/* A worker starts / ends a request. */
+void rst_slot_busy(rst_scoreboard *sb, rst_slot *s, const char *method, const char *path,
+                   uint64_t now_ms);
+void rst_slot_idle(rst_scoreboard *sb, rst_slot *s, uint64_t duration_us);
+
+/* The master found a worker dead: undo its part of the active count. */
+void rst_slot_reset(rst_scoreboard *sb, rst_slot *s);
+
+/* Counts one answer of route `route` (an index below RST_METRIC_ROUTES). */
+void rst_metrics_record(rst_scoreboard *sb, int route, int status, uint64_t duration_us);
 
 #endif

@@ -31,7 +31,6 @@
 #include "roostd/worker.h"
 
 #define MAX_EVENTS 64
-#define SLOW_REQUEST_US 1000000
 
 typedef struct {
     int          in_use;
@@ -174,7 +173,7 @@ static void log_request(const rst_request *req, const rst_response *resp,
     if (resp->status >= 500)
         rst_log_error("request %s: %s %s -> %d (%s) in %.1f ms", req->request_id,
                       req->method_name, req->path, resp->status, route, us / 1000.0);
-    else if (us >= SLOW_REQUEST_US)
+    else if (us >= RST_SLOW_REQUEST_US)
         rst_log_warn("request %s: slow: %s %s -> %d (%s) in %.1f ms", req->request_id,
                      req->method_name, req->path, resp->status, route, us / 1000.0);
     else
@@ -193,12 +192,13 @@ static void serve_request(worker *w, conn *c)
         rst_arena_reset(&w->arena);
         return;
     }
-    rst_slot_busy(w->slot, req.method_name, req.path, rst_time_now_ms());
-    const char *route = rst_app_handle(&w->svc, &req, &resp, &w->arena);
+    rst_slot_busy(w->args->sb, w->slot, req.method_name, req.path, rst_time_now_ms());
+    const char *route = rst_app_handle(&w->svc, w->args->sb, &req, &resp, &w->arena);
     if (rst_response_send(&resp, &req, &c->req) != 0)
         rst_log_warn("request %s: client went away while sending", req.request_id);
     uint64_t us = now_us() - t0;
-    rst_slot_idle(w->slot, us);
+    rst_slot_idle(w->args->sb, w->slot, us);
+    rst_metrics_record(w->args->sb, rst_app_route_index(route), resp.status, us);
     log_request(&req, &resp, route, us);
     rst_arena_reset(&w->arena);
     w->served++;

@@ -1,5 +1,6 @@
 /* client.c -- libcurl requests against the test stack (see client.h). */
 #include <arpa/inet.h>
+#include <check.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -49,8 +50,8 @@ static int has_accept(const char *const *headers)
     return 0;
 }
 
-int api_request(api_resp *r, const char *method, const char *path,
-                const char *body, size_t body_len, const char *const *headers)
+int api_request_from(api_resp *r, const char *source_ip, const char *method, const char *path,
+                     const char *body, size_t body_len, const char *const *headers)
 {
     memset(r, 0, sizeof(*r));
     CURL *c = curl_easy_init();
@@ -80,6 +81,8 @@ int api_request(api_resp *r, const char *method, const char *path,
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (source_ip != NULL)
+        curl_easy_setopt(c, CURLOPT_INTERFACE, source_ip);
     if (strcmp(method, "HEAD") == 0)
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     else if (strcmp(method, "GET") != 0)
@@ -92,7 +95,8 @@ int api_request(api_resp *r, const char *method, const char *path,
     if (rc == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
     else
-        fprintf(stderr, "api_request %s %s: %s\n", method, path, curl_easy_strerror(rc));
+        fprintf(stderr, "api_request %s %s%s%s: %s\n", method, path, source_ip ? " from " : "",
+                source_ip ? source_ip : "", curl_easy_strerror(rc));
     curl_slist_free_all(hl);
     curl_easy_cleanup(c);
     free(url);
@@ -101,6 +105,12 @@ int api_request(api_resp *r, const char *method, const char *path,
     r->headers = h.data ? h.data : calloc(1, 1);
     r->json = cJSON_ParseWithLength(r->body, r->body_len);
     return rc == CURLE_OK ? 0 : -1;
+}
+
+int api_request(api_resp *r, const char *method, const char *path,
+                const char *body, size_t body_len, const char *const *headers)
+{
+    return api_request_from(r, NULL, method, path, body, body_len, headers);
 }
 
 /* ------------------------------------------------------------ raw bytes */
@@ -281,6 +291,14 @@ int api_stack(const char *action, const char *name)
     char cmd[1024];
     snprintf(cmd, sizeof(cmd), "'%s' svc '%s' %s %s >&2", dev, stack, action, name);
     return system(cmd) == 0 ? 0 : -1;
+}
+
+TCase *api_tcase(Suite *s, const char *name)
+{
+    TCase *tc = tcase_create(name);
+    tcase_set_timeout(tc, 30);
+    suite_add_tcase(s, tc);
+    return tc;
 }
 
 int api_product_id(int nth, char *out, size_t outlen)

@@ -1,8 +1,10 @@
 /* client.h -- a small libcurl client for the API tests, which talk to the
- * real stack through nginx (ROOST_TEST_URL), plus assertion helpers. */
+ * real stack through nginx (ROOST_TEST_URL), plus assertion and Check
+ * helpers. */
 #ifndef ROOST_TESTS_API_CLIENT_H
 #define ROOST_TESTS_API_CLIENT_H
 
+#include <check.h>
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
@@ -22,6 +24,12 @@ typedef struct {
  * Returns 0 when an HTTP answer came back. */
 int api_request(api_resp *r, const char *method, const char *path,
                 const char *body, size_t body_len, const char *const *headers);
+
+/* api_request sent from this local address (e.g. "127.0.0.2", another
+ * loopback address than the default 127.0.0.1): libcurl's CURLOPT_INTERFACE.
+ * source_ip NULL is api_request. */
+int api_request_from(api_resp *r, const char *source_ip, const char *method, const char *path,
+                     const char *body, size_t body_len, const char *const *headers);
 
 /* Sends these bytes as they are to nginx and reads until it closes the
  * connection (send "Connection: close" or something it refuses), for
@@ -71,6 +79,12 @@ int api_product_id(int nth, char *out, size_t outlen);
 
 /* The base URL (ROOST_TEST_URL). */
 const char *api_base(void);
+
+/* A test case with the API tests' usual time limit (30 s), added to s. */
+TCase *api_tcase(Suite *s, const char *name);
+
+/* The number of elements of an array, e.g. the end of a loop test. */
+#define API_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 /* Fails the test when a request got no HTTP answer at all. */
 #define api_ok(call) ck_assert_msg((call) == 0, "no HTTP answer: %s", #call)

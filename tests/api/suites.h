@@ -13,6 +13,7 @@ Suite *suite_products(void);
 Suite *suite_users(void);
 Suite *suite_product_writes(void);
 Suite *suite_limits(void);
+Suite *suite_ops(void);
 Suite *suite_roostd(void);
 Suite *suite_faults(void);
 

@@ -1032,48 +1032,38 @@ END_TEST
 
 /* ------------------------------------------------------------ suite */
 
-#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
-static TCase *tcase(Suite *s, const char *name)
-{
-    TCase *tc = tcase_create(name);
-    tcase_set_timeout(tc, 30);
-    suite_add_tcase(s, tc);
-    return tc;
-}
-
 Suite *suite_conventions(void)
 {
     Suite *s = suite_create("conventions");
 
-    TCase *tc = tcase(s, "accept");
+    TCase *tc = api_tcase(s, "accept");
     tcase_add_test(tc, test_accept_missing);
     tcase_add_test(tc, test_accept_empty);
-    tcase_add_loop_test(tc, test_accept_ranges, 0, N(accept_cases));
+    tcase_add_loop_test(tc, test_accept_ranges, 0, API_COUNT(accept_cases));
     tcase_add_test(tc, test_ops_exempt_from_accept);
 
-    tc = tcase(s, "routing");
-    tcase_add_loop_test(tc, test_unknown_path_404, 0, N(unknown_paths));
-    tcase_add_loop_test(tc, test_bad_id_404, 0, N(bad_ids));
+    tc = api_tcase(s, "routing");
+    tcase_add_loop_test(tc, test_unknown_path_404, 0, API_COUNT(unknown_paths));
+    tcase_add_loop_test(tc, test_bad_id_404, 0, API_COUNT(bad_ids));
     tcase_add_test(tc, test_max_id_404);
-    tcase_add_loop_test(tc, test_wrong_method_405, 0, N(wrong_methods));
+    tcase_add_loop_test(tc, test_wrong_method_405, 0, API_COUNT(wrong_methods));
     tcase_add_test(tc, test_head_list);
     tcase_add_test(tc, test_head_product);
     tcase_add_test(tc, test_head_errors_have_no_body);
     tcase_add_test(tc, test_too_large_413);
     tcase_add_test(tc, test_uri_too_long_414);
-    tcase_add_loop_test(tc, test_bad_request_400, 0, N(bad_requests));
+    tcase_add_loop_test(tc, test_bad_request_400, 0, API_COUNT(bad_requests));
     tcase_add_test(tc, test_header_too_large_400);
     tcase_add_test(tc, test_http_version_505);
     tcase_add_test(tc, test_check_order);
 
-    tc = tcase(s, "responses");
+    tc = api_tcase(s, "responses");
     tcase_add_test(tc, test_content_type_and_request_id);
     tcase_add_test(tc, test_request_id_not_from_client);
     tcase_add_test(tc, test_ids_and_timestamps);
     tcase_add_test(tc, test_error_body_shape);
 
-    tc = tcase(s, "caching");
+    tc = api_tcase(s, "caching");
     tcase_add_test(tc, test_strong_etags);
     tcase_add_test(tc, test_if_none_match);
     tcase_add_test(tc, test_304_not_cached);
@@ -1084,12 +1074,12 @@ Suite *suite_conventions(void)
     tcase_add_test(tc, test_errors_not_cached);
 
     /* Needs POST /users/SignUp (a route that takes a JSON body). */
-    tc = tcase(s, "body");
-    tcase_add_loop_test(tc, test_body_415, 0, N(not_json_types));
-    tcase_add_loop_test(tc, test_body_json_types_accepted, 0, N(json_types));
-    tcase_add_loop_test(tc, test_body_malformed_400, 0, N(malformed));
+    tc = api_tcase(s, "body");
+    tcase_add_loop_test(tc, test_body_415, 0, API_COUNT(not_json_types));
+    tcase_add_loop_test(tc, test_body_json_types_accepted, 0, API_COUNT(json_types));
+    tcase_add_loop_test(tc, test_body_malformed_400, 0, API_COUNT(malformed));
     tcase_add_test(tc, test_body_nul_byte_400);
-    tcase_add_loop_test(tc, test_body_not_object_422, 0, N(not_objects));
+    tcase_add_loop_test(tc, test_body_not_object_422, 0, API_COUNT(not_objects));
     tcase_add_test(tc, test_body_empty_422);
     tcase_add_test(tc, test_body_depth_17_422);
     tcase_add_test(tc, test_body_depth_16_accepted);

@@ -3,164 +3,30 @@
  * validation, conflicts, partial updates, read-your-writes through the
  * micro-cache, and idempotent creation. Admins are made with roostctl. */
 #include <ctype.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/time.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "suites.h"
-
-#define PW_MARK "Sekr1t"
-#define PW      PW_MARK "-pass-word"
-#define TOKLEN  2048
+#include "accounts.h"
 
 /* ------------------------------------------------------------ helpers */
 
-/* A name unique to this process and call (tests run in forked children). */
-static void uname_(char *out, size_t len, const char *prefix)
-{
-    static unsigned counter;
-    static const char b36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-    unsigned long v = ((unsigned long)time(NULL) % 1000000UL) * 100000UL + (unsigned long)getpid() % 100000UL;
-    char tag[16];
-    int n = 0;
-    do {
-        tag[n++] = b36[v % 36];
-        v /= 36;
-    } while (v && n < 12);
-    tag[n] = '\0';
-    snprintf(out, len, "%s%s%u", prefix, tag, ++counter);
-}
-
-static void no_secrets(const api_resp *r)
-{
-    ck_assert_msg(strstr(r->body, "password_hash") == NULL, "password_hash in answer: %s", r->body);
-    ck_assert_msg(strstr(r->body, "argon2") == NULL, "a hash in answer: %s", r->body);
-    ck_assert_msg(strstr(r->body, PW_MARK) == NULL, "a password in answer: %s", r->body);
-}
-
-/* method path with a JSON body (NULL: none), a bearer token (NULL: none)
- * and extra header lines (NULL-terminated, or NULL). */
-static int req(api_resp *r, const char *method, const char *path, const char *json,
-               const char *token, const char *const *extra)
-{
-    const char *h[16];
-    char auth[TOKLEN + 32];
-    int n = 0, has_ct = 0;
-    for (int i = 0; extra && extra[i]; i++)
-        if (strncasecmp(extra[i], "Content-Type", 12) == 0)
-            has_ct = 1;
-    if (json && !has_ct)
-        h[n++] = "Content-Type: application/json";
-    if (token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        h[n++] = auth;
-    }
-    for (int i = 0; extra && extra[i] && n < 15; i++)
-        h[n++] = extra[i];
-    h[n] = NULL;
-    int rc = api_request(r, method, path, json, json ? strlen(json) : 0, h);
-    if (rc == 0)
-        no_secrets(r);
-    return rc;
-}
-
-/* Signs up and signs in a plain user; tok gets the token ("" on failure). */
-static void make_user(char name[40], char tok[TOKLEN])
-{
-    char body[256];
-    api_resp r;
-    tok[0] = '\0';
-    uname_(name, 40, "pwu");
-    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"password\":\"%s\"}", name, PW);
-    if (req(&r, "POST", "/users/SignUp", body, NULL, NULL) != 0 || r.status != 201) {
-        fprintf(stderr, "test_product_writes: sign-up failed: %ld %s\n", r.status, r.body);
-        api_free(&r);
-        return;
-    }
-    api_free(&r);
-    if (req(&r, "POST", "/users/SignIn", body, NULL, NULL) == 0 && r.status == 200 &&
-        api_json_str(&r, "access_token") && strlen(api_json_str(&r, "access_token")) < TOKLEN)
-        strcpy(tok, api_json_str(&r, "access_token"));
-    api_free(&r);
-}
-
-/* The roostctl binary the test stack was built with. */
-static int roostctl_path(char *out, size_t len)
-{
-    const char *run = getenv("ROOST_TEST_RUN_DIR"), *dev = getenv("ROOST_DEV");
-    char line[1024], path[1024];
-    out[0] = '\0';
-    if (run) {
-        snprintf(path, sizeof(path), "%s/stack.env", run);
-        FILE *f = fopen(path, "r");
-        while (f && fgets(line, sizeof(line), f)) {
-            if (strncmp(line, "BUILD_DIR=", 10) == 0) {
-                line[strcspn(line, "\r\n")] = '\0';
-                snprintf(out, len, "%s/app/roostctl/roostctl", line + 10);
-            }
-        }
-        if (f)
-            fclose(f);
-    }
-    if (out[0] == '\0' && dev) {
-        snprintf(path, sizeof(path), "%s", dev);
-        char *slash = strrchr(path, '/');
-        if (slash)
-            *slash = '\0';
-        snprintf(out, len, "%s/build/app/roostctl/roostctl", slash ? path : ".");
-    }
-    return out[0] && access(out, X_OK) == 0 ? 0 : -1;
-}
-
-/* An admin made by `roostctl user create --admin`, signed in. */
-static void make_admin(char name[40], char tok[TOKLEN])
-{
-    char bin[1100], cmd[4096], body[256];
-    const char *conf = getenv("ROOST_TEST_CONF");
-    tok[0] = '\0';
-    uname_(name, 40, "pwa");
-    if (conf == NULL || roostctl_path(bin, sizeof(bin)) != 0) {
-        fprintf(stderr, "test_product_writes: no roostctl or ROOST_TEST_CONF\n");
-        return;
-    }
-    snprintf(cmd, sizeof(cmd), "'%s' -c '%s' user create --admin --name %s --password-stdin >&2",
-             bin, conf, name);
-    signal(SIGPIPE, SIG_IGN);
-    FILE *p = popen(cmd, "w");
-    if (p == NULL)
-        return;
-    fprintf(p, "%s\n", PW);
-    int st = pclose(p);
-    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        fprintf(stderr, "test_product_writes: roostctl user create --admin failed\n");
-        return;
-    }
-    api_resp r;
-    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"password\":\"%s\"}", name, PW);
-    if (req(&r, "POST", "/users/SignIn", body, NULL, NULL) == 0 && r.status == 200 &&
-        api_json_str(&r, "access_token") && strlen(api_json_str(&r, "access_token")) < TOKLEN)
-        strcpy(tok, api_json_str(&r, "access_token"));
-    api_free(&r);
-}
-
 /* Two admins and a plain user for the suite, made once in the runner
  * (an unchecked fixture) so every forked test inherits them. */
-static char adm_name[40], adm_tok[TOKLEN], adm2_name[40], adm2_tok[TOKLEN];
-static char usr_name[40], usr_tok[TOKLEN];
+static char adm_name[ACCT_NAMELEN], adm_tok[ACCT_TOKLEN];
+static char adm2_name[ACCT_NAMELEN], adm2_tok[ACCT_TOKLEN];
+static char usr_name[ACCT_NAMELEN], usr_tok[ACCT_TOKLEN];
 
 static void accounts_setup(void)
 {
     if (adm_tok[0])
         return;
-    make_admin(adm_name, adm_tok);
-    make_admin(adm2_name, adm2_tok);
-    make_user(usr_name, usr_tok);
+    acct_make_admin("pwa", adm_name, NULL, adm_tok);
+    acct_make_admin("pwa", adm2_name, NULL, adm2_tok);
+    acct_make_user("pwu", usr_name, usr_tok);
 }
 
 static const char *admin(void)
@@ -175,42 +41,18 @@ static const char *user(void)
     return usr_tok;
 }
 
-/* Asserts a 422 validation_failed naming exactly these fields. */
-static void assert_fields(const api_resp *r, const char *const *fields)
-{
-    api_assert_error(r, 422, "validation_failed");
-    const cJSON *f = api_json_at(r, "error.fields");
-    int want = 0;
-    for (; fields[want]; want++) {
-        const cJSON *one = cJSON_GetObjectItemCaseSensitive(f, fields[want]);
-        ck_assert_msg(cJSON_IsString(one) && one->valuestring[0], "no fields.%s in %s",
-                      fields[want], r->body);
-    }
-    ck_assert_msg(cJSON_GetArraySize(f) == want, "fields other than expected: %s", r->body);
-}
-
-#define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-
-static void assert_401(const api_resp *r)
-{
-    char www[256];
-    api_assert_error(r, 401, "unauthorized");
-    ck_assert_msg(api_header(r, "WWW-Authenticate", www, sizeof(www)) && strncmp(www, "Bearer", 6) == 0,
-                  "no Bearer challenge on a 401");
-}
-
 /* A product name unique to this run, with a space and upper case. */
 static void pname(char *out, size_t len, const char *what)
 {
     char n[40];
-    uname_(n, sizeof(n), "");
+    acct_unique_name(n, sizeof(n), "");
     snprintf(out, len, "Test %s %s", what, n);
 }
 
 /* POST /products as token; answer in r. */
 static void create(api_resp *r, const char *body, const char *token)
 {
-    api_ok(req(r, "POST", "/products", body, token, NULL));
+    api_ok(acct_req(r, "POST", "/products", body, token, NULL));
 }
 
 /* Creates a product as admin (201 asserted); id gets its id. */
@@ -231,7 +73,7 @@ static void put_product(api_resp *r, const char *id, const char *body, const cha
 {
     char path[64];
     snprintf(path, sizeof(path), "/product/%s", id);
-    api_ok(req(r, "PUT", path, body, token, NULL));
+    api_ok(acct_req(r, "PUT", path, body, token, NULL));
 }
 
 /* GET /product/{id}, signed in (never from nginx's shared cache). */
@@ -239,7 +81,7 @@ static void get_product_auth(api_resp *r, const char *id)
 {
     char path[64];
     snprintf(path, sizeof(path), "/product/%s", id);
-    api_ok(req(r, "GET", path, NULL, user(), NULL));
+    api_ok(acct_req(r, "GET", path, NULL, user(), NULL));
 }
 
 /* Asserts r holds {"product": ...} with every field well-typed. */
@@ -273,10 +115,10 @@ START_TEST(test_create_who)
     snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":100}", name);
     api_resp r;
     create(&r, body, NULL);
-    assert_401(&r);
+    acct_assert_401(&r, "unauthorized");
     api_free(&r);
     create(&r, body, "not.a.token");
-    assert_401(&r);
+    acct_assert_401(&r, "unauthorized");
     api_free(&r);
     /* A plain user: 403, also before the body is validated. */
     create(&r, body, user());
@@ -315,7 +157,7 @@ START_TEST(test_create_defaults)
     snprintf(want, sizeof(want), "/product/%s", api_json_str(&r, "product.id"));
     ck_assert_str_eq(loc, want);
     /* The product at Location is the one answered. */
-    api_ok(req(&g, "GET", loc, NULL, user(), NULL));
+    api_ok(acct_req(&g, "GET", loc, NULL, user(), NULL));
     ck_assert_int_eq(g.status, 200);
     ck_assert_msg(cJSON_Compare(api_json_at(&g, "product"), api_json_at(&r, "product"), 1),
                   "GET %s differs from %s", g.body, r.body);
@@ -383,7 +225,7 @@ START_TEST(test_create_validation)
         snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":%s}", name, prices[i]);
         create(&r, body, admin());
         ck_assert_msg(r.status == 422, "price %s: %ld %s", prices[i], r.status, r.body);
-        assert_fields(&r, FIELDS("price"));
+        acct_assert_fields(&r, ACCT_FIELDS("price"));
         api_free(&r);
     }
     /* name: 1-100 characters, a string, no control characters. */
@@ -397,19 +239,19 @@ START_TEST(test_create_validation)
             snprintf(body, sizeof(body), "{\"name\":%s,\"price\":1}", names[i]);
         create(&r, body, admin());
         ck_assert_msg(r.status == 422, "name #%zu: %ld %s", i, r.status, r.body);
-        assert_fields(&r, FIELDS("name"));
+        acct_assert_fields(&r, ACCT_FIELDS("name"));
         api_free(&r);
     }
     /* Missing required fields. */
     create(&r, "{}", admin());
-    assert_fields(&r, FIELDS("name", "price"));
+    acct_assert_fields(&r, ACCT_FIELDS("name", "price"));
     api_free(&r);
     snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
     create(&r, body, admin());
-    assert_fields(&r, FIELDS("price"));
+    acct_assert_fields(&r, ACCT_FIELDS("price"));
     api_free(&r);
     create(&r, "{\"price\":100}", admin());
-    assert_fields(&r, FIELDS("name"));
+    acct_assert_fields(&r, ACCT_FIELDS("name"));
     api_free(&r);
     /* state, img, description. */
     static const char *const states[] = { "\"gone\"", "\"Active\"", "\"\"", "1", "null" };
@@ -417,24 +259,24 @@ START_TEST(test_create_validation)
         snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":1,\"state\":%s}", name, states[i]);
         create(&r, body, admin());
         ck_assert_msg(r.status == 422, "state %s: %ld %s", states[i], r.status, r.body);
-        assert_fields(&r, FIELDS("state"));
+        acct_assert_fields(&r, ACCT_FIELDS("state"));
         api_free(&r);
     }
     memset(big, 'i', 256);
     big[256] = '\0';
     snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":1,\"img\":\"%s\"}", name, big);
     create(&r, body, admin());
-    assert_fields(&r, FIELDS("img"));
+    acct_assert_fields(&r, ACCT_FIELDS("img"));
     api_free(&r);
     snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":1,\"img\":null}", name);
     create(&r, body, admin());
-    assert_fields(&r, FIELDS("img"));
+    acct_assert_fields(&r, ACCT_FIELDS("img"));
     api_free(&r);
     memset(big, 'd', 2001);
     big[2001] = '\0';
     snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":1,\"description\":\"%s\"}", name, big);
     create(&r, body, admin());
-    assert_fields(&r, FIELDS("description"));
+    acct_assert_fields(&r, ACCT_FIELDS("description"));
     api_free(&r);
     snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":1,\"description\":\"a\\u0000b\"}", name);
     create(&r, body, admin());
@@ -442,13 +284,13 @@ START_TEST(test_create_validation)
     api_free(&r);
     /* Several at once: all reported. */
     create(&r, "{\"name\":\"\",\"price\":-1,\"state\":\"gone\",\"img\":5}", admin());
-    assert_fields(&r, FIELDS("name", "price", "state", "img"));
+    acct_assert_fields(&r, ACCT_FIELDS("name", "price", "state", "img"));
     api_free(&r);
     /* Body shape. */
     create(&r, "[]", admin());
     api_assert_error(&r, 422, "invalid_body");
     api_free(&r);
-    api_ok(req(&r, "POST", "/products", "{\"name\":\"x\",\"price\":1}", admin(),
+    api_ok(acct_req(&r, "POST", "/products", "{\"name\":\"x\",\"price\":1}", admin(),
                (const char *[]){ "Content-Type: text/plain", NULL }));
     api_assert_error(&r, 415, "unsupported_media_type");
     api_free(&r);
@@ -465,7 +307,7 @@ START_TEST(test_create_limits)
     /* The largest price, 100 characters of name (code points, not bytes),
      * 255 of img and 2000 of description. */
     char tag[40];
-    uname_(tag, sizeof(tag), "");
+    acct_unique_name(tag, sizeof(tag), "");
     size_t n = (size_t)snprintf(name, sizeof(name), "%s", tag);
     while (n < 100 * 2 - strlen(tag)) {         /* fill with 'é' (2 bytes each) */
         name[n++] = '\xc3';
@@ -563,16 +405,16 @@ START_TEST(test_update_errors)
     }
     /* Invalid values, and a valid one beside them changes nothing. */
     put_product(&r, id, "{\"price\":\"12\"}", admin());
-    assert_fields(&r, FIELDS("price"));
+    acct_assert_fields(&r, ACCT_FIELDS("price"));
     api_free(&r);
     put_product(&r, id, "{\"price\":12.0,\"name\":\"fine\"}", admin());
-    assert_fields(&r, FIELDS("price"));
+    acct_assert_fields(&r, ACCT_FIELDS("price"));
     api_free(&r);
     put_product(&r, id, "{\"state\":\"gone\"}", admin());
-    assert_fields(&r, FIELDS("state"));
+    acct_assert_fields(&r, ACCT_FIELDS("state"));
     api_free(&r);
     put_product(&r, id, "{\"name\":null}", admin());
-    assert_fields(&r, FIELDS("name"));
+    acct_assert_fields(&r, ACCT_FIELDS("name"));
     api_free(&r);
     get_product_auth(&r, id);
     ck_assert_str_eq(api_json_str(&r, "product.name"), name);
@@ -609,7 +451,7 @@ START_TEST(test_update_errors)
     api_assert_error(&r, 403, "forbidden");
     api_free(&r);
     put_product(&r, id, "{\"price\":5}", NULL);
-    assert_401(&r);
+    acct_assert_401(&r, "unauthorized");
     api_free(&r);
     /* Not a route: a non-numeric id. */
     put_product(&r, "abc", "{\"price\":5}", admin());
@@ -649,7 +491,7 @@ START_TEST(test_update_read_your_writes)
     ck_assert_int_eq(r.status, 200);
     api_free(&r);
     /* The writer (any signed-in reader) sees it at once. */
-    api_ok(req(&r, "GET", path, NULL, admin(), NULL));
+    api_ok(acct_req(&r, "GET", path, NULL, admin(), NULL));
     ck_assert_int_eq(r.status, 200);
     ck_assert_int_eq((long)api_json_at(&r, "product.price")->valuedouble, 501);
     ck_assert_str_eq(api_json_str(&r, "product.description"), "changed");
@@ -709,7 +551,7 @@ static cJSON *find_in_list(const char *id, char *last_id, size_t lastlen)
     last_id[0] = '\0';
     for (int pages = 0; pages < 100; pages++) {
         api_resp r;
-        api_ok(req(&r, "GET", path, NULL, user(), NULL));
+        api_ok(acct_req(&r, "GET", path, NULL, user(), NULL));
         ck_assert_msg(r.status == 200, "list: %ld %s", r.status, r.body);
         const cJSON *items = api_json_at(&r, "items"), *it;
         ck_assert_msg(cJSON_IsArray(items), "items: %s", r.body);
@@ -768,7 +610,7 @@ END_TEST
 static void key_header(char *out, size_t len, const char *what)
 {
     char n[40];
-    uname_(n, sizeof(n), what);
+    acct_unique_name(n, sizeof(n), what);
     snprintf(out, len, "Idempotency-Key: pk-%s", n);
 }
 
@@ -780,10 +622,10 @@ START_TEST(test_idem_replay)
     snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":77}", name);
     const char *h[] = { kh, NULL };
     api_resp a, b, c;
-    api_ok(req(&a, "POST", "/products", body, admin(), h));
+    api_ok(acct_req(&a, "POST", "/products", body, admin(), h));
     ck_assert_msg(a.status == 201, "first: %ld %s", a.status, a.body);
     ck_assert_ptr_null(api_header(&a, "Idempotent-Replayed", rp, sizeof(rp)));
-    api_ok(req(&b, "POST", "/products", body, admin(), h));
+    api_ok(acct_req(&b, "POST", "/products", body, admin(), h));
     ck_assert_msg(b.status == 201, "replay: %ld %s", b.status, b.body);
     ck_assert_str_eq(b.body, a.body);
     ck_assert_msg(api_header(&b, "Idempotent-Replayed", rp, sizeof(rp)) && strcmp(rp, "true") == 0,
@@ -792,7 +634,7 @@ START_TEST(test_idem_replay)
                   "Location missing");
     ck_assert_str_eq(l1, l2);
     /* A third time, same again. */
-    api_ok(req(&c, "POST", "/products", body, admin(), h));
+    api_ok(acct_req(&c, "POST", "/products", body, admin(), h));
     ck_assert_int_eq(c.status, 201);
     ck_assert_str_eq(c.body, a.body);
     api_free(&c);
@@ -800,12 +642,12 @@ START_TEST(test_idem_replay)
     char other[128], body2[512];
     pname(other, sizeof(other), "IdemO");
     snprintf(body2, sizeof(body2), "{\"name\":\"%s\",\"price\":77}", other);
-    api_ok(req(&c, "POST", "/products", body2, admin(), h));
+    api_ok(acct_req(&c, "POST", "/products", body2, admin(), h));
     api_assert_error(&c, 422, "idempotency_key_reused");
     api_free(&c);
     /* One product only: without a key the name is taken, and the other
      * name is still free. */
-    api_ok(req(&c, "POST", "/products", body, admin(), NULL));
+    api_ok(acct_req(&c, "POST", "/products", body, admin(), NULL));
     api_assert_error(&c, 409, "conflict");
     api_free(&c);
     char oid[32];
@@ -813,7 +655,7 @@ START_TEST(test_idem_replay)
     /* Another admin with the same key and body: not that admin's request,
      * so it runs (and the name is taken). */
     ck_assert_msg(adm2_tok[0], "no second admin");
-    api_ok(req(&c, "POST", "/products", body, adm2_tok, h));
+    api_ok(acct_req(&c, "POST", "/products", body, adm2_tok, h));
     ck_assert_ptr_null(api_header(&c, "Idempotent-Replayed", rp, sizeof(rp)));
     api_assert_error(&c, 409, "conflict");
     api_free(&c);
@@ -831,23 +673,23 @@ START_TEST(test_idem_failed_then_retried)
     const char *h[] = { kh, NULL };
     api_resp r, first;
     snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":-1}", name);
-    api_ok(req(&r, "POST", "/products", body, admin(), h));
-    assert_fields(&r, FIELDS("price"));
+    api_ok(acct_req(&r, "POST", "/products", body, admin(), h));
+    acct_assert_fields(&r, ACCT_FIELDS("price"));
     api_free(&r);
     /* A 409 is not stored either. */
     char taken[128], tid[32];
     pname(taken, sizeof(taken), "IdemT");
     create_ok(taken, 1, tid);
     snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":1}", taken);
-    api_ok(req(&r, "POST", "/products", body, admin(), h));
+    api_ok(acct_req(&r, "POST", "/products", body, admin(), h));
     api_assert_error(&r, 409, "conflict");
     api_free(&r);
     /* The retry with a valid body runs. */
     snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":10}", name);
-    api_ok(req(&first, "POST", "/products", body, admin(), h));
+    api_ok(acct_req(&first, "POST", "/products", body, admin(), h));
     ck_assert_msg(first.status == 201, "retry: %ld %s", first.status, first.body);
     ck_assert_ptr_null(api_header(&first, "Idempotent-Replayed", rp, sizeof(rp)));
-    api_ok(req(&r, "POST", "/products", body, admin(), h));
+    api_ok(acct_req(&r, "POST", "/products", body, admin(), h));
     ck_assert_int_eq(r.status, 201);
     ck_assert_str_eq(r.body, first.body);
     ck_assert_msg(api_header(&r, "Idempotent-Replayed", rp, sizeof(rp)) != NULL, "not replayed");
@@ -868,14 +710,14 @@ START_TEST(test_idem_key_rules)
     api_resp r;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         const char *h[] = { bad[i], NULL };
-        api_ok(req(&r, "POST", "/products", body, admin(), h));
+        api_ok(acct_req(&r, "POST", "/products", body, admin(), h));
         ck_assert_msg(r.status == 422, "key #%zu: %ld %s", i, r.status, r.body);
-        assert_fields(&r, FIELDS("Idempotency-Key"));
+        acct_assert_fields(&r, ACCT_FIELDS("Idempotency-Key"));
         api_free(&r);
     }
     /* A non-admin with a bad key: 403 comes first. */
     const char *h[] = { kh, NULL };
-    api_ok(req(&r, "POST", "/products", body, user(), h));
+    api_ok(acct_req(&r, "POST", "/products", body, user(), h));
     api_assert_error(&r, 403, "forbidden");
     api_free(&r);
     /* Nothing was created. */
@@ -889,32 +731,26 @@ Suite *suite_product_writes(void)
     Suite *s = suite_create("product_writes");
     TCase *tc;
 
-    tc = tcase_create("create");
-    tcase_set_timeout(tc, 30);
+    tc = api_tcase(s, "create");
     tcase_add_unchecked_fixture(tc, accounts_setup, NULL);
     tcase_add_test(tc, test_create_who);
     tcase_add_test(tc, test_create_defaults);
     tcase_add_test(tc, test_create_duplicate);
     tcase_add_test(tc, test_create_validation);
     tcase_add_test(tc, test_create_limits);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("update");
-    tcase_set_timeout(tc, 30);
+    tc = api_tcase(s, "update");
     tcase_add_unchecked_fixture(tc, accounts_setup, NULL);
     tcase_add_test(tc, test_update_partial);
     tcase_add_test(tc, test_update_errors);
     tcase_add_test(tc, test_update_read_your_writes);
     tcase_add_test(tc, test_anonymous_get_within_1s);
     tcase_add_test(tc, test_list_shows_new);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("idempotency");
-    tcase_set_timeout(tc, 30);
+    tc = api_tcase(s, "idempotency");
     tcase_add_unchecked_fixture(tc, accounts_setup, NULL);
     tcase_add_test(tc, test_idem_replay);
     tcase_add_test(tc, test_idem_failed_then_retried);
     tcase_add_test(tc, test_idem_key_rules);
-    suite_add_tcase(s, tc);
     return s;
 }

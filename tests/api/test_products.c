@@ -546,39 +546,29 @@ END_TEST
 
 /* ------------------------------------------------------------ suite */
 
-#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
-static TCase *tcase(Suite *s, const char *name)
-{
-    TCase *tc = tcase_create(name);
-    tcase_set_timeout(tc, 30);
-    suite_add_tcase(s, tc);
-    return tc;
-}
-
 Suite *suite_products(void)
 {
     Suite *s = suite_create("products");
 
-    TCase *tc = tcase(s, "pages");
+    TCase *tc = api_tcase(s, "pages");
     tcase_add_test(tc, test_default_page);
-    tcase_add_loop_test(tc, test_limit_echoed, 0, N(limits));
-    tcase_add_loop_test(tc, test_bad_limit, 0, N(bad_limits));
-    tcase_add_loop_test(tc, test_bad_page, 0, N(bad_pages));
+    tcase_add_loop_test(tc, test_limit_echoed, 0, API_COUNT(limits));
+    tcase_add_loop_test(tc, test_bad_limit, 0, API_COUNT(bad_limits));
+    tcase_add_loop_test(tc, test_bad_page, 0, API_COUNT(bad_pages));
     tcase_add_test(tc, test_page_bounds_accepted);
     tcase_add_test(tc, test_every_bad_parameter_reported);
     tcase_add_test(tc, test_page_past_end);
     tcase_add_test(tc, test_last_page);
     tcase_add_test(tc, test_page_fields);
 
-    tc = tcase(s, "cursors");
+    tc = api_tcase(s, "cursors");
     tcase_add_test(tc, test_page_and_cursor_422);
     tcase_add_test(tc, test_cursor_empty_or_garbage_422);
     tcase_add_test(tc, test_cursor_tampered_422);
     tcase_add_test(tc, test_cursor_is_page_two);
-    tcase_add_loop_test(tc, test_walk_all, 0, N(walk_limits));
+    tcase_add_loop_test(tc, test_walk_all, 0, API_COUNT(walk_limits));
 
-    tc = tcase(s, "product");
+    tc = api_tcase(s, "product");
     tcase_add_test(tc, test_items_are_products);
     tcase_add_test(tc, test_get_product);
     tcase_add_test(tc, test_get_unknown_product);

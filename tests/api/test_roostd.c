@@ -128,11 +128,9 @@ END_TEST
 Suite *suite_roostd(void)
 {
     Suite *s = suite_create("roostd");
-    TCase *tc = tcase_create("process manager");
-    tcase_set_timeout(tc, 30);
+    TCase *tc = api_tcase(s, "process manager");
     tcase_add_test(tc, killed_worker_is_replaced);
     tcase_add_test(tc, config_test_accepts_the_stack_config);
     tcase_add_test(tc, config_test_names_the_bad_key);
-    suite_add_tcase(s, tc);
     return s;
 }

@@ -5,137 +5,19 @@
  * and hashes never appear in an answer or a log. */
 #include <ctype.h>
 #include <dirent.h>
-#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "suites.h"
-
-/* Every password these tests send contains this, so answers and logs can
- * be searched for it. Names never do. */
-#define PW_MARK  "Sekr1t"
-#define PW       PW_MARK "-pass-word"
-#define TOKLEN   2048
+#include "accounts.h"
 
 /* ------------------------------------------------------------ helpers */
-
-/* A name unique to this process and call: tests run in forked children,
- * so the pid differs per test; the counter covers CK_FORK=no. The stack
- * keeps its data for the whole run. */
-static void uname_(char *out, size_t len, const char *prefix)
-{
-    static unsigned counter;
-    static const char b36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-    unsigned long v = ((unsigned long)time(NULL) % 1000000UL) * 100000UL + (unsigned long)getpid() % 100000UL;
-    char tag[16];
-    int n = 0;
-    do {
-        tag[n++] = b36[v % 36];
-        v /= 36;
-    } while (v && n < 12);
-    tag[n] = '\0';
-    snprintf(out, len, "%s%s%u", prefix, tag, ++counter);
-}
-
-/* Fails when an answer carries a password, a hash or the word for one. */
-static void no_secrets(const api_resp *r)
-{
-    ck_assert_msg(strstr(r->body, "password_hash") == NULL, "password_hash in answer: %s", r->body);
-    ck_assert_msg(strstr(r->body, "argon2") == NULL, "a hash in answer: %s", r->body);
-    ck_assert_msg(strstr(r->body, PW_MARK) == NULL, "a password in answer: %s", r->body);
-}
-
-/* method path with a JSON body (NULL: none) as application/json, a bearer
- * token (NULL: none) and extra header lines (NULL-terminated, or NULL). */
-static int req(api_resp *r, const char *method, const char *path, const char *json,
-               const char *token, const char *const *extra)
-{
-    const char *h[16];
-    char auth[TOKLEN + 32];
-    int n = 0;
-    int has_ct = 0;
-    for (int i = 0; extra && extra[i]; i++)
-        if (strncasecmp(extra[i], "Content-Type", 12) == 0)
-            has_ct = 1;
-    if (json && !has_ct)
-        h[n++] = "Content-Type: application/json";
-    if (token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        h[n++] = auth;
-    }
-    for (int i = 0; extra && extra[i] && n < 15; i++)
-        h[n++] = extra[i];
-    h[n] = NULL;
-    int rc = api_request(r, method, path, json, json ? strlen(json) : 0, h);
-    if (rc == 0)
-        no_secrets(r);
-    return rc;
-}
-
-static void copy_str(char *out, size_t len, const char *s)
-{
-    ck_assert_msg(s != NULL, "missing string");
-    ck_assert_msg(strlen(s) < len, "string too long: %s", s);
-    strcpy(out, s);
-}
-
-static void creds_body(char *out, size_t len, const char *name, const char *pw)
-{
-    snprintf(out, len, "{\"name\":\"%s\",\"password\":\"%s\"}", name, pw);
-}
-
-/* Signs up name with pw (201 asserted); id gets the new id. */
-static void signup(const char *name, const char *pw, char id[32])
-{
-    char body[512];
-    api_resp r;
-    creds_body(body, sizeof(body), name, pw);
-    api_ok(req(&r, "POST", "/users/SignUp", body, NULL, NULL));
-    ck_assert_msg(r.status == 201, "sign-up %s: %ld %s", name, r.status, r.body);
-    if (id)
-        copy_str(id, 32, api_json_str(&r, "user.id"));
-    api_free(&r);
-}
-
-/* Signs in (200 asserted); tok gets the access token. */
-static void signin(const char *name, const char *pw, char tok[TOKLEN])
-{
-    char body[512];
-    api_resp r;
-    creds_body(body, sizeof(body), name, pw);
-    api_ok(req(&r, "POST", "/users/SignIn", body, NULL, NULL));
-    ck_assert_msg(r.status == 200, "sign-in %s: %ld %s", name, r.status, r.body);
-    copy_str(tok, TOKLEN, api_json_str(&r, "access_token"));
-    api_free(&r);
-}
-
-/* The status of a sign-in attempt (its answer freed). */
-static long signin_status(const char *name, const char *pw)
-{
-    char body[512];
-    api_resp r;
-    creds_body(body, sizeof(body), name, pw);
-    api_ok(req(&r, "POST", "/users/SignIn", body, NULL, NULL));
-    long st = r.status;
-    api_free(&r);
-    return st;
-}
-
-/* A new user with password PW, signed in. */
-static void new_user(const char *prefix, char name[40], char id[32], char tok[TOKLEN])
-{
-    uname_(name, 40, prefix);
-    signup(name, PW, id);
-    if (tok)
-        signin(name, PW, tok);
-}
 
 static void user_path(char *out, size_t len, const char *id)
 {
@@ -147,7 +29,7 @@ static void put_user(api_resp *r, const char *id, const char *body, const char *
 {
     char path[64];
     user_path(path, sizeof(path), id);
-    api_ok(req(r, "PUT", path, body, token, NULL));
+    api_ok(acct_req(r, "PUT", path, body, token, NULL));
 }
 
 /* Status of PUT /users/{id} (answer freed). */
@@ -166,108 +48,17 @@ static void get_user(api_resp *r, const char *id)
     char path[64];
     user_path(path, sizeof(path), id);
     api_ok(api_get_fresh(r, path));
-    no_secrets(r);
-}
-
-/* Asserts a 401 on a protected endpoint: the code and a Bearer challenge. */
-static void assert_401(const api_resp *r, const char *code)
-{
-    char www[256];
-    api_assert_error(r, 401, code);
-    ck_assert_msg(api_header(r, "WWW-Authenticate", www, sizeof(www)) != NULL,
-                  "401 without WWW-Authenticate: %s", r->body);
-    ck_assert_msg(strncmp(www, "Bearer", 6) == 0, "WWW-Authenticate: %s", www);
-}
-
-/* Asserts a 422 validation_failed that names exactly these fields
- * (NULL-terminated). */
-static void assert_fields(const api_resp *r, const char *const *fields)
-{
-    api_assert_error(r, 422, "validation_failed");
-    const cJSON *f = api_json_at(r, "error.fields");
-    int want = 0;
-    for (; fields[want]; want++) {
-        const cJSON *one = cJSON_GetObjectItemCaseSensitive(f, fields[want]);
-        ck_assert_msg(cJSON_IsString(one) && one->valuestring[0], "no fields.%s in %s",
-                      fields[want], r->body);
-    }
-    ck_assert_msg(cJSON_GetArraySize(f) == want, "fields other than expected: %s", r->body);
-}
-
-#define FIELDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-
-/* The operator tool of the test stack: the build the stack runs (from its
- * stack.env), else <repo>/build. */
-static int roostctl_path(char *out, size_t len)
-{
-    const char *run = getenv("ROOST_TEST_RUN_DIR"), *dev = getenv("ROOST_DEV");
-    char line[1024], path[1024];
-    out[0] = '\0';
-    if (run) {
-        snprintf(path, sizeof(path), "%s/stack.env", run);
-        FILE *f = fopen(path, "r");
-        while (f && fgets(line, sizeof(line), f)) {
-            if (strncmp(line, "BUILD_DIR=", 10) == 0) {
-                line[strcspn(line, "\r\n")] = '\0';
-                snprintf(out, len, "%s/app/roostctl/roostctl", line + 10);
-            }
-        }
-        if (f)
-            fclose(f);
-    }
-    if (out[0] == '\0' && dev) {
-        snprintf(path, sizeof(path), "%s", dev);
-        char *slash = strrchr(path, '/');
-        if (slash)
-            *slash = '\0';
-        snprintf(out, len, "%s/build/app/roostctl/roostctl", slash ? path : ".");
-    }
-    return out[0] && access(out, X_OK) == 0 ? 0 : -1;
-}
-
-/* Runs `roostctl -c $ROOST_TEST_CONF ARGS` with `input` on stdin (NULL:
- * nothing); its exit status, or -1. */
-static int roostctl(const char *args, const char *input)
-{
-    char bin[1100], cmd[4096];
-    const char *conf = getenv("ROOST_TEST_CONF");
-    if (conf == NULL || roostctl_path(bin, sizeof(bin)) != 0)
-        return -1;
-    snprintf(cmd, sizeof(cmd), "'%s' -c '%s' %s >&2", bin, conf, args);
-    signal(SIGPIPE, SIG_IGN);
-    FILE *p = popen(cmd, "w");
-    if (p == NULL)
-        return -1;
-    if (input)
-        fprintf(p, "%s\n", input);
-    int st = pclose(p);
-    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    acct_no_secrets(r);
 }
 
 /* One admin for the whole suite, made by the operator tool in the runner
  * process (an unchecked fixture), so every forked test inherits it. */
-static char admin_name[40], admin_id[32], admin_tok[TOKLEN];
+static char admin_name[ACCT_NAMELEN], admin_tok[ACCT_TOKLEN];
 
 static void admin_setup(void)
 {
-    char args[256], body[512];
-    if (admin_tok[0])
-        return;
-    uname_(admin_name, sizeof(admin_name), "adm");
-    snprintf(args, sizeof(args), "user create --admin --name %s --password-stdin", admin_name);
-    if (roostctl(args, PW) != 0) {
-        fprintf(stderr, "test_users: roostctl user create --admin failed\n");
-        return;
-    }
-    api_resp r;
-    creds_body(body, sizeof(body), admin_name, PW);
-    if (req(&r, "POST", "/users/SignIn", body, NULL, NULL) == 0 && r.status == 200 &&
-        api_json_str(&r, "access_token") && api_json_str(&r, "user.id") &&
-        strlen(api_json_str(&r, "access_token")) < TOKLEN) {
-        strcpy(admin_tok, api_json_str(&r, "access_token"));
-        snprintf(admin_id, sizeof(admin_id), "%s", api_json_str(&r, "user.id"));
-    }
-    api_free(&r);
+    if (admin_tok[0] == '\0')
+        acct_make_admin("adm", admin_name, NULL, admin_tok);
 }
 
 static const char *admin(void)
@@ -327,10 +118,10 @@ static void sign_with(const char *head_b64, const char *payload_b64, const unsig
 START_TEST(test_signup_created)
 {
     char name[40], body[512], loc[128], want[128];
-    uname_(name, sizeof(name), "Su");
-    creds_body(body, sizeof(body), name, PW);
+    acct_unique_name(name, sizeof(name), "Su");
+    acct_creds_body(body, sizeof(body), name, ACCT_PW);
     api_resp r, g;
-    api_ok(req(&r, "POST", "/users/SignUp", body, NULL, NULL));
+    api_ok(acct_req(&r, "POST", "/users/SignUp", body, NULL, NULL));
     ck_assert_msg(r.status == 201, "status %ld: %s", r.status, r.body);
 
     const cJSON *u = api_json_at(&r, "user");
@@ -380,11 +171,11 @@ END_TEST
 START_TEST(test_signup_ids_increase)
 {
     char n1[40], n2[40], id1[32], id2[32];
-    uname_(n1, sizeof(n1), "ka");
-    uname_(n2, sizeof(n2), "zb");     /* names on (likely) other shards */
-    signup(n1, PW, id1);
+    acct_unique_name(n1, sizeof(n1), "ka");
+    acct_unique_name(n2, sizeof(n2), "zb");     /* names on (likely) other shards */
+    acct_signup(n1, ACCT_PW, id1);
     usleep(5000);
-    signup(n2, PW, id2);
+    acct_signup(n2, ACCT_PW, id2);
     ck_assert_msg(strtoull(id2, NULL, 10) > strtoull(id1, NULL, 10), "ids not k-sorted: %s then %s", id1, id2);
 }
 END_TEST
@@ -392,23 +183,23 @@ END_TEST
 START_TEST(test_signup_name_taken)
 {
     char name[40], other[40], body[512];
-    uname_(name, sizeof(name), "Tk");
-    signup(name, PW, NULL);
+    acct_unique_name(name, sizeof(name), "Tk");
+    acct_signup(name, ACCT_PW, NULL);
     /* The same name, upper- and lower-cased, with another password. */
     for (int pass = 0; pass < 3; pass++) {
         snprintf(other, sizeof(other), "%s", name);
         for (char *p = other; *p; p++)
             *p = pass == 0 ? (char)toupper((unsigned char)*p)
                : pass == 1 ? (char)tolower((unsigned char)*p) : *p;
-        creds_body(body, sizeof(body), other, PW "-other");
+        acct_creds_body(body, sizeof(body), other, ACCT_PW "-other");
         api_resp r;
-        api_ok(req(&r, "POST", "/users/SignUp", body, NULL, NULL));
+        api_ok(acct_req(&r, "POST", "/users/SignUp", body, NULL, NULL));
         api_assert_error(&r, 409, "conflict");
         api_free(&r);
     }
     /* The first password still signs in, the other never took. */
-    ck_assert_int_eq(signin_status(name, PW), 200);
-    ck_assert_int_eq(signin_status(name, PW "-other"), 401);
+    ck_assert_int_eq(acct_signin_status(name, ACCT_PW), 200);
+    ck_assert_int_eq(acct_signin_status(name, ACCT_PW "-other"), 401);
 }
 END_TEST
 
@@ -429,37 +220,37 @@ START_TEST(test_signup_name_validation)
             snprintf(quoted, sizeof(quoted), "\"%s\"", n31);
             v = quoted;
         }
-        snprintf(body, sizeof(body), "{\"name\":%s,\"password\":\"%s\"}", v, PW);
+        snprintf(body, sizeof(body), "{\"name\":%s,\"password\":\"%s\"}", v, ACCT_PW);
         api_resp r;
-        api_ok(req(&r, "POST", "/users/SignUp", body, NULL, NULL));
+        api_ok(acct_req(&r, "POST", "/users/SignUp", body, NULL, NULL));
         ck_assert_msg(r.status == 422, "name %s: %ld %s", v, r.status, r.body);
-        assert_fields(&r, FIELDS("name"));
+        acct_assert_fields(&r, ACCT_FIELDS("name"));
         api_free(&r);
     }
     /* 30 characters, starting with '_' and holding '.' and '-': fine. */
     char tag[40];
-    uname_(tag, sizeof(tag), "_v.-");
+    acct_unique_name(tag, sizeof(tag), "_v.-");
     snprintf(n30, sizeof(n30), "%s%s", tag, "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz");
     n30[30] = '\0';
-    signup(n30, PW, NULL);
+    acct_signup(n30, ACCT_PW, NULL);
     /* A digit first is fine too. */
-    uname_(tag, sizeof(tag), "9");
-    signup(tag, PW, NULL);
+    acct_unique_name(tag, sizeof(tag), "9");
+    acct_signup(tag, ACCT_PW, NULL);
 }
 END_TEST
 
 START_TEST(test_signup_password_validation)
 {
     char name[40], body[1024], p129[140], p128[140];
-    uname_(name, sizeof(name), "pv");
+    acct_unique_name(name, sizeof(name), "pv");
     memset(p129, 'x', 129);
     p129[129] = '\0';
-    memcpy(p129, PW_MARK, strlen(PW_MARK));
+    memcpy(p129, ACCT_PW_MARK, strlen(ACCT_PW_MARK));
     static const char *const bad[] = {
-        "\"" PW_MARK "7\"",                                  /* 7 characters */
+        "\"" ACCT_PW_MARK "7\"",                                  /* 7 characters */
         NULL,                                                /* 129 characters */
         "\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"",  /* 7 code points, 14 bytes */
-        "\"\"", "12345678", "null", "[\"" PW "\"]", "{}",
+        "\"\"", "12345678", "null", "[\"" ACCT_PW "\"]", "{}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char quoted[160];
@@ -470,24 +261,24 @@ START_TEST(test_signup_password_validation)
         }
         snprintf(body, sizeof(body), "{\"name\":\"%s\",\"password\":%s}", name, v);
         api_resp r;
-        api_ok(req(&r, "POST", "/users/SignUp", body, NULL, NULL));
+        api_ok(acct_req(&r, "POST", "/users/SignUp", body, NULL, NULL));
         ck_assert_msg(r.status == 422, "password %s: %ld %s", v, r.status, r.body);
-        assert_fields(&r, FIELDS("password"));
+        acct_assert_fields(&r, ACCT_FIELDS("password"));
         api_free(&r);
     }
     /* 8 code points in 16 bytes: long enough (characters, not bytes). */
-    signup(name, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", NULL);
-    ck_assert_int_eq(signin_status(name, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"), 200);
+    acct_signup(name, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", NULL);
+    ck_assert_int_eq(acct_signin_status(name, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"), 200);
     /* 128 characters is the longest allowed; \u escapes count as one. */
     memcpy(p128, p129, 128);
     p128[128] = '\0';
-    uname_(name, sizeof(name), "pw");
-    signup(name, p128, NULL);
-    uname_(name, sizeof(name), "pu");
+    acct_unique_name(name, sizeof(name), "pw");
+    acct_signup(name, p128, NULL);
+    acct_unique_name(name, sizeof(name), "pu");
     snprintf(body, sizeof(body), "{\"name\":\"%s\",\"password\":\"%s\\u00e9\\ud83d\\ude00\"}",
-             name, PW_MARK "x");                               /* 9 code points */
+             name, ACCT_PW_MARK "x");                               /* 9 code points */
     api_resp r;
-    api_ok(req(&r, "POST", "/users/SignUp", body, NULL, NULL));
+    api_ok(acct_req(&r, "POST", "/users/SignUp", body, NULL, NULL));
     ck_assert_msg(r.status == 201, "escaped password: %ld %s", r.status, r.body);
     api_free(&r);
 }
@@ -497,31 +288,31 @@ START_TEST(test_signup_missing_fields)
 {
     char name[40], body[256];
     api_resp r;
-    api_ok(req(&r, "POST", "/users/SignUp", "{}", NULL, NULL));
-    assert_fields(&r, FIELDS("name", "password"));
+    api_ok(acct_req(&r, "POST", "/users/SignUp", "{}", NULL, NULL));
+    acct_assert_fields(&r, ACCT_FIELDS("name", "password"));
     api_free(&r);
 
-    api_ok(req(&r, "POST", "/users/SignUp", "{\"nick\":\"x\",\"pass\":\"" PW "\"}", NULL, NULL));
-    assert_fields(&r, FIELDS("name", "password"));
+    api_ok(acct_req(&r, "POST", "/users/SignUp", "{\"nick\":\"x\",\"pass\":\"" ACCT_PW "\"}", NULL, NULL));
+    acct_assert_fields(&r, ACCT_FIELDS("name", "password"));
     api_free(&r);
 
-    uname_(name, sizeof(name), "mf");
+    acct_unique_name(name, sizeof(name), "mf");
     snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
-    api_ok(req(&r, "POST", "/users/SignUp", body, NULL, NULL));
-    assert_fields(&r, FIELDS("password"));
+    api_ok(acct_req(&r, "POST", "/users/SignUp", body, NULL, NULL));
+    acct_assert_fields(&r, ACCT_FIELDS("password"));
     api_free(&r);
 
-    api_ok(req(&r, "POST", "/users/SignUp", "{\"password\":\"" PW "\"}", NULL, NULL));
-    assert_fields(&r, FIELDS("name"));
+    api_ok(acct_req(&r, "POST", "/users/SignUp", "{\"password\":\"" ACCT_PW "\"}", NULL, NULL));
+    acct_assert_fields(&r, ACCT_FIELDS("name"));
     api_free(&r);
 
     /* Both bad at once: both reported. */
-    api_ok(req(&r, "POST", "/users/SignUp", "{\"name\":\"-x\",\"password\":\"short\"}", NULL, NULL));
-    assert_fields(&r, FIELDS("name", "password"));
+    api_ok(acct_req(&r, "POST", "/users/SignUp", "{\"name\":\"-x\",\"password\":\"short\"}", NULL, NULL));
+    acct_assert_fields(&r, ACCT_FIELDS("name", "password"));
     api_free(&r);
 
     /* None of these created the user. */
-    signup(name, PW, NULL);
+    acct_signup(name, ACCT_PW, NULL);
 }
 END_TEST
 
@@ -529,24 +320,24 @@ START_TEST(test_signup_role)
 {
     char name[40], body[512];
     api_resp r;
-    uname_(name, sizeof(name), "ro");
+    acct_unique_name(name, sizeof(name), "ro");
     static const char *const roles[] = { "\"admin\"", "\"ADMIN\"", "\"Admin\"", "\"superuser\"", "\"\"", "1" };
     for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
-        snprintf(body, sizeof(body), "{\"name\":\"%s\",\"password\":\"%s\",\"role\":%s}", name, PW, roles[i]);
-        api_ok(req(&r, "POST", "/users/SignUp", body, NULL, NULL));
+        snprintf(body, sizeof(body), "{\"name\":\"%s\",\"password\":\"%s\",\"role\":%s}", name, ACCT_PW, roles[i]);
+        api_ok(acct_req(&r, "POST", "/users/SignUp", body, NULL, NULL));
         ck_assert_msg(r.status == 403, "role %s: %ld %s", roles[i], r.status, r.body);
         api_assert_error(&r, 403, "forbidden");
         api_free(&r);
     }
     /* Permission comes before field validation (API.md §1.1). */
     snprintf(body, sizeof(body), "{\"name\":\".bad name\",\"password\":\"x\",\"role\":\"admin\"}");
-    api_ok(req(&r, "POST", "/users/SignUp", body, NULL, NULL));
+    api_ok(acct_req(&r, "POST", "/users/SignUp", body, NULL, NULL));
     api_assert_error(&r, 403, "forbidden");
     api_free(&r);
 
     /* role "user" is what everyone gets: accepted. The 403s made nothing. */
-    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"password\":\"%s\",\"role\":\"user\"}", name, PW);
-    api_ok(req(&r, "POST", "/users/SignUp", body, NULL, NULL));
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"password\":\"%s\",\"role\":\"user\"}", name, ACCT_PW);
+    api_ok(acct_req(&r, "POST", "/users/SignUp", body, NULL, NULL));
     ck_assert_msg(r.status == 201, "role user: %ld %s", r.status, r.body);
     ck_assert_str_eq(api_json_str(&r, "user.role"), "user");
     api_free(&r);
@@ -557,7 +348,7 @@ START_TEST(test_signup_body_shapes)
 {
     api_resp r;
     /* Empty body, with and without a Content-Type. */
-    api_ok(req(&r, "POST", "/users/SignUp", "", NULL, NULL));
+    api_ok(acct_req(&r, "POST", "/users/SignUp", "", NULL, NULL));
     api_assert_error(&r, 422, "invalid_body");
     api_free(&r);
     api_ok(api_request(&r, "POST", "/users/SignUp", NULL, 0, NULL));
@@ -566,36 +357,36 @@ START_TEST(test_signup_body_shapes)
     /* JSON, but not an object. */
     static const char *const not_obj[] = { "[]", "[{\"name\":\"a\"}]", "\"x\"", "1", "null", "true" };
     for (size_t i = 0; i < sizeof(not_obj) / sizeof(not_obj[0]); i++) {
-        api_ok(req(&r, "POST", "/users/SignUp", not_obj[i], NULL, NULL));
+        api_ok(acct_req(&r, "POST", "/users/SignUp", not_obj[i], NULL, NULL));
         ck_assert_msg(r.status == 422, "%s: %ld %s", not_obj[i], r.status, r.body);
         api_assert_error(&r, 422, "invalid_body");
         api_free(&r);
     }
     /* Not JSON. */
     static const char *const bad[] = { "{", "{\"name\":\"a\",}", "{\"name\":\"a\"} x", "name=a&password=b",
-                                       "{\"name\":'a'}", "{\"name\":\"\\ud800\",\"password\":\"" PW "\"}" };
+                                       "{\"name\":'a'}", "{\"name\":\"\\ud800\",\"password\":\"" ACCT_PW "\"}" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        api_ok(req(&r, "POST", "/users/SignUp", bad[i], NULL, NULL));
+        api_ok(acct_req(&r, "POST", "/users/SignUp", bad[i], NULL, NULL));
         ck_assert_msg(r.status == 400, "%s: %ld %s", bad[i], r.status, r.body);
         api_assert_error(&r, 400, "malformed_json");
         api_free(&r);
     }
     /* A body that is not declared as JSON. */
     char name[40], body[512];
-    uname_(name, sizeof(name), "ct");
-    creds_body(body, sizeof(body), name, PW);
-    api_ok(req(&r, "POST", "/users/SignUp", body, NULL, (const char *[]){ "Content-Type: text/plain", NULL }));
+    acct_unique_name(name, sizeof(name), "ct");
+    acct_creds_body(body, sizeof(body), name, ACCT_PW);
+    api_ok(acct_req(&r, "POST", "/users/SignUp", body, NULL, (const char *[]){ "Content-Type: text/plain", NULL }));
     api_assert_error(&r, 415, "unsupported_media_type");
     api_free(&r);
-    api_ok(req(&r, "POST", "/users/SignUp", body, NULL,
+    api_ok(acct_req(&r, "POST", "/users/SignUp", body, NULL,
                (const char *[]){ "Content-Type: application/x-www-form-urlencoded", NULL }));
     api_assert_error(&r, 415, "unsupported_media_type");
     api_free(&r);
-    api_ok(req(&r, "POST", "/users/SignUp", body, NULL, (const char *[]){ "Content-Type:", NULL }));
+    api_ok(acct_req(&r, "POST", "/users/SignUp", body, NULL, (const char *[]){ "Content-Type:", NULL }));
     api_assert_error(&r, 415, "unsupported_media_type");
     api_free(&r);
     /* None of those created the user; with a charset parameter it works. */
-    api_ok(req(&r, "POST", "/users/SignUp", body, NULL,
+    api_ok(acct_req(&r, "POST", "/users/SignUp", body, NULL,
                (const char *[]){ "Content-Type: application/json; charset=utf-8", NULL }));
     ck_assert_msg(r.status == 201, "charset=utf-8: %ld %s", r.status, r.body);
     api_free(&r);
@@ -605,13 +396,13 @@ END_TEST
 START_TEST(test_signup_unknown_fields_ignored)
 {
     char name[40], body[512];
-    uname_(name, sizeof(name), "uf");
+    acct_unique_name(name, sizeof(name), "uf");
     snprintf(body, sizeof(body),
              "{\"name\":\"%s\",\"password\":\"%s\",\"nickname\":\"x\",\"id\":\"1\","
              "\"followers_count\":5,\"tweets_count\":7,\"created_at\":\"2020-01-01T00:00:00.000Z\","
-             "\"extra\":{\"a\":[1,2,{\"b\":null}]}}", name, PW);
+             "\"extra\":{\"a\":[1,2,{\"b\":null}]}}", name, ACCT_PW);
     api_resp r;
-    api_ok(req(&r, "POST", "/users/SignUp", body, NULL, NULL));
+    api_ok(acct_req(&r, "POST", "/users/SignUp", body, NULL, NULL));
     ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
     ck_assert_str_ne(api_json_str(&r, "user.id"), "1");
     ck_assert_msg(api_json_at(&r, "user.followers_count")->valuedouble == 0, "%s", r.body);
@@ -627,13 +418,13 @@ END_TEST
 START_TEST(test_signin_ok)
 {
     char name[40], body[512], upper[40];
-    uname_(name, sizeof(name), "Si");
-    creds_body(body, sizeof(body), name, PW);
+    acct_unique_name(name, sizeof(name), "Si");
+    acct_creds_body(body, sizeof(body), name, ACCT_PW);
     api_resp up, r;
-    api_ok(req(&up, "POST", "/users/SignUp", body, NULL, NULL));
+    api_ok(acct_req(&up, "POST", "/users/SignUp", body, NULL, NULL));
     ck_assert_int_eq(up.status, 201);
 
-    api_ok(req(&r, "POST", "/users/SignIn", body, NULL, NULL));
+    api_ok(acct_req(&r, "POST", "/users/SignIn", body, NULL, NULL));
     ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
     const char *tok = api_json_str(&r, "access_token");
     ck_assert_msg(tok && strlen(tok) > 20, "access_token: %s", r.body);
@@ -674,8 +465,8 @@ START_TEST(test_signin_ok)
     snprintf(upper, sizeof(upper), "%s", name);
     for (char *p = upper; *p; p++)
         *p = (char)toupper((unsigned char)*p);
-    creds_body(body, sizeof(body), upper, PW);
-    api_ok(req(&r, "POST", "/users/SignIn", body, NULL, NULL));
+    acct_creds_body(body, sizeof(body), upper, ACCT_PW);
+    api_ok(acct_req(&r, "POST", "/users/SignIn", body, NULL, NULL));
     ck_assert_msg(r.status == 200, "upper-case name: %ld %s", r.status, r.body);
     ck_assert_str_eq(api_json_str(&r, "user.name"), name);
     api_free(&r);
@@ -687,16 +478,16 @@ END_TEST
 START_TEST(test_signin_wrong_vs_unknown)
 {
     char name[40], body[512], unknown[40];
-    uname_(name, sizeof(name), "wu");
-    uname_(unknown, sizeof(unknown), "nobody");
-    signup(name, PW, NULL);
+    acct_unique_name(name, sizeof(name), "wu");
+    acct_unique_name(unknown, sizeof(unknown), "nobody");
+    acct_signup(name, ACCT_PW, NULL);
 
     api_resp wrong, none, badname;
     for (int i = 0; i < 2; i++) {
-        creds_body(body, sizeof(body), name, PW "-wrong");
-        api_ok(req(&wrong, "POST", "/users/SignIn", body, NULL, NULL));
-        creds_body(body, sizeof(body), unknown, PW);
-        api_ok(req(&none, "POST", "/users/SignIn", body, NULL, NULL));
+        acct_creds_body(body, sizeof(body), name, ACCT_PW "-wrong");
+        api_ok(acct_req(&wrong, "POST", "/users/SignIn", body, NULL, NULL));
+        acct_creds_body(body, sizeof(body), unknown, ACCT_PW);
+        api_ok(acct_req(&none, "POST", "/users/SignIn", body, NULL, NULL));
         api_assert_error(&wrong, 401, "invalid_credentials");
         api_assert_error(&none, 401, "invalid_credentials");
         ck_assert_msg(strcmp(wrong.body, none.body) == 0, "bodies differ:\n%s\n%s", wrong.body, none.body);
@@ -704,11 +495,11 @@ START_TEST(test_signin_wrong_vs_unknown)
         api_free(&none);
     }
     /* A name no user could have: the same answer again. */
-    api_ok(req(&badname, "POST", "/users/SignIn", "{\"name\":\"no such name!\",\"password\":\"" PW "\"}",
+    api_ok(acct_req(&badname, "POST", "/users/SignIn", "{\"name\":\"no such name!\",\"password\":\"" ACCT_PW "\"}",
                NULL, NULL));
     api_assert_error(&badname, 401, "invalid_credentials");
-    creds_body(body, sizeof(body), name, PW "-wrong");
-    api_ok(req(&wrong, "POST", "/users/SignIn", body, NULL, NULL));
+    acct_creds_body(body, sizeof(body), name, ACCT_PW "-wrong");
+    api_ok(acct_req(&wrong, "POST", "/users/SignIn", body, NULL, NULL));
     ck_assert_str_eq(badname.body, wrong.body);
     api_free(&badname);
     api_free(&wrong);
@@ -718,15 +509,15 @@ START_TEST(test_signin_wrong_vs_unknown)
 
     /* Missing fields are a 422, not a 401. */
     api_resp r;
-    api_ok(req(&r, "POST", "/users/SignIn", "{}", NULL, NULL));
-    assert_fields(&r, FIELDS("name", "password"));
+    api_ok(acct_req(&r, "POST", "/users/SignIn", "{}", NULL, NULL));
+    acct_assert_fields(&r, ACCT_FIELDS("name", "password"));
     api_free(&r);
     snprintf(body, sizeof(body), "{\"name\":\"%s\",\"password\":12345678}", name);
-    api_ok(req(&r, "POST", "/users/SignIn", body, NULL, NULL));
-    assert_fields(&r, FIELDS("password"));
+    api_ok(acct_req(&r, "POST", "/users/SignIn", body, NULL, NULL));
+    acct_assert_fields(&r, ACCT_FIELDS("password"));
     api_free(&r);
     /* The right password still works (3 failures are below the limit). */
-    ck_assert_int_eq(signin_status(name, PW), 200);
+    ck_assert_int_eq(acct_signin_status(name, ACCT_PW), 200);
 }
 END_TEST
 
@@ -734,8 +525,8 @@ static void assert_throttled(const char *name, const char *pw)
 {
     char body[512], ra[32];
     api_resp r;
-    creds_body(body, sizeof(body), name, pw);
-    api_ok(req(&r, "POST", "/users/SignIn", body, NULL, NULL));
+    acct_creds_body(body, sizeof(body), name, pw);
+    api_ok(acct_req(&r, "POST", "/users/SignIn", body, NULL, NULL));
     api_assert_error(&r, 429, "rate_limited");
     ck_assert_msg(api_header(&r, "Retry-After", ra, sizeof(ra)) != NULL, "429 without Retry-After");
     ck_assert_msg(ra[0] && strspn(ra, "0123456789") == strlen(ra), "Retry-After not an integer: %s", ra);
@@ -747,35 +538,35 @@ static void assert_throttled(const char *name, const char *pw)
 START_TEST(test_signin_throttled)
 {
     char name[40], upper[40], other[40];
-    uname_(name, sizeof(name), "th");
-    signup(name, PW, NULL);
+    acct_unique_name(name, sizeof(name), "th");
+    acct_signup(name, ACCT_PW, NULL);
     snprintf(upper, sizeof(upper), "%s", name);
     for (char *p = upper; *p; p++)
         *p = (char)toupper((unsigned char)*p);
     /* Five failures, under either case of the name. */
     for (int i = 0; i < 5; i++)
-        ck_assert_int_eq(signin_status(i % 2 ? upper : name, PW "-wrong"), 401);
+        ck_assert_int_eq(acct_signin_status(i % 2 ? upper : name, ACCT_PW "-wrong"), 401);
     /* The sixth attempt is refused, even with the right password. */
-    assert_throttled(name, PW);
-    assert_throttled(upper, PW);
-    assert_throttled(name, PW "-wrong");
+    assert_throttled(name, ACCT_PW);
+    assert_throttled(upper, ACCT_PW);
+    assert_throttled(name, ACCT_PW "-wrong");
 
     /* Another name is not affected. */
-    uname_(other, sizeof(other), "th");
-    signup(other, PW, NULL);
-    ck_assert_int_eq(signin_status(other, PW), 200);
+    acct_unique_name(other, sizeof(other), "th");
+    acct_signup(other, ACCT_PW, NULL);
+    ck_assert_int_eq(acct_signin_status(other, ACCT_PW), 200);
 
     /* Unknown names are counted the same way. */
     char ghost[40];
-    uname_(ghost, sizeof(ghost), "ghost");
+    acct_unique_name(ghost, sizeof(ghost), "ghost");
     for (int i = 0; i < 5; i++)
-        ck_assert_int_eq(signin_status(ghost, PW), 401);
-    assert_throttled(ghost, PW);
+        ck_assert_int_eq(acct_signin_status(ghost, ACCT_PW), 401);
+    assert_throttled(ghost, ACCT_PW);
     /* A throttled name still has its account: sign-up says it is taken. */
     char body[512];
     api_resp r;
-    creds_body(body, sizeof(body), name, PW);
-    api_ok(req(&r, "POST", "/users/SignUp", body, NULL, NULL));
+    acct_creds_body(body, sizeof(body), name, ACCT_PW);
+    api_ok(acct_req(&r, "POST", "/users/SignUp", body, NULL, NULL));
     api_assert_error(&r, 409, "conflict");
     api_free(&r);
 }
@@ -814,7 +605,7 @@ static void race(int n, const char *const *bodies, const char *const *extra, chi
                 const char *id = api_json_str(&r, "user.id");
                 if (id)
                     snprintf(cr.id, sizeof(cr.id), "%s", id);
-                if (strstr(r.body, PW_MARK) || strstr(r.body, "argon2"))
+                if (strstr(r.body, ACCT_PW_MARK) || strstr(r.body, "argon2"))
                     cr.status = -2;
             }
             if (write(res[1], &cr, sizeof(cr)) != (ssize_t)sizeof(cr))
@@ -842,7 +633,7 @@ START_TEST(test_signup_race)
     char name[40], variants[N][40], bodies_s[N][512];
     const char *bodies[N];
     child_result res[N];
-    uname_(name, sizeof(name), "race");
+    acct_unique_name(name, sizeof(name), "race");
     for (int i = 0; i < N; i++) {
         /* The same name in different cases: unique without regard to case. */
         snprintf(variants[i], sizeof(variants[i]), "%s", name);
@@ -850,7 +641,7 @@ START_TEST(test_signup_race)
             if ((i >> (j % 3)) & 1)
                 variants[i][j] = (char)toupper((unsigned char)variants[i][j]);
         snprintf(bodies_s[i], sizeof(bodies_s[i]), "{\"name\":\"%s\",\"password\":\"%s%d\"}",
-                 variants[i], PW, i);
+                 variants[i], ACCT_PW, i);
         bodies[i] = bodies_s[i];
     }
     race(N, bodies, NULL, res);
@@ -868,8 +659,8 @@ START_TEST(test_signup_race)
     ck_assert_msg(created == 1 && conflicts == N - 1, "%d created, %d conflicts", created, conflicts);
     /* The winner's password is the one that signs in. */
     char pw[64];
-    snprintf(pw, sizeof(pw), "%s%d", PW, winner);
-    ck_assert_int_eq(signin_status(name, pw), 200);
+    snprintf(pw, sizeof(pw), "%s%d", ACCT_PW, winner);
+    ck_assert_int_eq(acct_signin_status(name, pw), 200);
     api_resp g;
     get_user(&g, res[winner].id);
     ck_assert_int_eq(g.status, 200);
@@ -882,13 +673,13 @@ END_TEST
 
 START_TEST(test_token_missing)
 {
-    char name[40], id[32], tok[TOKLEN], path[64];
-    new_user("tm", name, id, tok);
+    char name[40], id[32], tok[ACCT_TOKLEN], path[64];
+    acct_new_user("tm", name, id, tok);
     char body[128];
     snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
     api_resp r;
     put_user(&r, id, body, NULL);
-    assert_401(&r, "unauthorized");
+    acct_assert_401(&r, "unauthorized");
     api_free(&r);
 
     user_path(path, sizeof(path), id);
@@ -898,17 +689,17 @@ START_TEST(test_token_missing)
     };
     for (size_t i = 0; i < sizeof(auth) / sizeof(auth[0]); i++) {
         const char *h[] = { auth[i], NULL };
-        api_ok(req(&r, "PUT", path, body, NULL, h));
+        api_ok(acct_req(&r, "PUT", path, body, NULL, h));
         ck_assert_msg(r.status == 401, "%s: %ld %s", auth[i], r.status, r.body);
-        assert_401(&r, "unauthorized");
+        acct_assert_401(&r, "unauthorized");
         api_free(&r);
     }
     /* The token comes before the body checks (API.md §1.1). */
-    api_ok(req(&r, "PUT", path, "{", NULL, NULL));
-    assert_401(&r, "unauthorized");
+    api_ok(acct_req(&r, "PUT", path, "{", NULL, NULL));
+    acct_assert_401(&r, "unauthorized");
     api_free(&r);
-    api_ok(req(&r, "PUT", path, body, NULL, (const char *[]){ "Content-Type: text/plain", NULL }));
-    assert_401(&r, "unauthorized");
+    api_ok(acct_req(&r, "PUT", path, body, NULL, (const char *[]){ "Content-Type: text/plain", NULL }));
+    acct_assert_401(&r, "unauthorized");
     api_free(&r);
     /* And the real token works. */
     ck_assert_int_eq(put_user_status(id, body, tok), 200);
@@ -917,8 +708,8 @@ END_TEST
 
 START_TEST(test_token_forged)
 {
-    char name[40], id[32], tok[TOKLEN], body[128], forged[TOKLEN];
-    new_user("tf", name, id, tok);
+    char name[40], id[32], tok[ACCT_TOKLEN], body[128], forged[ACCT_TOKLEN];
+    acct_new_user("tf", name, id, tok);
     snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
     api_resp r;
     jwt_parts p;
@@ -930,7 +721,7 @@ START_TEST(test_token_forged)
     for (size_t i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
         put_user(&r, id, body, garbage[i]);
         ck_assert_msg(r.status == 401, "token %s: %ld %s", garbage[i], r.status, r.body);
-        assert_401(&r, "unauthorized");
+        acct_assert_401(&r, "unauthorized");
         api_free(&r);
     }
 
@@ -941,11 +732,11 @@ START_TEST(test_token_forged)
         b64url(none_heads[i], strlen(none_heads[i]), h, sizeof(h));
         snprintf(forged, sizeof(forged), "%s.%s.", h, p.payload);
         put_user(&r, id, body, forged);
-        assert_401(&r, "unauthorized");
+        acct_assert_401(&r, "unauthorized");
         api_free(&r);
         snprintf(forged, sizeof(forged), "%s.%s.%s", h, p.payload, p.sig);
         put_user(&r, id, body, forged);
-        assert_401(&r, "unauthorized");
+        acct_assert_401(&r, "unauthorized");
         api_free(&r);
     }
 
@@ -954,7 +745,7 @@ START_TEST(test_token_forged)
     char *mid = strrchr(forged, '.') + 10;
     *mid = *mid == 'A' ? 'B' : 'A';
     put_user(&r, id, body, forged);
-    assert_401(&r, "unauthorized");
+    acct_assert_401(&r, "unauthorized");
     api_free(&r);
 
     /* The payload changed to claim admin, the signature kept. */
@@ -968,14 +759,14 @@ START_TEST(test_token_forged)
     b64url(admin_payload, strlen(admin_payload), newpay, sizeof(newpay));
     snprintf(forged, sizeof(forged), "%s.%s.%s", p.head, newpay, p.sig);
     put_user(&r, id, body, forged);
-    assert_401(&r, "unauthorized");
+    acct_assert_401(&r, "unauthorized");
     api_free(&r);
 
     /* The same claims re-signed with another key. */
     static const unsigned char other_key[32] = "not the key of the test stack!!";
     sign_with(p.head, p.payload, other_key, forged, sizeof(forged));
     put_user(&r, id, body, forged);
-    assert_401(&r, "unauthorized");
+    acct_assert_401(&r, "unauthorized");
     api_free(&r);
 
     /* And the real one still works. */
@@ -985,10 +776,10 @@ END_TEST
 
 START_TEST(test_token_revoked_by_password_change)
 {
-    char name[40], id[32], t1[TOKLEN], t0[TOKLEN], t2[TOKLEN], body[256];
-    new_user("pc", name, id, t1);
-    signin(name, PW, t0);                       /* a second, older session */
-    snprintf(body, sizeof(body), "{\"password\":\"%s\"}", PW "-new");
+    char name[40], id[32], t1[ACCT_TOKLEN], t0[ACCT_TOKLEN], t2[ACCT_TOKLEN], body[256];
+    acct_new_user("pc", name, id, t1);
+    acct_signin(name, ACCT_PW, t0);                       /* a second, older session */
+    snprintf(body, sizeof(body), "{\"password\":\"%s\"}", ACCT_PW "-new");
     api_resp r;
     put_user(&r, id, body, t1);
     ck_assert_msg(r.status == 200, "password change: %ld %s", r.status, r.body);
@@ -998,29 +789,29 @@ START_TEST(test_token_revoked_by_password_change)
 
     /* A token issued right after the change works at once (same second),
      * every older one is revoked. */
-    signin(name, PW "-new", t2);
+    acct_signin(name, ACCT_PW "-new", t2);
     snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
     ck_assert_int_eq(put_user_status(id, body, t2), 200);
     put_user(&r, id, body, t1);
-    assert_401(&r, "token_expired");
+    acct_assert_401(&r, "token_expired");
     api_free(&r);
     put_user(&r, id, body, t0);
-    assert_401(&r, "token_expired");
+    acct_assert_401(&r, "token_expired");
     api_free(&r);
     /* The old password no longer signs in. */
-    ck_assert_int_eq(signin_status(name, PW), 401);
+    ck_assert_int_eq(acct_signin_status(name, ACCT_PW), 401);
 
     /* Again, changing and signing in back to back, several times. */
     for (int i = 0; i < 2; i++) {
-        char pw[64], tok[TOKLEN];
-        snprintf(pw, sizeof(pw), "%s-again%d", PW, i);
+        char pw[64], tok[ACCT_TOKLEN];
+        snprintf(pw, sizeof(pw), "%s-again%d", ACCT_PW, i);
         snprintf(body, sizeof(body), "{\"password\":\"%s\"}", pw);
         ck_assert_int_eq(put_user_status(id, body, t2), 200);
-        signin(name, pw, tok);
+        acct_signin(name, pw, tok);
         snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
         ck_assert_int_eq(put_user_status(id, body, tok), 200);
         put_user(&r, id, body, t2);
-        assert_401(&r, "token_expired");
+        acct_assert_401(&r, "token_expired");
         api_free(&r);
         snprintf(t2, sizeof(t2), "%s", tok);
     }
@@ -1031,9 +822,9 @@ END_TEST
 
 START_TEST(test_put_forbidden)
 {
-    char na[40], ia[32], ta[TOKLEN], nb[40], ib[32], tb[TOKLEN], body[256];
-    new_user("pa", na, ia, ta);
-    new_user("pb", nb, ib, tb);
+    char na[40], ia[32], ta[ACCT_TOKLEN], nb[40], ib[32], tb[ACCT_TOKLEN], body[256];
+    acct_new_user("pa", na, ia, ta);
+    acct_new_user("pb", nb, ib, tb);
     api_resp r;
     snprintf(body, sizeof(body), "{\"name\":\"%sX\"}", na);
     put_user(&r, ib, body, ta);
@@ -1060,7 +851,7 @@ START_TEST(test_put_forbidden)
     snprintf(body, sizeof(body), "{\"name\":\"%s\"}", nb);
     ck_assert_int_eq(put_user_status(ib, body, tb), 200);
     /* Non-numeric ids do not match the route. */
-    api_ok(req(&r, "PUT", "/users/abc", body, ta, NULL));
+    api_ok(acct_req(&r, "PUT", "/users/abc", body, ta, NULL));
     api_assert_error(&r, 404, "not_found");
     api_free(&r);
 }
@@ -1068,8 +859,8 @@ END_TEST
 
 START_TEST(test_put_owner)
 {
-    char name[40], id[32], tok[TOKLEN], body[256], upper[40];
-    new_user("ow", name, id, tok);
+    char name[40], id[32], tok[ACCT_TOKLEN], body[256], upper[40];
+    acct_new_user("ow", name, id, tok);
     api_resp r, before;
     get_user(&before, id);
 
@@ -1093,7 +884,7 @@ START_TEST(test_put_owner)
     /* Renames keep the token (only password and role changes revoke). */
     ck_assert_int_eq(put_user_status(id, body, tok), 200);
     /* Sign-in works under either case. */
-    ck_assert_int_eq(signin_status(name, PW), 200);
+    ck_assert_int_eq(acct_signin_status(name, ACCT_PW), 200);
 
     /* Nothing to change → 422. */
     static const char *const empty[] = { "{}", "{\"foo\":1}", "{\"id\":\"1\",\"tweets_count\":3}" };
@@ -1105,23 +896,23 @@ START_TEST(test_put_owner)
     }
     /* Field rules as in sign-up. */
     put_user(&r, id, "{\"name\":\".x\"}", tok);
-    assert_fields(&r, FIELDS("name"));
+    acct_assert_fields(&r, ACCT_FIELDS("name"));
     api_free(&r);
     put_user(&r, id, "{\"name\":null}", tok);
-    assert_fields(&r, FIELDS("name"));
+    acct_assert_fields(&r, ACCT_FIELDS("name"));
     api_free(&r);
-    put_user(&r, id, "{\"password\":\"" PW_MARK "7\"}", tok);
-    assert_fields(&r, FIELDS("password"));
+    put_user(&r, id, "{\"password\":\"" ACCT_PW_MARK "7\"}", tok);
+    acct_assert_fields(&r, ACCT_FIELDS("password"));
     api_free(&r);
     put_user(&r, id, "{\"name\":\"\",\"password\":1}", tok);
-    assert_fields(&r, FIELDS("name", "password"));
+    acct_assert_fields(&r, ACCT_FIELDS("name", "password"));
     api_free(&r);
     /* A valid name with an invalid password changes nothing. */
     char fresh[40];
-    uname_(fresh, sizeof(fresh), "nn");
+    acct_unique_name(fresh, sizeof(fresh), "nn");
     snprintf(body, sizeof(body), "{\"name\":\"%s\",\"password\":\"short\"}", fresh);
     put_user(&r, id, body, tok);
-    assert_fields(&r, FIELDS("password"));
+    acct_assert_fields(&r, ACCT_FIELDS("password"));
     api_free(&r);
     get_user(&r, id);
     ck_assert_str_eq(api_json_str(&r, "user.name"), upper);
@@ -1142,9 +933,9 @@ END_TEST
 
 START_TEST(test_put_rename)
 {
-    char na[40], ia[32], ta[TOKLEN], nb[40], ib[32], body[256], upper_b[40], newname[40];
-    new_user("rn", na, ia, ta);
-    new_user("rn", nb, ib, NULL);
+    char na[40], ia[32], ta[ACCT_TOKLEN], nb[40], ib[32], body[256], upper_b[40], newname[40];
+    acct_new_user("rn", na, ia, ta);
+    acct_new_user("rn", nb, ib, NULL);
     api_resp r;
     /* B's name, in another case: taken. */
     snprintf(upper_b, sizeof(upper_b), "%s", nb);
@@ -1156,7 +947,7 @@ START_TEST(test_put_rename)
     api_free(&r);
 
     /* A free name: renamed; the token keeps working. */
-    uname_(newname, sizeof(newname), "RN");
+    acct_unique_name(newname, sizeof(newname), "RN");
     snprintf(body, sizeof(body), "{\"name\":\"%s\"}", newname);
     put_user(&r, ia, body, ta);
     ck_assert_msg(r.status == 200, "rename: %ld %s", r.status, r.body);
@@ -1164,17 +955,17 @@ START_TEST(test_put_rename)
     api_free(&r);
     ck_assert_int_eq(put_user_status(ia, body, ta), 200);
     /* The new name signs in, the old one no longer does. */
-    char tok[TOKLEN];
-    signin(newname, PW, tok);
-    ck_assert_int_eq(signin_status(na, PW), 401);
+    char tok[ACCT_TOKLEN];
+    acct_signin(newname, ACCT_PW, tok);
+    ck_assert_int_eq(acct_signin_status(na, ACCT_PW), 401);
     /* The old name is free again; the new one is taken. */
-    signup(na, PW "-2", NULL);
+    acct_signup(na, ACCT_PW "-2", NULL);
     char lower_new[40];
     snprintf(lower_new, sizeof(lower_new), "%s", newname);
     for (char *p = lower_new; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    creds_body(body, sizeof(body), lower_new, PW);
-    api_ok(req(&r, "POST", "/users/SignUp", body, NULL, NULL));
+    acct_creds_body(body, sizeof(body), lower_new, ACCT_PW);
+    api_ok(acct_req(&r, "POST", "/users/SignUp", body, NULL, NULL));
     api_assert_error(&r, 409, "conflict");
     api_free(&r);
     /* Renaming back to the old name, now someone else's: taken. */
@@ -1188,11 +979,11 @@ END_TEST
 START_TEST(test_put_admin)
 {
     const char *adm = admin();
-    char name[40], id[32], tok[TOKLEN], body[256], newname[40];
-    new_user("ad", name, id, tok);
+    char name[40], id[32], tok[ACCT_TOKLEN], body[256], newname[40];
+    acct_new_user("ad", name, id, tok);
     api_resp r;
     /* An admin may rename anyone. */
-    uname_(newname, sizeof(newname), "adx");
+    acct_unique_name(newname, sizeof(newname), "adx");
     snprintf(body, sizeof(body), "{\"name\":\"%s\"}", newname);
     put_user(&r, id, body, adm);
     ck_assert_msg(r.status == 200, "admin rename: %ld %s", r.status, r.body);
@@ -1213,13 +1004,13 @@ START_TEST(test_put_admin)
     api_assert_error(&r, 422, "validation_failed");
     api_free(&r);
     /* An admin sets a password: the user's tokens are revoked. */
-    snprintf(body, sizeof(body), "{\"password\":\"%s\"}", PW "-by-admin");
+    snprintf(body, sizeof(body), "{\"password\":\"%s\"}", ACCT_PW "-by-admin");
     ck_assert_int_eq(put_user_status(id, body, adm), 200);
     snprintf(body, sizeof(body), "{\"name\":\"%s\"}", newname);
     put_user(&r, id, body, tok);
-    assert_401(&r, "token_expired");
+    acct_assert_401(&r, "token_expired");
     api_free(&r);
-    ck_assert_int_eq(signin_status(newname, PW "-by-admin"), 200);
+    ck_assert_int_eq(acct_signin_status(newname, ACCT_PW "-by-admin"), 200);
     /* The admin's own token is untouched. */
     ck_assert_int_eq(put_user_status(id, body, adm), 200);
 }
@@ -1228,9 +1019,9 @@ END_TEST
 START_TEST(test_put_role)
 {
     const char *adm = admin();
-    char name[40], id[32], tok[TOKLEN], body[256], n2[40], i2[32], t2[TOKLEN];
-    new_user("rl", name, id, tok);
-    new_user("rm", n2, i2, t2);
+    char name[40], id[32], tok[ACCT_TOKLEN], body[256], n2[40], i2[32], t2[ACCT_TOKLEN];
+    acct_new_user("rl", name, id, tok);
+    acct_new_user("rm", n2, i2, t2);
     api_resp r;
     /* A non-admin may not send a role at all, not even "user", not even
      * together with a valid change. */
@@ -1257,7 +1048,7 @@ START_TEST(test_put_role)
         snprintf(body, sizeof(body), "{\"role\":%s}", bad_roles[i]);
         put_user(&r, id, body, adm);
         ck_assert_msg(r.status == 422, "role %s: %ld %s", bad_roles[i], r.status, r.body);
-        assert_fields(&r, FIELDS("role"));
+        acct_assert_fields(&r, ACCT_FIELDS("role"));
         api_free(&r);
     }
 
@@ -1272,10 +1063,10 @@ START_TEST(test_put_role)
     api_free(&r);
     snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
     put_user(&r, id, body, tok);
-    assert_401(&r, "token_expired");
+    acct_assert_401(&r, "token_expired");
     api_free(&r);
-    char atok[TOKLEN];
-    signin(name, PW, atok);
+    char atok[ACCT_TOKLEN];
+    acct_signin(name, ACCT_PW, atok);
     /* The new admin may change another user. */
     snprintf(body, sizeof(body), "{\"name\":\"%s\"}", n2);
     ck_assert_int_eq(put_user_status(i2, body, atok), 200);
@@ -1288,9 +1079,9 @@ START_TEST(test_put_role)
     ck_assert_str_eq(api_json_str(&r, "user.role"), "user");
     api_free(&r);
     put_user(&r, i2, body, atok);
-    assert_401(&r, "token_expired");
+    acct_assert_401(&r, "token_expired");
     api_free(&r);
-    signin(name, PW, tok);
+    acct_signin(name, ACCT_PW, tok);
     put_user(&r, i2, body, tok);
     api_assert_error(&r, 403, "forbidden");
     api_free(&r);
@@ -1301,20 +1092,20 @@ END_TEST
 
 START_TEST(test_roostctl_promote_demote)
 {
-    char name[40], id[32], tok[TOKLEN], args[128], upper[40], body[128];
-    new_user("ctl", name, id, tok);
+    char name[40], id[32], tok[ACCT_TOKLEN], args[128], upper[40], body[128];
+    acct_new_user("ctl", name, id, tok);
     api_resp r;
     snprintf(args, sizeof(args), "user promote %s", name);
-    ck_assert_int_eq(roostctl(args, NULL), 0);
+    ck_assert_int_eq(acct_roostctl(args, NULL), 0);
     get_user(&r, id);
     ck_assert_str_eq(api_json_str(&r, "user.role"), "admin");
     api_free(&r);
     /* Older tokens are revoked. */
     snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
     put_user(&r, id, body, tok);
-    assert_401(&r, "token_expired");
+    acct_assert_401(&r, "token_expired");
     api_free(&r);
-    signin(name, PW, tok);
+    acct_signin(name, ACCT_PW, tok);
     ck_assert_int_eq(put_user_status(id, "{\"role\":\"admin\"}", tok), 200);
 
     /* Names are case-insensitive for the tool too. */
@@ -1322,39 +1113,39 @@ START_TEST(test_roostctl_promote_demote)
     for (char *p = upper; *p; p++)
         *p = (char)toupper((unsigned char)*p);
     snprintf(args, sizeof(args), "user demote %s", upper);
-    ck_assert_int_eq(roostctl(args, NULL), 0);
+    ck_assert_int_eq(acct_roostctl(args, NULL), 0);
     get_user(&r, id);
     ck_assert_str_eq(api_json_str(&r, "user.role"), "user");
     api_free(&r);
     put_user(&r, id, body, tok);
-    assert_401(&r, "token_expired");
+    acct_assert_401(&r, "token_expired");
     api_free(&r);
 
     /* Unknown names and bad usage fail. */
     char ghost[40];
-    uname_(ghost, sizeof(ghost), "noone");
+    acct_unique_name(ghost, sizeof(ghost), "noone");
     snprintf(args, sizeof(args), "user promote %s", ghost);
-    ck_assert_int_ne(roostctl(args, NULL), 0);
-    ck_assert_int_ne(roostctl("user promote", NULL), 0);
+    ck_assert_int_ne(acct_roostctl(args, NULL), 0);
+    ck_assert_int_ne(acct_roostctl("user promote", NULL), 0);
 
     /* user create: a plain user, who signs in through the API; a taken name
      * or a short password is refused. */
     char created[40];
-    uname_(created, sizeof(created), "mk");
+    acct_unique_name(created, sizeof(created), "mk");
     snprintf(args, sizeof(args), "user create --name %s --password-stdin", created);
-    ck_assert_int_eq(roostctl(args, PW), 0);
-    char body2[512], t2[TOKLEN];
-    creds_body(body2, sizeof(body2), created, PW);
-    api_ok(req(&r, "POST", "/users/SignIn", body2, NULL, NULL));
+    ck_assert_int_eq(acct_roostctl(args, ACCT_PW), 0);
+    char body2[512], t2[ACCT_TOKLEN];
+    acct_creds_body(body2, sizeof(body2), created, ACCT_PW);
+    api_ok(acct_req(&r, "POST", "/users/SignIn", body2, NULL, NULL));
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(api_json_str(&r, "user.role"), "user");
-    copy_str(t2, sizeof(t2), api_json_str(&r, "access_token"));
+    acct_copy_str(t2, sizeof(t2), api_json_str(&r, "access_token"));
     api_free(&r);
-    ck_assert_int_ne(roostctl(args, PW), 0);
-    uname_(created, sizeof(created), "mk");
+    ck_assert_int_ne(acct_roostctl(args, ACCT_PW), 0);
+    acct_unique_name(created, sizeof(created), "mk");
     snprintf(args, sizeof(args), "user create --admin --name %s --password-stdin", created);
-    ck_assert_int_ne(roostctl(args, "short"), 0);
-    ck_assert_int_eq(signin_status(created, "short"), 401);
+    ck_assert_int_ne(acct_roostctl(args, "short"), 0);
+    ck_assert_int_eq(acct_signin_status(created, "short"), 401);
 }
 END_TEST
 
@@ -1368,23 +1159,23 @@ static void idem_header(char *out, size_t len, const char *key)
 static void unique_key(char *out, size_t len, const char *what)
 {
     char n[40];
-    uname_(n, sizeof(n), what);
+    acct_unique_name(n, sizeof(n), what);
     snprintf(out, len, "key %s", n);            /* a space is allowed */
 }
 
 START_TEST(test_idem_signup_replay)
 {
     char name[40], body[512], key[64], kh[128], loc1[128], loc2[128], rp[32];
-    uname_(name, sizeof(name), "id");
+    acct_unique_name(name, sizeof(name), "id");
     unique_key(key, sizeof(key), "su");
     idem_header(kh, sizeof(kh), key);
-    creds_body(body, sizeof(body), name, PW);
+    acct_creds_body(body, sizeof(body), name, ACCT_PW);
     const char *h[] = { kh, NULL };
     api_resp a, b;
-    api_ok(req(&a, "POST", "/users/SignUp", body, NULL, h));
+    api_ok(acct_req(&a, "POST", "/users/SignUp", body, NULL, h));
     ck_assert_msg(a.status == 201, "first: %ld %s", a.status, a.body);
     ck_assert_ptr_null(api_header(&a, "Idempotent-Replayed", rp, sizeof(rp)));
-    api_ok(req(&b, "POST", "/users/SignUp", body, NULL, h));
+    api_ok(acct_req(&b, "POST", "/users/SignUp", body, NULL, h));
     ck_assert_msg(b.status == 201, "replay: %ld %s", b.status, b.body);
     ck_assert_str_eq(b.body, a.body);
     ck_assert_msg(api_header(&b, "Idempotent-Replayed", rp, sizeof(rp)) && strcmp(rp, "true") == 0,
@@ -1396,15 +1187,15 @@ START_TEST(test_idem_signup_replay)
                   strncmp(rp, "application/json", 16) == 0, "replay content type %s", rp);
     /* Only one user: the same name without a key is taken. */
     api_resp c;
-    api_ok(req(&c, "POST", "/users/SignUp", body, NULL, NULL));
+    api_ok(acct_req(&c, "POST", "/users/SignUp", body, NULL, NULL));
     api_assert_error(&c, 409, "conflict");
     api_free(&c);
     /* Signed out, the scope is the body: the same key with another body is
      * another request, never a replay of the first. */
     char other[40], body2[512];
-    uname_(other, sizeof(other), "id");
-    creds_body(body2, sizeof(body2), other, PW);
-    api_ok(req(&c, "POST", "/users/SignUp", body2, NULL, h));
+    acct_unique_name(other, sizeof(other), "id");
+    acct_creds_body(body2, sizeof(body2), other, ACCT_PW);
+    api_ok(acct_req(&c, "POST", "/users/SignUp", body2, NULL, h));
     ck_assert_ptr_null(api_header(&c, "Idempotent-Replayed", rp, sizeof(rp)));
     ck_assert_msg(c.status == 201 || (c.status == 422 && strcmp(api_json_str(&c, "error.code"), "idempotency_key_reused") == 0),
                   "other body: %ld %s", c.status, c.body);
@@ -1419,8 +1210,8 @@ END_TEST
 START_TEST(test_idem_key_format)
 {
     char name[40], body[512], kh[160];
-    uname_(name, sizeof(name), "kf");
-    creds_body(body, sizeof(body), name, PW);
+    acct_unique_name(name, sizeof(name), "kf");
+    acct_creds_body(body, sizeof(body), name, ACCT_PW);
     char k65[66];
     memset(k65, 'k', 65);
     k65[65] = '\0';
@@ -1436,16 +1227,16 @@ START_TEST(test_idem_key_format)
             line = kh;
         }
         const char *h[] = { line, NULL };
-        api_ok(req(&r, "POST", "/users/SignUp", body, NULL, h));
+        api_ok(acct_req(&r, "POST", "/users/SignUp", body, NULL, h));
         ck_assert_msg(r.status == 422, "key #%zu: %ld %s", i, r.status, r.body);
-        assert_fields(&r, FIELDS("Idempotency-Key"));
+        acct_assert_fields(&r, ACCT_FIELDS("Idempotency-Key"));
         api_free(&r);
     }
     /* With a bad key and a bad field, both are reported. */
     idem_header(kh, sizeof(kh), k65);
-    api_ok(req(&r, "POST", "/users/SignUp", "{\"name\":\"-\",\"password\":\"" PW "\"}", NULL,
+    api_ok(acct_req(&r, "POST", "/users/SignUp", "{\"name\":\"-\",\"password\":\"" ACCT_PW "\"}", NULL,
                (const char *[]){ kh, NULL }));
-    assert_fields(&r, FIELDS("Idempotency-Key", "name"));
+    acct_assert_fields(&r, ACCT_FIELDS("Idempotency-Key", "name"));
     api_free(&r);
     /* None of these created the user; 64 printable characters (space and
      * '~' included) are fine. */
@@ -1454,7 +1245,7 @@ START_TEST(test_idem_key_format)
     k65[62] = '~';
     memcpy(k65, name, strlen(name));        /* unique per run */
     idem_header(kh, sizeof(kh), k65);
-    api_ok(req(&r, "POST", "/users/SignUp", body, NULL, (const char *[]){ kh, NULL }));
+    api_ok(acct_req(&r, "POST", "/users/SignUp", body, NULL, (const char *[]){ kh, NULL }));
     ck_assert_msg(r.status == 201, "64-character key: %ld %s", r.status, r.body);
     api_free(&r);
 }
@@ -1464,35 +1255,35 @@ START_TEST(test_idem_signed_in_scope)
 {
     /* Signed in, the scope is the user: a failed try is not stored, the
      * retry with a valid body runs, then replays; another body is refused. */
-    char un[40], uid[32], utok[TOKLEN], key[64], kh[128], name[40], body[512], rp[16];
-    new_user("sc", un, uid, utok);
+    char un[40], uid[32], utok[ACCT_TOKLEN], key[64], kh[128], name[40], body[512], rp[16];
+    acct_new_user("sc", un, uid, utok);
     unique_key(key, sizeof(key), "sc");
     idem_header(kh, sizeof(kh), key);
     const char *h[] = { kh, NULL };
     api_resp r, first;
-    uname_(name, sizeof(name), "scn");
+    acct_unique_name(name, sizeof(name), "scn");
     snprintf(body, sizeof(body), "{\"name\":\"%s\",\"password\":\"short\"}", name);
-    api_ok(req(&r, "POST", "/users/SignUp", body, utok, h));
-    assert_fields(&r, FIELDS("password"));
+    api_ok(acct_req(&r, "POST", "/users/SignUp", body, utok, h));
+    acct_assert_fields(&r, ACCT_FIELDS("password"));
     api_free(&r);
-    creds_body(body, sizeof(body), name, PW);
-    api_ok(req(&first, "POST", "/users/SignUp", body, utok, h));
+    acct_creds_body(body, sizeof(body), name, ACCT_PW);
+    api_ok(acct_req(&first, "POST", "/users/SignUp", body, utok, h));
     ck_assert_msg(first.status == 201, "retry after a failure: %ld %s", first.status, first.body);
     ck_assert_ptr_null(api_header(&first, "Idempotent-Replayed", rp, sizeof(rp)));
-    api_ok(req(&r, "POST", "/users/SignUp", body, utok, h));
+    api_ok(acct_req(&r, "POST", "/users/SignUp", body, utok, h));
     ck_assert_int_eq(r.status, 201);
     ck_assert_str_eq(r.body, first.body);
     ck_assert_msg(api_header(&r, "Idempotent-Replayed", rp, sizeof(rp)) && strcmp(rp, "true") == 0,
                   "no Idempotent-Replayed");
     api_free(&r);
     char other[40];
-    uname_(other, sizeof(other), "sco");
-    creds_body(body, sizeof(body), other, PW);
-    api_ok(req(&r, "POST", "/users/SignUp", body, utok, h));
+    acct_unique_name(other, sizeof(other), "sco");
+    acct_creds_body(body, sizeof(body), other, ACCT_PW);
+    api_ok(acct_req(&r, "POST", "/users/SignUp", body, utok, h));
     api_assert_error(&r, 422, "idempotency_key_reused");
     api_free(&r);
     /* That other body was not processed: its name is still free. */
-    signup(other, PW, NULL);
+    acct_signup(other, ACCT_PW, NULL);
     api_free(&first);
 }
 END_TEST
@@ -1501,10 +1292,10 @@ START_TEST(test_idem_concurrent)
 {
     enum { N = 4 };
     char name[40], body[512], key[64], kh[128];
-    uname_(name, sizeof(name), "ic");
+    acct_unique_name(name, sizeof(name), "ic");
     unique_key(key, sizeof(key), "ic");
     idem_header(kh, sizeof(kh), key);
-    creds_body(body, sizeof(body), name, PW);
+    acct_creds_body(body, sizeof(body), name, ACCT_PW);
     const char *bodies[N] = { body, body, body, body };
     const char *extra[] = { kh, NULL };
     child_result res[N];
@@ -1565,12 +1356,12 @@ START_TEST(test_passwords_not_logged)
 {
     const char *run = getenv("ROOST_TEST_RUN_DIR");
     ck_assert_msg(run != NULL, "ROOST_TEST_RUN_DIR not set (run ./dev test)");
-    char name[40], id[32], tok[TOKLEN], pw[64], body[256];
-    uname_(name, sizeof(name), "lg");
-    snprintf(pw, sizeof(pw), "%s-%s-logcheck", PW_MARK, name);
-    signup(name, pw, id);
-    signin(name, pw, tok);
-    ck_assert_int_eq(signin_status(name, "Sekr1t-wrong-logcheck"), 401);
+    char name[40], id[32], tok[ACCT_TOKLEN], pw[64], body[256];
+    acct_unique_name(name, sizeof(name), "lg");
+    snprintf(pw, sizeof(pw), "%s-%s-logcheck", ACCT_PW_MARK, name);
+    acct_signup(name, pw, id);
+    acct_signin(name, pw, tok);
+    ck_assert_int_eq(acct_signin_status(name, "Sekr1t-wrong-logcheck"), 401);
     snprintf(body, sizeof(body), "{\"password\":\"%s-2\"}", pw);
     ck_assert_int_eq(put_user_status(id, body, tok), 200);
     usleep(200000);                          /* let the loggers write */
@@ -1586,8 +1377,7 @@ Suite *suite_users(void)
     Suite *s = suite_create("users");
     TCase *tc;
 
-    tc = tcase_create("signup");
-    tcase_set_timeout(tc, 30);
+    tc = api_tcase(s, "signup");
     tcase_add_test(tc, test_signup_created);
     tcase_add_test(tc, test_signup_ids_increase);
     tcase_add_test(tc, test_signup_name_taken);
@@ -1597,25 +1387,19 @@ Suite *suite_users(void)
     tcase_add_test(tc, test_signup_role);
     tcase_add_test(tc, test_signup_body_shapes);
     tcase_add_test(tc, test_signup_unknown_fields_ignored);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("signin");
-    tcase_set_timeout(tc, 30);
+    tc = api_tcase(s, "signin");
     tcase_add_test(tc, test_signin_ok);
     tcase_add_test(tc, test_signin_wrong_vs_unknown);
     tcase_add_test(tc, test_signin_throttled);
     tcase_add_test(tc, test_signup_race);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("tokens");
-    tcase_set_timeout(tc, 30);
+    tc = api_tcase(s, "tokens");
     tcase_add_test(tc, test_token_missing);
     tcase_add_test(tc, test_token_forged);
     tcase_add_test(tc, test_token_revoked_by_password_change);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("update");
-    tcase_set_timeout(tc, 30);
+    tc = api_tcase(s, "update");
     tcase_add_unchecked_fixture(tc, admin_setup, NULL);
     tcase_add_test(tc, test_put_forbidden);
     tcase_add_test(tc, test_put_owner);
@@ -1623,15 +1407,12 @@ Suite *suite_users(void)
     tcase_add_test(tc, test_put_admin);
     tcase_add_test(tc, test_put_role);
     tcase_add_test(tc, test_roostctl_promote_demote);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("idempotency");
-    tcase_set_timeout(tc, 30);
+    tc = api_tcase(s, "idempotency");
     tcase_add_test(tc, test_idem_signup_replay);
     tcase_add_test(tc, test_idem_key_format);
     tcase_add_test(tc, test_idem_signed_in_scope);
     tcase_add_test(tc, test_idem_concurrent);
     tcase_add_test(tc, test_passwords_not_logged);
-    suite_add_tcase(s, tc);
     return s;
 }
