@@ -225,6 +225,16 @@ bench_floor_stop() {
     rm -f "$(svc_pidfile "$name")" "$(bench_floor_sock "$1")"
 }
 
+bench_stop_floors() {
+    local f
+    for f in "${BENCH_FLOORS[@]}"; do
+        if svc_running "floor-$f"; then
+            bench_floor_stop "$f"
+            say "floor-$f: stopped"
+        fi
+    done
+}
+
 # ---------------------------------------------------------------- requests
 
 # The lists the templates draw from: product ids from the catalog, and a
@@ -417,7 +427,10 @@ bench_report() {
             ratio = s > 0 ? $4 / s : 0
             tgt = $3 == "-" ? "-" : sprintf(">= %.2f", $3)
             met = $3 == "-" ? "" : (ratio >= $3 ? "met" : "NOT met")
-            printf "%-20s %-8s %10.0f %8.2f %8.2f %7d %8.3f %7s  %s\n", $1, $2, $4, $5, $6, $7, ratio, tgt, met
+            # Truncated, not rounded: 0.2497 shows as 0.249, never as a
+            # "0.250 NOT met" beside a 0.25 target.
+            printf "%-20s %-8s %10.0f %8.2f %8.2f %7d %8.3f %7s  %s\n", $1, $2, $4, $5, $6, $7,
+                   int(ratio * 1000) / 1000, tgt, met
         }' <<<"$summary"
     local rss_line worker_max
     worker_max=$(awk '$2 == "worker" { m = $3 > m ? $3 : m } END { printf "%.1f", m / 1024 }' <<<"$procs")
@@ -468,7 +481,9 @@ bench_write_json() {
             }
         }' <<<"$summary"
     echo '  ],'
-    printf '  "master_rss_mib": %s,\n' "$(awk '$2 == "master" { printf "%.2f", $3 / 1024 }' <<<"$procs")"
+    local master
+    master=$(awk '$2 == "master" { printf "%.2f", $3 / 1024 }' <<<"$procs")
+    printf '  "master_rss_mib": %s,\n' "${master:-null}"
     printf '  "worker_rss_mib": [%s],\n' "$(awk '$2 == "worker" { printf "%s%.2f", n++ ? ", " : "", $3 / 1024 }' <<<"$procs")"
     printf '  "worker_peak_rss_mib": [%s],\n' "$(awk '$2 == "worker" { printf "%s%.2f", n++ ? ", " : "", $4 / 1024 }' <<<"$procs")"
     printf '  "worker_rss_target_mib": %s,\n' "$BENCH_WORKER_RSS_TARGET_MIB"
@@ -520,11 +535,10 @@ bench_cleanup() {
     set +e
     bench_redis_up
     if (( keep )); then
-        say "--keep: the bench stack and the floors stay up ($URL; ./dev down bench stops the stack)"
+        say "--keep: the bench stack and the floors stay up ($URL; ./dev down bench stops them)"
         return 0
     fi
-    local f
-    for f in "${BENCH_FLOORS[@]}"; do bench_floor_stop "$f"; done
+    bench_stop_floors
     stack_lock
     stack_stop
 }

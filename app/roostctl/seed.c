@@ -76,7 +76,7 @@ static int seed_demo(rst_services *s)
  * values bound as parameters), committing every few statements, while the
  * parent writes the products to the catalog. Counters in `users` match the
  * rows written. Ids are minted with generators 96..126 (never roostd's
- * 0..95 nor roostctl's own 127) at times spread over the past weeks, so
+ * 0..95 nor roostctl's own 127) at times spread over the past 100 days, so
  * timelines and lists look like a service that has been running. */
 
 #define BENCH_PASSWORD   "benchpass1"
@@ -242,13 +242,14 @@ static int plan(rst_services *s, bench_data *d)
     long n = d->sz.users;
     bench_ids ids;
     bench_ids_init(&ids);
-    d->user_id = calloc((size_t)n, sizeof(uint64_t));
-    d->followers = calloc((size_t)n, sizeof(uint32_t));
-    d->following = calloc((size_t)n, sizeof(uint32_t));
-    d->tweets = calloc((size_t)n, sizeof(uint32_t));
+    /* +1: calloc(0) may answer NULL, and N may be 0 (products only). */
+    d->user_id = calloc((size_t)n + 1, sizeof(uint64_t));
+    d->followers = calloc((size_t)n + 1, sizeof(uint32_t));
+    d->following = calloc((size_t)n + 1, sizeof(uint32_t));
+    d->tweets = calloc((size_t)n + 1, sizeof(uint32_t));
     d->tweet_owner = calloc((size_t)d->sz.tweets + 1, sizeof(uint32_t));
     d->tweet_id = calloc((size_t)d->sz.tweets + 1, sizeof(uint64_t));
-    uint32_t *want = calloc((size_t)n, sizeof(uint32_t));
+    uint32_t *want = calloc((size_t)n + 1, sizeof(uint32_t));
     if (!d->user_id || !d->followers || !d->following || !d->tweets || !d->tweet_owner ||
         !d->tweet_id || !want) {
         free(want);
@@ -603,6 +604,18 @@ static int write_products(bench_data *d, rst_services *s)
     return rc;
 }
 
+static void bench_data_free(bench_data *d)
+{
+    free(d->user_id);
+    free(d->followers);
+    free(d->following);
+    free(d->tweets);
+    free(d->out);
+    free(d->in);
+    free(d->tweet_owner);
+    free(d->tweet_id);
+}
+
 /* ------------------------------------------------------------ command */
 
 static void bench_usage(void)
@@ -728,7 +741,8 @@ static int seed_bench(rst_services *s, int argc, char **argv)
         fprintf(stderr, present > 0
                 ? "roostctl: seed --bench: bench data is already there (user bench0 exists); "
                   "load it into empty databases\n"
-                : "roostctl: seed --bench: cannot reach the shard of user bench0\n");
+                : "roostctl: seed --bench: cannot look user bench0 up (is a shard server down, "
+                  "or the schema not migrated? see above)\n");
         return 1;
     }
     /* The data spans up to 100 days before now, after the id epoch. */
@@ -739,6 +753,7 @@ static int seed_bench(rst_services *s, int argc, char **argv)
     d.t0 = now - d.span;
     if (rst_pw_hash(&s->pw, BENCH_PASSWORD, strlen(BENCH_PASSWORD), d.hash) != 0 || plan(s, &d) != 0) {
         fprintf(stderr, "roostctl: seed --bench: out of memory\n");
+        bench_data_free(&d);
         return 1;
     }
     uint32_t max_followers = 0;
@@ -749,15 +764,15 @@ static int seed_bench(rst_services *s, int argc, char **argv)
            "writing to %d shard servers and the catalog\n",
            d.sz.users, d.sz.tweets, d.sz.products, d.nedges, secs_since(t0), s->nshards);
     int rc = write_servers(&d, s);
-    if (rc != 0) {
+    if (rc != 0)
         fprintf(stderr, "roostctl: seed --bench: failed after %.1f s (see above); the databases "
                 "hold part of the data: load into empty ones again\n", secs_since(t0));
-        return 1;
-    }
-    printf("bench dataset: users=%ld tweets=%ld products=%ld follows=%zu max_followers=%u "
-           "password=%s seconds=%.1f\n", d.sz.users, d.sz.tweets, d.sz.products, d.nedges,
-           max_followers, BENCH_PASSWORD, secs_since(t0));
-    return 0;
+    else
+        printf("bench dataset: users=%ld tweets=%ld products=%ld follows=%zu max_followers=%u "
+               "password=%s seconds=%.1f\n", d.sz.users, d.sz.tweets, d.sz.products, d.nedges,
+               max_followers, BENCH_PASSWORD, secs_since(t0));
+    bench_data_free(&d);
+    return rc != 0;
 }
 
 int rst_ctl_seed(rst_services *s, int argc, char **argv)

@@ -1,10 +1,16 @@
-/* master.c -- forking, watching and restarting workers.
+/* master.c -- forking, watching and replacing workers.
  *
  * The master does no request work, so it can afford to be simple: it
  * blocks every signal and takes them one at a time with sigtimedwait(),
- * waking at least once a second to restart workers whose back-off expired
- * and to kill any worker stuck on one request past request_timeout. A
- * worker that dies soon after it started is restarted after a growing
+ * waking at least once a second to keep the pool full and to kill any
+ * worker stuck on one request past request_timeout.
+ *
+ * The pool has `workers` serving processes. A worker that recycles
+ * (max_requests) does not exit at once: it stops accepting and drains its
+ * kept FastCGI connections until nginx closes them, and tells the master
+ * (SIGUSR1), which forks its replacement straight away -- so there are two
+ * slots per serving worker, and a draining worker never costs capacity.
+ * A worker that dies soon after it started is replaced after a growing
  * delay, so a crash loop (say, a broken library) does not spin the CPU. */
 #include <errno.h>
 #include <signal.h>
@@ -27,10 +33,8 @@
 #define BACKOFF_MAX_MS   30000
 
 typedef struct {
-    pid_t    pid;              /* 0 when not running */
+    pid_t    pid;              /* 0 when the slot is free */
     uint64_t started_ms;
-    uint64_t restart_at_ms;    /* 0: start at once when empty */
-    unsigned backoff_ms;
 } worker_slot;
 
 typedef struct {
@@ -39,8 +43,10 @@ typedef struct {
     int                listen_fd;
     rst_scoreboard    *sb;
     worker_slot       *slots;
-    int                nslots;
+    int                nslots;          /* 2 x workers: room for draining ones */
     int                stopping;
+    uint64_t           spawn_after_ms;  /* crash-loop back-off: no forks before */
+    unsigned           backoff_ms;
 } master;
 
 static int spawn(master *m, int i)
@@ -57,7 +63,6 @@ static int spawn(master *m, int i)
     }
     m->slots[i].pid = pid;
     m->slots[i].started_ms = rst_time_now_ms();
-    m->slots[i].restart_at_ms = 0;
     m->sb->slots[i].pid = pid;
     return 0;
 }
@@ -70,6 +75,35 @@ static int slot_of(const master *m, pid_t pid)
     return -1;
 }
 
+/* Workers that take new connections: running and not draining. */
+static int serving(const master *m)
+{
+    int n = 0;
+    for (int i = 0; i < m->nslots; i++)
+        if (m->slots[i].pid != 0 &&
+            __atomic_load_n(&m->sb->slots[i].state, __ATOMIC_ACQUIRE) != RST_SLOT_EXITING)
+            n++;
+    return n;
+}
+
+static int running(const master *m)
+{
+    int n = 0;
+    for (int i = 0; i < m->nslots; i++)
+        n += m->slots[i].pid != 0;
+    return n;
+}
+
+/* Forks until `workers` processes serve, unless a crash loop holds us back. */
+static void fill_pool(master *m)
+{
+    if (m->stopping || rst_time_now_ms() < m->spawn_after_ms)
+        return;
+    for (int i = 0; i < m->nslots && serving(m) < m->cfg->workers; i++)
+        if (m->slots[i].pid == 0 && spawn(m, i) != 0)
+            return;
+}
+
 static void describe_exit(int status, char *out, size_t len)
 {
     if (WIFSIGNALED(status))
@@ -78,23 +112,22 @@ static void describe_exit(int status, char *out, size_t len)
         snprintf(out, len, "exited with code %d", WEXITSTATUS(status));
 }
 
-/* Decides when a dead worker comes back. */
-static void schedule_restart(master *m, int i, int status)
+/* A worker that died right after it started is likely to again: back off. */
+static void note_death(master *m, int i, int status)
 {
-    worker_slot *s = &m->slots[i];
     uint64_t now = rst_time_now_ms();
+    uint64_t lived = now - m->slots[i].started_ms;
     int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    if (clean || now - s->started_ms >= QUICK_DEATH_MS) {
-        s->backoff_ms = 0;
-        s->restart_at_ms = now;
+    if (clean || lived >= QUICK_DEATH_MS) {
+        m->backoff_ms = 0;
         return;
     }
-    s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_START_MS;
-    if (s->backoff_ms > BACKOFF_MAX_MS)
-        s->backoff_ms = BACKOFF_MAX_MS;
-    s->restart_at_ms = now + s->backoff_ms;
-    rst_log_warn("worker %d died %llu ms after it started; restarting in %u ms",
-                 i, (unsigned long long)(now - s->started_ms), s->backoff_ms);
+    m->backoff_ms = m->backoff_ms ? m->backoff_ms * 2 : BACKOFF_START_MS;
+    if (m->backoff_ms > BACKOFF_MAX_MS)
+        m->backoff_ms = BACKOFF_MAX_MS;
+    m->spawn_after_ms = now + m->backoff_ms;
+    rst_log_warn("worker %d died %llu ms after it started; next start in %u ms",
+                 i, (unsigned long long)lived, m->backoff_ms);
 }
 
 static void reap(master *m)
@@ -105,28 +138,18 @@ static void reap(master *m)
         int i = slot_of(m, pid);
         if (i < 0)
             continue;
-        m->slots[i].pid = 0;
         rst_slot_reset(m->sb, &m->sb->slots[i]);
         char why[96];
         describe_exit(status, why, sizeof(why));
         int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        if (m->stopping)
-            rst_log_info("worker %d (pid %d) %s", i, (int)pid, why);
-        else if (clean)
-            rst_log_info("worker %d (pid %d) exited (recycled)", i, (int)pid);
+        if (m->stopping || clean)
+            rst_log_info("worker %d (pid %d) %s", i, (int)pid, clean ? "exited" : why);
         else
             rst_log_error("worker %d (pid %d) %s", i, (int)pid, why);
         if (!m->stopping)
-            schedule_restart(m, i, status);
+            note_death(m, i, status);
+        m->slots[i].pid = 0;
     }
-}
-
-static void restart_due(master *m)
-{
-    uint64_t now = rst_time_now_ms();
-    for (int i = 0; i < m->nslots; i++)
-        if (m->slots[i].pid == 0 && now >= m->slots[i].restart_at_ms)
-            spawn(m, i);
 }
 
 /* A request that runs past request_timeout holds a worker hostage: kill it
@@ -148,16 +171,8 @@ static void kill_stuck(master *m)
     }
 }
 
-static int running(const master *m)
-{
-    int n = 0;
-    for (int i = 0; i < m->nslots; i++)
-        n += m->slots[i].pid != 0;
-    return n;
-}
-
-/* SIGTERM: workers finish what they hold, then exit; stragglers past the
- * request timeout are killed. */
+/* SIGTERM: workers finish what they hold and drain, then exit; stragglers
+ * past the request timeout are killed. */
 static void shutdown_workers(master *m, const sigset_t *set)
 {
     m->stopping = 1;
@@ -186,15 +201,15 @@ static void shutdown_workers(master *m, const sigset_t *set)
 int rst_master_run(const rst_config *cfg, const rst_secrets *secrets, int listen_fd)
 {
     master m = { .cfg = cfg, .secrets = secrets, .listen_fd = listen_fd };
-    m.nslots = cfg->workers;
+    m.nslots = cfg->workers * 2;
     m.sb = rst_scoreboard_map(m.nslots);
-    if (m.sb != NULL)
-        m.sb->listen_fd = listen_fd;
     m.slots = calloc((size_t)m.nslots, sizeof(worker_slot));
     if (m.sb == NULL || m.slots == NULL) {
         rst_log_error("cannot allocate the scoreboard");
         return 1;
     }
+    m.sb->listen_fd = listen_fd;
+    m.sb->pool_size = cfg->workers;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);
@@ -202,13 +217,13 @@ int rst_master_run(const rst_config *cfg, const rst_secrets *secrets, int listen
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGQUIT);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
     sigprocmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    for (int i = 0; i < m.nslots; i++)
-        spawn(&m, i);
-    rst_log_info("ready: %d workers on %s", m.nslots, cfg->listen);
-    sd_notifyf(0, "READY=1\nSTATUS=%d workers\nMAINPID=%d", m.nslots, (int)getpid());
+    fill_pool(&m);
+    rst_log_info("ready: %d workers on %s", cfg->workers, cfg->listen);
+    sd_notifyf(0, "READY=1\nSTATUS=%d workers\nMAINPID=%d", cfg->workers, (int)getpid());
 
     for (;;) {
         struct timespec tick = { 1, 0 };
@@ -217,8 +232,10 @@ int rst_master_run(const rst_config *cfg, const rst_secrets *secrets, int listen
             break;
         if (sig == SIGHUP)
             rst_log_warn("SIGHUP: configuration reload is not supported yet; ignoring");
+        /* SIGUSR1: a worker began to drain; SIGCHLD: one exited. Either
+         * way the pool may be short now. */
         reap(&m);
-        restart_due(&m);
+        fill_pool(&m);
         kill_stuck(&m);
     }
     shutdown_workers(&m, &set);

@@ -52,7 +52,7 @@ void rst_slot_busy(rst_scoreboard *sb, rst_slot *s, const char *method, const ch
     __atomic_store_n(&s->state, RST_SLOT_BUSY, __ATOMIC_RELEASE);
     uint64_t active = __atomic_add_fetch(&sb->active, 1, __ATOMIC_RELAXED);
     atomic_max(&sb->max_active, active);
-    if (active >= (uint64_t)sb->nslots)
+    if (active >= (uint64_t)sb->pool_size)
         __atomic_add_fetch(&sb->max_reached, 1, __ATOMIC_RELAXED);
 }
 

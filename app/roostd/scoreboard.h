@@ -51,7 +51,8 @@ typedef struct {
     uint64_t max_reached;        /* times every worker was busy at once */
     uint64_t slow_requests;      /* requests that took RST_SLOW_REQUEST_US or more */
     int      listen_fd;          /* the shared listen socket (same number everywhere) */
-    int      nslots;
+    int      pool_size;          /* [roostd] workers: how many should serve */
+    int      nslots;             /* 2 x pool_size: a draining worker and its successor */
     rst_route_metrics routes[RST_METRIC_ROUTES];
     rst_slot slots[];
 } rst_scoreboard;

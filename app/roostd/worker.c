@@ -9,7 +9,9 @@
  * Each connection has its own FCGX_Request whose listen socket is -1, so
  * libfcgi never blocks in accept() when a connection closes (DESIGN.md §8).
  * A request is served from start to finish before the next one: one
- * request at a time, with one arena freed whole after each response. */
+ * request at a time, with one arena freed whole after each response.
+ * To stop or recycle, a worker drains: it takes no new connections and
+ * exits once nginx has closed the kept ones (see begin_drain). */
 #include <errno.h>
 #include <fcgiapp.h>
 #include <signal.h>
@@ -43,6 +45,7 @@ typedef struct {
     rst_slot     *slot;
     int           epfd;
     int           listening;     /* listen fd is in the epoll set */
+    int           draining;      /* no new connections; waiting for nginx to close */
     conn         *conns;
     int           nconns;        /* in use */
     int           maxconns;
@@ -124,7 +127,7 @@ static void release_conn(worker *w, conn *c)
     }
     c->in_use = 0;
     w->nconns--;
-    if (!stop_requested)
+    if (!w->draining)
         set_listening(w, 1);
 }
 
@@ -198,6 +201,8 @@ static void serve_request(worker *w, conn *c)
         rst_log_warn("request %s: client went away while sending", req.request_id);
     uint64_t us = now_us() - t0;
     rst_slot_idle(w->args->sb, w->slot, us);
+    if (w->draining)
+        __atomic_store_n(&w->slot->state, RST_SLOT_EXITING, __ATOMIC_RELEASE);
     rst_metrics_record(w->args->sb, rst_app_route_index(route), resp.status, us);
     log_request(&req, &resp, route, us);
     rst_arena_reset(&w->arena);
@@ -225,12 +230,19 @@ static int has_pending_input(int fd)
     return n > 0;
 }
 
-/* Stop accepting, serve anything already sent on a kept connection, then
- * close them: only right after a response, so nginx never sees a request
- * dropped mid-way. */
-static void drain(worker *w)
+/* How long a draining worker waits for nginx to close its kept
+ * connections. nginx's upstream keepalive_timeout (4 s in the shipped
+ * site) closes idle ones and keepalive_requests busy ones sooner. */
+#define DRAIN_MS 6000
+
+/* Last resort once the drain deadline passed: serve anything already sent
+ * on a connection, then close it. nginx could still be writing a request
+ * into one as it closes -- the reason for waiting first. */
+static void close_remaining(worker *w)
 {
-    set_listening(w, 0);
+    if (w->nconns > 0)
+        rst_log_info("drain: closing %d kept connections nginx did not close in time",
+                     w->nconns);
     for (int i = 0; i < w->maxconns; i++) {
         conn *c = &w->conns[i];
         if (!c->in_use)
@@ -248,27 +260,49 @@ static int should_recycle(const worker *w)
     return max > 0 && w->served >= (uint64_t)max;
 }
 
+/* Recycling or stopping: take no new connections, but keep serving the
+ * kept ones until nginx closes them. Closing an idle kept connection
+ * ourselves races with nginx sending a request into it, and nginx retries
+ * only idempotent requests: a POST would fail with 502 (DESIGN.md §8). */
+static void begin_drain(worker *w)
+{
+    w->draining = 1;
+    set_listening(w, 0);
+    __atomic_store_n(&w->slot->state, RST_SLOT_EXITING, __ATOMIC_RELEASE);
+    /* The master forks our successor at once, so capacity stays whole. */
+    kill(getppid(), SIGUSR1);
+    if (stop_requested)
+        rst_log_debug("stopping: draining %d connections", w->nconns);
+    else
+        rst_log_info("served %llu requests (max_requests): recycling after %d connections close",
+                     (unsigned long long)w->served, w->nconns);
+}
+
 static void event_loop(worker *w)
 {
     struct epoll_event evs[MAX_EVENTS];
-    while (!stop_requested) {
-        int n = epoll_wait(w->epfd, evs, MAX_EVENTS, 1000);
+    uint64_t deadline = 0;
+    for (;;) {
+        if (!w->draining && (stop_requested || should_recycle(w))) {
+            begin_drain(w);
+            deadline = rst_time_now_ms() + DRAIN_MS;
+        }
+        if (w->draining && (w->nconns == 0 || rst_time_now_ms() >= deadline))
+            return;
+        int n = epoll_wait(w->epfd, evs, MAX_EVENTS, w->draining ? 100 : 1000);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             rst_log_error("epoll_wait: %s", strerror(errno));
             return;
         }
-        for (int i = 0; i < n && !stop_requested; i++) {
-            if (evs[i].data.ptr == NULL)
-                accept_connections(w);
-            else
+        for (int i = 0; i < n; i++) {
+            if (evs[i].data.ptr == NULL) {
+                if (!w->draining)
+                    accept_connections(w);
+            } else {
                 serve_connection(w, evs[i].data.ptr);
-        }
-        if (should_recycle(w)) {
-            rst_log_info("served %llu requests (max_requests): recycling",
-                         (unsigned long long)w->served);
-            return;
+            }
         }
     }
 }
@@ -305,9 +339,7 @@ void rst_worker_run(const rst_worker_args *args)
     set_listening(&w, 1);
 
     event_loop(&w);
-
-    __atomic_store_n(&w.slot->state, RST_SLOT_EXITING, __ATOMIC_RELEASE);
-    drain(&w);
+    close_remaining(&w);
     close(w.epfd);
     rst_services_close(&w.svc);
     rst_arena_free(&w.arena);

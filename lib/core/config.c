@@ -331,8 +331,11 @@ static int check_required(const rst_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "[catalog] database: missing");
         return -1;
     }
-    if (cfg->generator_base + cfg->workers > 127) {
-        snprintf(err, errlen, "[roostd] generator_base + workers must be at most 127 (127 is roostctl's)");
+    /* Each worker slot mints ids with its own generator; there are two
+     * slots per worker (a recycling worker drains beside its successor). */
+    if (cfg->generator_base + 2 * cfg->workers > 96) {
+        snprintf(err, errlen, "[roostd] generator_base + 2 x workers must be at most 96 "
+                 "(96..126 are the seeder's, 127 is roostctl's)");
         return -1;
     }
     return check_shard_map(cfg, err, errlen);
