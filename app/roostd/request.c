@@ -1,13 +1,48 @@
 /* request.c -- building rst_request from FastCGI params and stdin. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "roostd/request.h"
 
-static const char *param(FCGX_Request *fr, rst_arena *a, const char *name)
+/* The parameters roostd reads, found in one pass over the environment:
+ * FCGX_GetParam() would scan all of it once per name. */
+typedef struct {
+    const char   *name;
+    size_t        len;
+    size_t        offset;    /* of the const char * field in rst_request */
+} wanted_param;
+
+#define WANT(n, field) { n, sizeof(n) - 1, offsetof(rst_request, field) }
+static const wanted_param wanted[] = {
+    WANT("REQUEST_METHOD", method_name),
+    WANT("REQUEST_URI", path),
+    WANT("HTTP_ACCEPT", accept),
+    WANT("CONTENT_TYPE", content_type),
+    WANT("CONTENT_LENGTH", content_length),
+    WANT("HTTP_AUTHORIZATION", authorization),
+    WANT("HTTP_IF_NONE_MATCH", if_none_match),
+    WANT("HTTP_IDEMPOTENCY_KEY", idempotency_key),
+    WANT("HTTP_X_REQUEST_ID", request_id),
+    WANT("REMOTE_ADDR", remote_addr),
+};
+
+static void read_params(rst_request *req, char **envp)
 {
-    const char *v = FCGX_GetParam(name, fr->envp);
-    return v ? rst_arena_strdup(a, v) : NULL;
+    for (char **e = envp; e != NULL && *e != NULL; e++) {
+        const char *eq = strchr(*e, '=');
+        if (eq == NULL)
+            continue;
+        size_t n = (size_t)(eq - *e);
+        for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+            if (wanted[i].len == n && memcmp(wanted[i].name, *e, n) == 0) {
+                const char **field = (const char **)((char *)req + wanted[i].offset);
+                if (*field == NULL)              /* the first one wins */
+                    *field = eq + 1;
+                break;
+            }
+        }
+    }
 }
 
 /* Reads and discards what is left of stdin, so that the next request on a
@@ -21,7 +56,7 @@ static void drain(FCGX_Request *fr)
 
 static int read_body(rst_request *req, FCGX_Request *fr, rst_arena *a)
 {
-    const char *cl = FCGX_GetParam("CONTENT_LENGTH", fr->envp);
+    const char *cl = req->content_length;
     long want = cl && *cl ? strtol(cl, NULL, 10) : 0;
     if (want < 0)
         want = 0;
@@ -51,25 +86,14 @@ static int read_body(rst_request *req, FCGX_Request *fr, rst_arena *a)
 int rst_request_read(rst_request *req, FCGX_Request *fr, rst_arena *a)
 {
     memset(req, 0, sizeof(*req));
-    req->method_name = param(fr, a, "REQUEST_METHOD");
+    read_params(req, fr->envp);
     if (req->method_name == NULL)
         req->method_name = "GET";
     req->method = rst_method_parse(req->method_name);
-    const char *uri = FCGX_GetParam("REQUEST_URI", fr->envp);
-    if (uri == NULL)
-        uri = FCGX_GetParam("DOCUMENT_URI", fr->envp);
-    if (uri == NULL)
-        uri = "/";
+    const char *uri = req->path ? req->path : "/";
     const char *q = strchr(uri, '?');
-    req->path = q ? rst_arena_strndup(a, uri, (size_t)(q - uri)) : rst_arena_strdup(a, uri);
-    req->query = q ? rst_arena_strdup(a, q + 1) : NULL;
-    req->accept = param(fr, a, "HTTP_ACCEPT");
-    req->content_type = param(fr, a, "CONTENT_TYPE");
-    req->authorization = param(fr, a, "HTTP_AUTHORIZATION");
-    req->if_none_match = param(fr, a, "HTTP_IF_NONE_MATCH");
-    req->idempotency_key = param(fr, a, "HTTP_IDEMPOTENCY_KEY");
-    req->request_id = param(fr, a, "HTTP_X_REQUEST_ID");
-    req->remote_addr = param(fr, a, "REMOTE_ADDR");
+    req->path = q ? rst_arena_strndup(a, uri, (size_t)(q - uri)) : uri;
+    req->query = q ? q + 1 : NULL;
     if (req->request_id == NULL || req->request_id[0] == '\0')
         req->request_id = "-";
     if (req->path == NULL)

@@ -1,7 +1,8 @@
 /* request.h -- one HTTP request as roostd sees it through FastCGI.
  *
- * Everything is copied into the request's arena: libfcgi frees its params
- * when the request finishes, and the arena lives exactly as long. */
+ * The strings point into libfcgi's parameters, which live until
+ * FCGX_Finish_r() -- after the response is sent -- or into the request's
+ * arena (the path, the body), freed whole after the response. */
 #ifndef ROOSTD_REQUEST_H
 #define ROOSTD_REQUEST_H
 
@@ -25,6 +26,7 @@ typedef struct {
     const char *idempotency_key;
     const char *request_id;      /* nginx's $request_id, or "-" */
     const char *remote_addr;
+    const char *content_length;
     const char *body;            /* NUL-terminated for convenience */
     size_t      body_len;
     int         body_too_large;  /* CONTENT_LENGTH above RST_BODY_MAX */
