@@ -37,6 +37,7 @@
 typedef struct {
     int          in_use;
     int          fd;
+    uint64_t     idle_since_ms;  /* end of its last request (or its accept) */
     FCGX_Request req;
 } conn;
 
@@ -161,6 +162,7 @@ static void accept_connections(worker *w)
             continue;
         }
         c->in_use = 1;
+        c->idle_since_ms = rst_time_now_ms();
         w->nconns++;
     }
     /* Full: leave new connections to the other workers. */
@@ -217,6 +219,7 @@ static void serve_connection(worker *w, conn *c)
     }
     serve_request(w, c);
     FCGX_Finish_r(&c->req);
+    c->idle_since_ms = rst_time_now_ms();
     if (c->req.ipcFd < 0)
         release_conn(w, c);        /* nginx did not ask to keep it */
 }
@@ -230,19 +233,35 @@ static int has_pending_input(int fd)
     return n > 0;
 }
 
-/* How long a draining worker waits for nginx to close its kept
- * connections. nginx's upstream keepalive_timeout (4 s in the shipped
- * site) closes idle ones and keepalive_requests busy ones sooner. */
-#define DRAIN_MS 6000
+/* A draining worker closes a kept connection itself only once it has sat
+ * idle this long. nginx hands out its cached upstream connections most
+ * recently used first, so one idle this long is at the back of its cache
+ * and all but never picked in the instant we close it; the busy ones nginx
+ * closes itself (keepalive_requests), the idle ones after its
+ * keepalive_timeout at the latest. */
+#define DRAIN_IDLE_CLOSE_MS 1000
+/* Past this, whatever is left is closed regardless: a recycling worker
+ * has time (its successor already serves); a stopping one does not. */
+#define DRAIN_MAX_MS      60000
+#define DRAIN_STOP_MAX_MS 5000
+
+static void close_idle(worker *w)
+{
+    uint64_t now = rst_time_now_ms();
+    for (int i = 0; i < w->maxconns; i++) {
+        conn *c = &w->conns[i];
+        if (c->in_use && now - c->idle_since_ms >= DRAIN_IDLE_CLOSE_MS &&
+            !has_pending_input(c->req.ipcFd))
+            release_conn(w, c);
+    }
+}
 
 /* Last resort once the drain deadline passed: serve anything already sent
- * on a connection, then close it. nginx could still be writing a request
- * into one as it closes -- the reason for waiting first. */
+ * on a connection, then close it. */
 static void close_remaining(worker *w)
 {
     if (w->nconns > 0)
-        rst_log_info("drain: closing %d kept connections nginx did not close in time",
-                     w->nconns);
+        rst_log_warn("drain: closing %d kept connections still in use", w->nconns);
     for (int i = 0; i < w->maxconns; i++) {
         conn *c = &w->conns[i];
         if (!c->in_use)
@@ -261,9 +280,10 @@ static int should_recycle(const worker *w)
 }
 
 /* Recycling or stopping: take no new connections, but keep serving the
- * kept ones until nginx closes them. Closing an idle kept connection
- * ourselves races with nginx sending a request into it, and nginx retries
- * only idempotent requests: a POST would fail with 502 (DESIGN.md §8). */
+ * kept ones until nginx closes them or they sit idle (see close_idle).
+ * Closing a kept connection nginx may be about to use races with it
+ * sending a request, and nginx retries only idempotent requests: a POST
+ * would fail with 502 (DESIGN.md §8). */
 static void begin_drain(worker *w)
 {
     w->draining = 1;
@@ -285,10 +305,16 @@ static void event_loop(worker *w)
     for (;;) {
         if (!w->draining && (stop_requested || should_recycle(w))) {
             begin_drain(w);
-            deadline = rst_time_now_ms() + DRAIN_MS;
+            deadline = rst_time_now_ms() + (stop_requested ? DRAIN_STOP_MAX_MS : DRAIN_MAX_MS);
         }
-        if (w->draining && (w->nconns == 0 || rst_time_now_ms() >= deadline))
-            return;
+        if (w->draining) {
+            uint64_t stop_by = rst_time_now_ms() + DRAIN_STOP_MAX_MS;
+            if (stop_requested && deadline > stop_by)
+                deadline = stop_by;        /* told to stop while recycling */
+            close_idle(w);
+            if (w->nconns == 0 || rst_time_now_ms() >= deadline)
+                return;
+        }
         int n = epoll_wait(w->epfd, evs, MAX_EVENTS, w->draining ? 100 : 1000);
         if (n < 0) {
             if (errno == EINTR)
