@@ -103,13 +103,16 @@ static int connect_cache(rst_cache *c)
     return 0;
 }
 
-static redisReply *vcommand(rst_cache *c, const char *fmt, va_list ap)
+/* 1 when a command may be sent: the breaker is closed and a context is
+ * connected (or was just made). */
+static int ready(rst_cache *c)
 {
-    if (rst_cache_breaker_open(c))
-        return NULL;
-    if (connect_cache(c) != 0)
-        return NULL;
-    redisReply *r = redisvCommand(c->ctx, fmt, ap);
+    return !rst_cache_breaker_open(c) && connect_cache(c) == 0;
+}
+
+/* Every reply passes here: no reply means the context is broken. */
+static redisReply *checked(rst_cache *c, redisReply *r)
+{
     if (r == NULL) {
         char why[160];
         snprintf(why, sizeof(why), "%s", c->ctx->errstr);
@@ -120,21 +123,16 @@ static redisReply *vcommand(rst_cache *c, const char *fmt, va_list ap)
     return r;
 }
 
+static redisReply *vcommand(rst_cache *c, const char *fmt, va_list ap)
+{
+    return ready(c) ? checked(c, redisvCommand(c->ctx, fmt, ap)) : NULL;
+}
+
 /* The hot calls build their arguments themselves: redisCommandArgv skips
  * hiredis's format-string parsing, a sizeable part of a cached read. */
 static redisReply *argv_command(rst_cache *c, int argc, const char **argv, const size_t *lens)
 {
-    if (rst_cache_breaker_open(c) || connect_cache(c) != 0)
-        return NULL;
-    redisReply *r = redisCommandArgv(c->ctx, argc, argv, lens);
-    if (r == NULL) {
-        char why[160];
-        snprintf(why, sizeof(why), "%s", c->ctx->errstr);
-        trip(c, why);
-        return NULL;
-    }
-    healthy(c);
-    return r;
+    return ready(c) ? checked(c, redisCommandArgv(c->ctx, argc, argv, lens)) : NULL;
 }
 
 /* prefix + key into buf; 0 when it does not fit. */
