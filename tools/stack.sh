@@ -329,6 +329,10 @@ redis_start() {
 # ---------------------------------------------------------------- roostd
 
 roost_write_conf() {
+    # The test stack recycles workers often, so that every test run also
+    # exercises draining (a recycle must never fail a request).
+    local max_requests=10000
+    [[ $STACK == test ]] && max_requests=300
     put "$CONF" <<EOF
 ; $CONF -- written by ./dev for stack '$STACK'. Do not edit:
 ; ./dev rewrites it. The format is described in systemd/roost.conf.example.
@@ -336,6 +340,7 @@ roost_write_conf() {
 [roostd]
 listen = $SOCK_ROOSTD
 workers = 4
+max_requests = $max_requests
 generator_base = 0
 log_level = info
 
