@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "accounts.h"
 #include "suites.h"
 
 static const char *const services[] = { "db1", "db2", "redis", "roostd", "nginx" };
@@ -218,6 +219,51 @@ START_TEST(test_redis_down)
 }
 END_TEST
 
+/* Accounts without Redis: tokens are checked against the shard (their
+ * version is normally cached in Redis), a password change still revokes
+ * older tokens at once, and POSTs with an Idempotency-Key still work
+ * (without the replay guarantee). Every answer is collected first, Redis
+ * restored, then asserted. */
+START_TEST(test_accounts_with_redis_down)
+{
+    char name[ACCT_NAMELEN], id[ACCT_IDLEN], tok[ACCT_TOKLEN], path[64], body[256];
+    char tok2[ACCT_TOKLEN] = "", tok3[ACCT_TOKLEN] = "", other[ACCT_NAMELEN];
+    acct_new_user("rd", name, id, tok);
+    snprintf(path, sizeof(path), "/users/%s", id);
+    acct_unique_name(other, sizeof(other), "rdn");
+
+    int stopped = api_stack("stop", "redis");
+    int signin_ok = acct_try_signin(name, ACCT_PW, NULL, tok2) == 0;
+    api_resp change, old_tok, renamed, signup;
+    acct_req(&change, "PUT", path, "{\"password\":\"" ACCT_PW "-new\"}", tok2, NULL);
+    acct_req(&old_tok, "PUT", path, "{\"name\":\"x\"}", tok2, NULL);
+    int signin_new_ok = acct_try_signin(name, ACCT_PW "-new", NULL, tok3) == 0;
+    snprintf(body, sizeof(body), "{\"name\":\"%s\"}", other);
+    acct_req(&renamed, "PUT", path, body, tok3, NULL);
+    char key[64], suname[ACCT_NAMELEN];
+    acct_unique_name(suname, sizeof(suname), "rdk");
+    snprintf(key, sizeof(key), "Idempotency-Key: k-%s", suname);
+    acct_creds_body(body, sizeof(body), suname, ACCT_PW);
+    acct_req(&signup, "POST", "/users/SignUp", body, NULL, (const char *const[]){ key, NULL });
+    int started = api_stack("start", "redis");
+
+    ck_assert_msg(stopped == 0 && started == 0, "could not stop and start redis");
+    ck_assert_msg(signin_ok, "sign-in with Redis down failed");
+    ck_assert_msg(change.status == 200, "password change with Redis down: %ld %s", change.status,
+                  change.body);
+    acct_assert_401(&old_tok, "token_expired");
+    ck_assert_msg(signin_new_ok, "sign-in with the new password and Redis down failed");
+    ck_assert_msg(renamed.status == 200, "rename with a fresh token, Redis down: %ld %s",
+                  renamed.status, renamed.body);
+    ck_assert_msg(signup.status == 201, "sign-up with an Idempotency-Key, Redis down: %ld %s",
+                  signup.status, signup.body);
+    api_free(&change);
+    api_free(&old_tok);
+    api_free(&renamed);
+    api_free(&signup);
+}
+END_TEST
+
 /* ------------------------------------------------------------ db1 */
 
 #define RECOVERY_TRIES 50       /* x 100 ms: the ~5 s bound */
@@ -346,6 +392,7 @@ Suite *suite_faults(void)
     Suite *s = suite_create("faults");
     tcase_add_test(fault_tcase(s, "ready"), test_ready_when_all_up);
     tcase_add_test(fault_tcase(s, "redis"), test_redis_down);
+    tcase_add_test(fault_tcase(s, "redis accounts"), test_accounts_with_redis_down);
     tcase_add_test(fault_tcase(s, "db1"), test_catalog_down);
     tcase_add_test(fault_tcase(s, "roostd"), test_roostd_down);
     return s;
