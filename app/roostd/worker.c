@@ -43,6 +43,7 @@ typedef struct {
 
 typedef struct {
     const rst_worker_args *args;
+    pid_t         master;        /* our parent; a change means it died */
     rst_slot     *slot;
     int           epfd;
     int           listening;     /* listen fd is in the epoll set */
@@ -289,8 +290,10 @@ static void begin_drain(worker *w)
     w->draining = 1;
     set_listening(w, 0);
     __atomic_store_n(&w->slot->state, RST_SLOT_EXITING, __ATOMIC_RELEASE);
-    /* The master forks our successor at once, so capacity stays whole. */
-    kill(getppid(), SIGUSR1);
+    /* The master forks our successor at once, so capacity stays whole.
+     * (Never signal whatever adopted us if the master is gone.) */
+    if (getppid() == w->master)
+        kill(w->master, SIGUSR1);
     if (stop_requested)
         rst_log_debug("stopping: draining %d connections", w->nconns);
     else
@@ -303,6 +306,10 @@ static void event_loop(worker *w)
     struct epoll_event evs[MAX_EVENTS];
     uint64_t deadline = 0;
     for (;;) {
+        if (!w->draining && getppid() != w->master) {
+            rst_log_error("the master process is gone: stopping");
+            stop_requested = 1;
+        }
         if (!w->draining && (stop_requested || should_recycle(w))) {
             begin_drain(w);
             deadline = rst_time_now_ms() + (stop_requested ? DRAIN_STOP_MAX_MS : DRAIN_MAX_MS);
@@ -343,6 +350,7 @@ void rst_worker_run(const rst_worker_args *args)
     worker w;
     memset(&w, 0, sizeof(w));
     w.args = args;
+    w.master = getppid();
     w.slot = &args->sb->slots[args->index];
     w.maxconns = args->cfg->max_conns_per_worker;
     w.conns = calloc((size_t)w.maxconns, sizeof(conn));
