@@ -441,23 +441,27 @@ rst_db_rc rst_db_exec(rst_db *db, const char *sql, const rst_param *params,
     return rc;
 }
 
+/* Even parameterless text from our own migration files goes through the
+ * prepared-statement protocol (MariaDB prepares DDL too): one code path
+ * for every statement, and no text query API anywhere in roost. The
+ * statement is one-off, so it is not cached. */
 rst_db_rc rst_db_exec_literal(rst_db *db, const char *sql, size_t len)
 {
     rst_db_rc rc = connect_db(db);
     if (rc != RST_DB_OK)
         return rc;
-    if (mysql_real_query(db->conn, sql, (unsigned long)len) != 0)
+    MYSQL_STMT *st = mysql_stmt_init(db->conn);
+    if (st == NULL)
         return classify(db, mysql_errno(db->conn), mysql_error(db->conn));
-    /* Drain every result a multi-statement text may produce. */
-    do {
-        MYSQL_RES *res = mysql_store_result(db->conn);
-        if (res != NULL)
-            mysql_free_result(res);
-        else if (mysql_field_count(db->conn) != 0)
-            return classify(db, mysql_errno(db->conn), mysql_error(db->conn));
-    } while (mysql_next_result(db->conn) == 0);
-    if (mysql_errno(db->conn) != 0)
-        return classify(db, mysql_errno(db->conn), mysql_error(db->conn));
+    if (mysql_stmt_prepare(st, sql, (unsigned long)len) != 0 || mysql_stmt_execute(st) != 0) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "%s", mysql_stmt_error(st));
+        unsigned e = mysql_stmt_errno(st);
+        mysql_stmt_close(st);
+        return classify(db, e, msg);
+    }
+    mysql_stmt_free_result(st);
+    mysql_stmt_close(st);
     db->last_used_ms = rst_time_now_ms();
     return RST_DB_OK;
 }

@@ -80,7 +80,8 @@ rst_db_rc rst_db_begin(rst_db *db);
 rst_db_rc rst_db_commit(rst_db *db);
 void      rst_db_rollback(rst_db *db);
 
-/* Runs literal SQL without parameters (migrations, DDL). */
+/* Runs one SQL statement without parameters (migrations, DDL), as a
+ * one-off prepared statement. */
 rst_db_rc rst_db_exec_literal(rst_db *db, const char *sql, size_t len);
 
 /* Round-trips to the server; RST_DB_OK when it answers. *usec gets the time. */
