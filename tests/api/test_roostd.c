@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -228,6 +229,92 @@ START_TEST(config_test_names_the_bad_key)
 }
 END_TEST
 
+/* ------------------------------------------------------------ migrations */
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_msg(f != NULL, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Runs `roostctl -c conf ARGS`; exit status, output in out. */
+static int roostctl(const char *conf, const char *args, char *out, size_t outlen)
+{
+    const char *bin = getenv("ROOST_TEST_ROOSTCTL");
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "'%s' -c '%s' %s 2>&1", bin ? bin : "app/roostctl/roostctl", conf, args);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t n = fread(out, 1, outlen - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A copy of the test stack's config whose migrations_dir is `dir`. */
+static void config_with_migrations(const char *dir, const char *out_path)
+{
+    const char *conf = getenv("ROOST_TEST_CONF");
+    ck_assert_ptr_nonnull(conf);
+    FILE *in = fopen(conf, "r"), *out = fopen(out_path, "w");
+    ck_assert(in != NULL && out != NULL);
+    char line[1024];
+    while (fgets(line, sizeof(line), in) != NULL) {
+        if (strncmp(line, "migrations_dir", 14) == 0)
+            fprintf(out, "migrations_dir = %s\n", dir);
+        else
+            fputs(line, out);
+    }
+    fclose(in);
+    fclose(out);
+}
+
+/* roostctl migrate applies a new file to every database once, records its
+ * checksum, and refuses to go on when an applied file has changed. The
+ * probe files live in a directory of their own, against the test stack. */
+START_TEST(migrate_applies_once_and_refuses_changed_files)
+{
+    char dir[] = "/tmp/roost-migrate-XXXXXX", path[512], conf[512], out[8192];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const char *kinds[] = { "catalog", "shard" };
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, kinds[i]);
+        ck_assert_int_eq(mkdir(path, 0700), 0);
+        snprintf(path, sizeof(path), "%s/%s/9001_probe.sql", dir, kinds[i]);
+        write_file(path, "-- a probe table for the migration test\n"
+                         "CREATE TABLE migrate_probe (id INT NOT NULL PRIMARY KEY);\n");
+    }
+    snprintf(conf, sizeof(conf), "%s/roost.conf", dir);
+    config_with_migrations(dir, conf);
+
+    ck_assert_msg(roostctl(conf, "migrate", out, sizeof(out)) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "catalog: applied 9001_probe.sql") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "shard a: applied 9001_probe.sql") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "shard b: applied 9001_probe.sql") != NULL, "%s", out);
+    ck_assert_msg(roostctl(conf, "migrate", out, sizeof(out)) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "applied 9001") == NULL, "applied twice: %s", out);
+
+    snprintf(path, sizeof(path), "%s/catalog/9001_probe.sql", dir);
+    write_file(path, "-- edited after it was applied\n"
+                     "CREATE TABLE migrate_probe (id INT NOT NULL PRIMARY KEY);\n");
+    ck_assert_msg(roostctl(conf, "migrate", out, sizeof(out)) == 1, "%s", out);
+    ck_assert_msg(strstr(out, "changed after it was applied") != NULL, "%s", out);
+    ck_assert_msg(roostctl(conf, "migrate status", out, sizeof(out)) == 1, "%s", out);
+    ck_assert_msg(strstr(out, "CHANGED") != NULL, "%s", out);
+
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/%s/9001_probe.sql", dir, kinds[i]);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/%s", dir, kinds[i]);
+        rmdir(path);
+    }
+    unlink(conf);
+    rmdir(dir);
+}
+END_TEST
+
 Suite *suite_roostd(void)
 {
     Suite *s = suite_create("roostd");
@@ -236,5 +323,6 @@ Suite *suite_roostd(void)
     tcase_add_test(tc, recycling_never_fails_a_post);
     tcase_add_test(tc, config_test_accepts_the_stack_config);
     tcase_add_test(tc, config_test_names_the_bad_key);
+    tcase_add_test(tc, migrate_applies_once_and_refuses_changed_files);
     return s;
 }
