@@ -1,19 +1,18 @@
 /* app.c -- the route table and the request pipeline of API.md §1.1. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include <inttypes.h>
-
 #include "auth/token.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/timefmt.h"
 #include "domain/users.h"
-#include "roostd/idempotency.h"
-#include "core/log.h"
 #include "http/accept.h"
 #include "roostd/app.h"
 #include "roostd/handlers.h"
+#include "roostd/idempotency.h"
 
 /* ------------------------------------------------------------ routes */
 
@@ -57,24 +56,43 @@ static const char R_TOO_LARGE[] = "payload_too_large";
 static const char R_NOT_FOUND[] = "not_found";
 static const char R_BAD_METHOD[] = "method_not_allowed";
 
-static const char *const route_names[] = {
-    R_TOO_LARGE, R_NOT_FOUND, R_BAD_METHOD,
-    H_HEALTHZ.name, H_READYZ.name, H_STATUS.name, H_METRICS.name,
-    H_PRODUCTS_LIST.name, H_PRODUCT_NEW.name, H_PRODUCT_GET.name, H_PRODUCT_PUT.name,
-    H_SIGNUP.name, H_SIGNIN.name, H_USER_GET.name, H_USER_PUT.name,
-};
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* The pseudo-routes, then every handler of the table once, in table order:
+ * derived from the table so that a new route gets its metrics slot. */
+static const char *route_names[3 + NROUTES];
+static int nroute_names;
+_Static_assert(3 + NROUTES <= RST_METRIC_ROUTES, "more routes than metrics slots");
+
+static void collect_route_names(void)
+{
+    static const char *const early[] = { R_TOO_LARGE, R_NOT_FOUND, R_BAD_METHOD };
+    for (size_t i = 0; i < 3; i++)
+        route_names[nroute_names++] = early[i];
+    for (size_t i = 0; i < NROUTES; i++) {
+        const rst_handler *h = routes[i].data;
+        int seen = 0;
+        for (int k = 0; k < nroute_names && !seen; k++)
+            seen = route_names[k] == h->name;
+        if (!seen)
+            route_names[nroute_names++] = h->name;
+    }
+}
 
 const char *const *rst_app_route_names(int *n)
 {
-    *n = (int)(sizeof(route_names) / sizeof(route_names[0]));
+    if (nroute_names == 0)
+        collect_route_names();
+    *n = nroute_names;
     return route_names;
 }
 
 int rst_app_route_index(const char *name)
 {
-    int n = (int)(sizeof(route_names) / sizeof(route_names[0]));
+    int n;
+    const char *const *names = rst_app_route_names(&n);
     for (int i = 0; i < n; i++)
-        if (route_names[i] == name || strcmp(route_names[i], name) == 0)
+        if (names[i] == name || strcmp(names[i], name) == 0)
             return i;
     return -1;
 }
@@ -250,7 +268,7 @@ static int parse_body(rst_ctx *c)
 static const char *route_request(rst_ctx *c)
 {
     unsigned allowed = 0;
-    switch (rst_router_find(routes, sizeof(routes) / sizeof(routes[0]), c->req->method,
+    switch (rst_router_find(routes, NROUTES, c->req->method,
                       c->req->path, &c->match, &allowed)) {
     case RST_ROUTE_FOUND:
         c->handler = c->match.route->data;
