@@ -111,10 +111,11 @@ static void worker_json(rst_buf *b, const rst_slot *s, uint64_t now_ms)
     rst_json_str(b, method[0] ? method : NULL);
     rst_buf_puts(b, ",\"path\":");
     rst_json_str(b, path[0] ? path : NULL);
-    uint64_t ms = st == RST_SLOT_BUSY && since ? now_ms - since
-                                               : __atomic_load_n(&s->last_duration_us, __ATOMIC_RELAXED) / 1000;
+    /* busy_since is set while a request runs, draining workers' too. */
+    uint64_t ms = since ? now_ms - since
+                        : __atomic_load_n(&s->last_duration_us, __ATOMIC_RELAXED) / 1000;
     rst_buf_printf(b, ",\"duration_ms\":%llu,\"in_progress\":%s}}", (unsigned long long)ms,
-                   st == RST_SLOT_BUSY ? "true" : "false");
+                   since ? "true" : "false");
 }
 
 void rst_h_status(rst_ctx *c)

@@ -33,7 +33,8 @@ static void usage(FILE *out)
         "  -h, --help          show this help\n"
         "  -V, --version       show the version\n"
         "\n"
-        "Signals: SIGTERM/SIGINT drain the workers (in-flight requests finish) and exit.\n"
+        "Signals: SIGTERM/SIGINT drain the workers (in-flight requests finish) and exit;\n"
+        "SIGHUP re-reads the configuration and replaces the workers without dropping a request.\n"
         "Logs go to stderr, one line per event (journald-friendly). See roostd(8).\n");
 }
 
@@ -178,7 +179,7 @@ int main(int argc, char **argv)
     int fd = open_listen_socket(&cfg, &owned_path);
     if (fd < 0 || set_nonblocking(fd) != 0)
         return 1;
-    int rc = rst_master_run(&cfg, &secrets, fd);
+    int rc = rst_master_run(&cfg, &secrets, fd, conf_path);
     close(fd);
     if (owned_path)
         unlink(cfg.listen);

@@ -10,6 +10,8 @@
  * kept FastCGI connections until nginx closes them, and tells the master
  * (SIGUSR1), which forks its replacement straight away -- so there are two
  * slots per serving worker, and a draining worker never costs capacity.
+ * SIGHUP reloads the configuration the same way: every worker drains
+ * while a successor with the new configuration takes its place.
  * A worker that dies soon after it started is replaced after a growing
  * delay, so a crash loop (say, a broken library) does not spin the CPU. */
 #include <errno.h>
@@ -40,10 +42,13 @@ typedef struct {
 typedef struct {
     const rst_config  *cfg;
     const rst_secrets *secrets;
+    rst_config        *loaded_cfg;      /* owned copies after a reload */
+    rst_secrets       *loaded_secrets;
+    const char        *conf_path;
     int                listen_fd;
     rst_scoreboard    *sb;
     worker_slot       *slots;
-    int                nslots;          /* 2 x workers: room for draining ones */
+    int                nslots;          /* RST_MAX_SLOTS: room for draining ones */
     int                stopping;
     uint64_t           spawn_after_ms;  /* crash-loop back-off: no forks before */
     unsigned           backoff_ms;
@@ -94,14 +99,55 @@ static int running(const master *m)
     return n;
 }
 
-/* Forks until `workers` processes serve, unless a crash loop holds us back. */
+/* Forks until `workers` processes serve, unless a crash loop holds us back.
+ * A slot's number is its worker's id generator (after generator_base), so
+ * slots stop below 96 - generator_base. */
 static void fill_pool(master *m)
 {
     if (m->stopping || rst_time_now_ms() < m->spawn_after_ms)
         return;
-    for (int i = 0; i < m->nslots && serving(m) < m->cfg->workers; i++)
+    int limit = RST_MAX_SLOTS - m->cfg->generator_base;
+    for (int i = 0; i < limit && serving(m) < m->cfg->workers; i++)
         if (m->slots[i].pid == 0 && spawn(m, i) != 0)
             return;
+}
+
+/* SIGHUP: read the configuration and the secret anew; when both are valid,
+ * switch to them and ask every worker to make way (SIGUSR2): each drains
+ * like a recycling worker while a successor started with the new
+ * configuration takes its place, so no request is dropped. The listen
+ * socket stays: changing `listen` needs a restart. */
+static void reload(master *m)
+{
+    char err[512];
+    rst_config *cfg = malloc(sizeof(*cfg));
+    rst_secrets *sec = malloc(sizeof(*sec));
+    if (cfg == NULL || sec == NULL ||
+        rst_config_load(cfg, m->conf_path, err, sizeof(err)) != 0 ||
+        rst_secret_load(cfg->secret_file, sec, err, sizeof(err)) != 0) {
+        rst_log_error("reload: %s; keeping the running configuration",
+                      cfg && sec ? err : "out of memory");
+        free(cfg);
+        free(sec);
+        return;
+    }
+    sd_notify(0, "RELOADING=1");
+    if (strcmp(cfg->listen, m->cfg->listen) != 0)
+        rst_log_warn("reload: `listen` changed; the socket stays %s until a restart", m->cfg->listen);
+    free(m->loaded_cfg);
+    free(m->loaded_secrets);
+    m->cfg = m->loaded_cfg = cfg;
+    m->secrets = m->loaded_secrets = sec;
+    m->sb->pool_size = cfg->workers;
+    rst_log_setup("master", (rst_log_level)cfg->log_level, cfg->log_timestamps);
+    int n = 0;
+    for (int i = 0; i < m->nslots; i++)
+        if (m->slots[i].pid != 0 && kill(m->slots[i].pid, SIGUSR2) == 0)
+            n++;
+    m->backoff_ms = 0;
+    m->spawn_after_ms = 0;
+    rst_log_info("reload: %s read; replacing %d workers with %d", m->conf_path, n, cfg->workers);
+    sd_notify(0, "READY=1");
 }
 
 static void describe_exit(int status, char *out, size_t len)
@@ -166,8 +212,7 @@ static void kill_stuck(master *m)
         rst_log_error("worker %d (pid %d) stuck on %s %s for %llu s: killing it", i,
                       (int)m->slots[i].pid, s->method, s->path,
                       (unsigned long long)((now - since) / 1000));
-        kill(m->slots[i].pid, SIGKILL);
-        __atomic_store_n(&s->busy_since_ms, 0, __ATOMIC_RELAXED);
+        kill(m->slots[i].pid, SIGKILL);      /* reaped, and replaced, on its SIGCHLD */
     }
 }
 
@@ -198,10 +243,11 @@ static void shutdown_workers(master *m, const sigset_t *set)
         reap(m);
 }
 
-int rst_master_run(const rst_config *cfg, const rst_secrets *secrets, int listen_fd)
+int rst_master_run(const rst_config *cfg, const rst_secrets *secrets, int listen_fd,
+                   const char *conf_path)
 {
-    master m = { .cfg = cfg, .secrets = secrets, .listen_fd = listen_fd };
-    m.nslots = cfg->workers * 2;
+    master m = { .cfg = cfg, .secrets = secrets, .listen_fd = listen_fd, .conf_path = conf_path };
+    m.nslots = RST_MAX_SLOTS;
     m.sb = rst_scoreboard_map(m.nslots);
     m.slots = calloc((size_t)m.nslots, sizeof(worker_slot));
     if (m.sb == NULL || m.slots == NULL) {
@@ -218,6 +264,9 @@ int rst_master_run(const rst_config *cfg, const rst_secrets *secrets, int listen
     sigaddset(&set, SIGQUIT);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGUSR1);
+    /* Blocked here and so in a fresh child until it has its handler: a
+     * reload's SIGUSR2 must never kill a worker that is still starting. */
+    sigaddset(&set, SIGUSR2);
     sigprocmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -231,7 +280,7 @@ int rst_master_run(const rst_config *cfg, const rst_secrets *secrets, int listen
         if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT)
             break;
         if (sig == SIGHUP)
-            rst_log_warn("SIGHUP: configuration reload is not supported yet; ignoring");
+            reload(&m);
         /* SIGUSR1: a worker began to drain; SIGCHLD: one exited. Either
          * way the pool may be short now. */
         reap(&m);
@@ -242,5 +291,7 @@ int rst_master_run(const rst_config *cfg, const rst_secrets *secrets, int listen
     rst_log_info("stopped");
     rst_scoreboard_unmap(m.sb);
     free(m.slots);
+    free(m.loaded_cfg);
+    free(m.loaded_secrets);
     return 0;
 }

@@ -6,7 +6,10 @@
 #include "core/secret.h"
 
 /* Forks and supervises the workers on listen_fd until SIGTERM/SIGINT/SIGQUIT,
- * then drains them. Returns the process exit code. */
-int rst_master_run(const rst_config *cfg, const rst_secrets *secrets, int listen_fd);
+ * then drains them. SIGHUP re-reads conf_path (and the secret file) and
+ * replaces every worker without dropping a request. Returns the process
+ * exit code. */
+int rst_master_run(const rst_config *cfg, const rst_secrets *secrets, int listen_fd,
+                   const char *conf_path);
 
 #endif

@@ -44,24 +44,24 @@ static void atomic_max(uint64_t *max, uint64_t v)
 }
 
 void rst_slot_busy(rst_scoreboard *sb, rst_slot *s, const char *method, const char *path,
-                   uint64_t now_ms)
+                   uint64_t now_ms, int exiting)
 {
     snprintf(s->method, sizeof(s->method), "%s", method);
     snprintf(s->path, sizeof(s->path), "%s", path);
     __atomic_store_n(&s->busy_since_ms, now_ms, __ATOMIC_RELAXED);
-    __atomic_store_n(&s->state, RST_SLOT_BUSY, __ATOMIC_RELEASE);
+    __atomic_store_n(&s->state, exiting ? RST_SLOT_EXITING : RST_SLOT_BUSY, __ATOMIC_RELEASE);
     uint64_t active = __atomic_add_fetch(&sb->active, 1, __ATOMIC_RELAXED);
     atomic_max(&sb->max_active, active);
     if (active >= (uint64_t)sb->pool_size)
         __atomic_add_fetch(&sb->max_reached, 1, __ATOMIC_RELAXED);
 }
 
-void rst_slot_idle(rst_scoreboard *sb, rst_slot *s, uint64_t duration_us)
+void rst_slot_idle(rst_scoreboard *sb, rst_slot *s, uint64_t duration_us, int exiting)
 {
     __atomic_store_n(&s->last_duration_us, duration_us, __ATOMIC_RELAXED);
     __atomic_add_fetch(&s->requests, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&s->busy_since_ms, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&s->state, RST_SLOT_IDLE, __ATOMIC_RELEASE);
+    __atomic_store_n(&s->state, exiting ? RST_SLOT_EXITING : RST_SLOT_IDLE, __ATOMIC_RELEASE);
     __atomic_sub_fetch(&sb->active, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&sb->requests, 1, __ATOMIC_RELAXED);
     if (duration_us >= RST_SLOW_REQUEST_US)
@@ -70,7 +70,8 @@ void rst_slot_idle(rst_scoreboard *sb, rst_slot *s, uint64_t duration_us)
 
 void rst_slot_reset(rst_scoreboard *sb, rst_slot *s)
 {
-    if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == RST_SLOT_BUSY)
+    /* busy_since is set only while a request runs (EXITING ones too). */
+    if (__atomic_load_n(&s->busy_since_ms, __ATOMIC_RELAXED) != 0)
         __atomic_sub_fetch(&sb->active, 1, __ATOMIC_RELAXED);
     s->pid = 0;
     s->busy_since_ms = 0;

@@ -35,6 +35,10 @@ typedef struct {
 extern const uint64_t rst_metric_bucket_us[RST_METRIC_BUCKETS - 1];
 #define RST_METRIC_ROUTES  32
 #define RST_SLOW_REQUEST_US 1000000
+/* Worker slots: one id generator each, 0..95 (config.c keeps
+ * generator_base + 2 x workers within it). Sized for the largest pool so a
+ * reload can grow the pool without remapping. */
+#define RST_MAX_SLOTS 96
 
 typedef struct {
     uint64_t by_class[5];                  /* answers 1xx .. 5xx */
@@ -60,10 +64,12 @@ typedef struct {
 rst_scoreboard *rst_scoreboard_map(int nslots);
 void            rst_scoreboard_unmap(rst_scoreboard *sb);
 
-/* A worker starts / ends a request. */
+/* A worker starts / ends a request. A draining worker passes exiting = 1:
+ * it stays EXITING while it serves, so neither the master nor /status
+ * counts it as one of the pool's serving workers. */
 void rst_slot_busy(rst_scoreboard *sb, rst_slot *s, const char *method, const char *path,
-                   uint64_t now_ms);
-void rst_slot_idle(rst_scoreboard *sb, rst_slot *s, uint64_t duration_us);
+                   uint64_t now_ms, int exiting);
+void rst_slot_idle(rst_scoreboard *sb, rst_slot *s, uint64_t duration_us, int exiting);
 
 /* The master found a worker dead: undo its part of the active count. */
 void rst_slot_reset(rst_scoreboard *sb, rst_slot *s);

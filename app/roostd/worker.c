@@ -10,8 +10,9 @@
  * libfcgi never blocks in accept() when a connection closes (DESIGN.md §8).
  * A request is served from start to finish before the next one: one
  * request at a time, with one arena freed whole after each response.
- * To stop or recycle, a worker drains: it takes no new connections and
- * exits once nginx has closed the kept ones (see begin_drain). */
+ * To stop, recycle or make way for a reloaded configuration (SIGUSR2 from
+ * the master), a worker drains: it takes no new connections and exits once
+ * nginx has closed the kept ones (see begin_drain). */
 #include <errno.h>
 #include <fcgiapp.h>
 #include <signal.h>
@@ -58,11 +59,18 @@ typedef struct {
 } worker;
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t replace_requested;   /* SIGUSR2: a reload */
 
 static void on_stop_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
+}
+
+static void on_replace_signal(int sig)
+{
+    (void)sig;
+    replace_requested = 1;
 }
 
 /* SA_RESTART keeps libfcgi's blocking reads and writes going when a signal
@@ -78,6 +86,8 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGQUIT, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_replace_signal;
+    sigaction(SIGUSR2, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
     signal(SIGCHLD, SIG_DFL);
@@ -198,14 +208,12 @@ static void serve_request(worker *w, conn *c)
         rst_arena_reset(&w->arena);
         return;
     }
-    rst_slot_busy(w->args->sb, w->slot, req.method_name, req.path, rst_time_now_ms());
+    rst_slot_busy(w->args->sb, w->slot, req.method_name, req.path, rst_time_now_ms(), w->draining);
     const char *route = rst_app_handle(&w->svc, w->args->sb, &req, &resp, &w->arena);
     if (rst_response_send(&resp, &req, &c->req) != 0)
         rst_log_warn("request %s: client went away while sending", req.request_id);
     uint64_t us = now_us() - t0;
-    rst_slot_idle(w->args->sb, w->slot, us);
-    if (w->draining)
-        __atomic_store_n(&w->slot->state, RST_SLOT_EXITING, __ATOMIC_RELEASE);
+    rst_slot_idle(w->args->sb, w->slot, us, w->draining);
     rst_metrics_record(w->args->sb, rst_app_route_index(route), resp.status, us);
     log_request(&req, &resp, route, us);
     rst_arena_reset(&w->arena);
@@ -296,6 +304,8 @@ static void begin_drain(worker *w)
         kill(w->master, SIGUSR1);
     if (stop_requested)
         rst_log_debug("stopping: draining %d connections", w->nconns);
+    else if (replace_requested)
+        rst_log_info("reload: draining %d connections; a successor serves meanwhile", w->nconns);
     else
         rst_log_info("served %llu requests (max_requests): recycling after %d connections close",
                      (unsigned long long)w->served, w->nconns);
@@ -310,7 +320,7 @@ static void event_loop(worker *w)
             rst_log_error("the master process is gone: stopping");
             stop_requested = 1;
         }
-        if (!w->draining && (stop_requested || should_recycle(w))) {
+        if (!w->draining && (stop_requested || replace_requested || should_recycle(w))) {
             begin_drain(w);
             deadline = rst_time_now_ms() + (stop_requested ? DRAIN_STOP_MAX_MS : DRAIN_MAX_MS);
         }

@@ -188,6 +188,123 @@ START_TEST(recycling_never_fails_a_post)
 }
 END_TEST
 
+/* Whole file into a malloc'd string. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot read %s", path);
+    char *buf = malloc(1 << 16);
+    size_t n = fread(buf, 1, (1 << 16) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void spill(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_msg(f != NULL, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Polls /status until `want` workers serve (not draining); 1 when seen. */
+static int await_serving(int want)
+{
+    int has;
+    for (int i = 0; i < 100; i++) {
+        if (serving_workers(0, &has) == want)
+            return 1;
+        usleep(100 * 1000);
+    }
+    return 0;
+}
+
+/* SIGHUP re-reads the configuration and replaces every worker while POSTs
+ * keep arriving beside a read load: none may fail, the new pool size must
+ * take effect, and a broken configuration must leave the running one. */
+START_TEST(reload_replaces_workers_without_dropping_requests)
+{
+    pid_t master = master_pid();
+    ck_assert_msg(master > 0, "no roostd pid file in %s", run_dir());
+    const char *conf = getenv("ROOST_TEST_CONF");
+    ck_assert_ptr_nonnull(conf);
+    int want = configured_workers();
+    ck_assert_int_gt(want, 1);
+    pid_t before[MAX_WORKERS], after[MAX_WORKERS];
+    int n = workers_of(master, before);
+    char *original = slurp(conf);
+
+    /* One worker fewer: a config change that /status can see. */
+    char smaller[64 * 1024], line[64];
+    snprintf(line, sizeof(line), "workers = %d\n", want);
+    char *at = strstr(original, line);
+    ck_assert_msg(at != NULL, "no '%s' in %s", "workers = N", conf);
+    snprintf(smaller, sizeof(smaller), "%.*sworkers = %d\n%s", (int)(at - original), original,
+             want - 1, at + strlen(line));
+
+    pid_t load = start_read_load();
+    const char *const h[] = { "Content-Type: application/json", NULL };
+    long bad_status = 0;
+    int bad_at = -1, shrunk = 0;
+    char bad_body[256] = "";
+    for (int i = 0; i < 600 && bad_at < 0; i++) {
+        if (i == 100) {
+            spill(conf, smaller);
+            kill(master, SIGHUP);
+        }
+        if (i == 300)
+            shrunk = await_serving(want - 1);
+        if (i == 400) {
+            spill(conf, original);
+            kill(master, SIGHUP);
+        }
+        api_resp r;
+        if (api_request(&r, "POST", "/users/SignIn", "{}", 2, h) != 0 || r.status != 422) {
+            bad_at = i;
+            bad_status = r.status;
+            snprintf(bad_body, sizeof(bad_body), "%s", r.body ? r.body : "");
+        }
+        api_free(&r);
+    }
+    kill(load, SIGKILL);
+    waitpid(load, NULL, 0);
+    spill(conf, original);                 /* whatever happened above */
+    int restored = await_serving(want);
+
+    /* A configuration that does not load changes nothing. */
+    char broken[64 * 1024];
+    snprintf(broken, sizeof(broken), "%s\n[roostd]\nworkers = many\n", original);
+    spill(conf, broken);
+    kill(master, SIGHUP);
+    usleep(500 * 1000);
+    spill(conf, original);
+    /* The replaced workers drain until nginx lets go of their connections
+     * (idle for 1 s once the load stopped). */
+    int m = 0, same = n;
+    for (int k = 0; k < 100 && same > 0; k++) {
+        usleep(100 * 1000);
+        m = workers_of(master, after);
+        same = 0;
+        for (int i = 0; i < n; i++)
+            same += contains(after, m, before[i]);
+    }
+    api_resp r;
+    ck_assert_int_eq(api_get(&r, "/healthz"), 0);
+    long health = r.status;
+    api_free(&r);
+    free(original);
+
+    ck_assert_msg(bad_at < 0, "POST %d during reloads answered %ld: %s", bad_at, bad_status, bad_body);
+    ck_assert_msg(shrunk, "the pool never shrank to %d workers after the reload", want - 1);
+    ck_assert_msg(restored, "the pool never came back to %d workers", want);
+    ck_assert_msg(same == 0, "%d workers from before the reloads still run", same);
+    ck_assert_int_eq(health, 200);
+    int has;
+    ck_assert_int_eq(serving_workers(0, &has), want);   /* the broken reload changed nothing */
+}
+END_TEST
+
 /* Runs `roostd -t -c conf`; returns the exit status, output in out. */
 static int roostd_test_config(const char *conf, char *out, size_t outlen)
 {
@@ -319,8 +436,10 @@ Suite *suite_roostd(void)
 {
     Suite *s = suite_create("roostd");
     TCase *tc = api_tcase(s, "process manager");
+    tcase_set_timeout(tc, 90);          /* the reload test waits for drains */
     tcase_add_test(tc, killed_worker_is_replaced);
     tcase_add_test(tc, recycling_never_fails_a_post);
+    tcase_add_test(tc, reload_replaces_workers_without_dropping_requests);
     tcase_add_test(tc, config_test_accepts_the_stack_config);
     tcase_add_test(tc, config_test_names_the_bad_key);
     tcase_add_test(tc, migrate_applies_once_and_refuses_changed_files);
