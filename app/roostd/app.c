@@ -293,7 +293,7 @@ static const char *route_request(rst_ctx *c)
 static void run_handler(rst_ctx *c)
 {
     const char *key = c->req->idempotency_key;
-    if (c->req->method != RST_M_POST || key == NULL || (c->handler->flags & RST_H_NO_REPLAY)) {
+    if (c->req->method != RST_M_POST || key == NULL) {
         c->handler->fn(c);
         return;
     }
@@ -302,6 +302,10 @@ static void run_handler(rst_ctx *c)
         c->handler->fn(c);
         if (c->resp->status < 300)      /* a handler that skipped its field check */
             rst_response_validation_failed(c->resp);
+        return;
+    }
+    if (c->handler->flags & RST_H_NO_REPLAY) {
+        c->handler->fn(c);              /* a valid key, but nothing is stored */
         return;
     }
     rst_idem st;

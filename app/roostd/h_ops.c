@@ -112,7 +112,7 @@ static void worker_json(rst_buf *b, const rst_slot *s, uint64_t now_ms)
     rst_buf_puts(b, ",\"path\":");
     rst_json_str(b, path[0] ? path : NULL);
     /* busy_since is set while a request runs, draining workers' too. */
-    uint64_t ms = since ? now_ms - since
+    uint64_t ms = since ? (now_ms > since ? now_ms - since : 0)
                         : __atomic_load_n(&s->last_duration_us, __ATOMIC_RELAXED) / 1000;
     rst_buf_printf(b, ",\"duration_ms\":%llu,\"in_progress\":%s}}", (unsigned long long)ms,
                    since ? "true" : "false");
@@ -122,7 +122,7 @@ void rst_h_status(rst_ctx *c)
 {
     const rst_scoreboard *sb = c->sb;
     rst_buf *b = c->resp->body;
-    uint64_t now = rst_time_now_ms();
+    uint64_t now = rst_time_mono_ms();
     pool_counts pc = count_workers(sb);
     unsigned qlen = 0, qmax = 0;
     int have_queue = rst_listen_queue(sb->listen_fd, &qlen, &qmax) == 0;
@@ -130,7 +130,7 @@ void rst_h_status(rst_ctx *c)
     rst_buf_puts(b, "{\"start_time\":");
     rst_json_time(b, sb->start_ms);
     rst_buf_printf(b, ",\"uptime_s\":%llu,\"accepted_conn\":%llu,\"requests\":%llu",
-                   (unsigned long long)((now - sb->start_ms) / 1000),
+                   (unsigned long long)((now - sb->start_mono_ms) / 1000),
                    (unsigned long long)__atomic_load_n(&sb->accepted, __ATOMIC_RELAXED),
                    (unsigned long long)__atomic_load_n(&sb->requests, __ATOMIC_RELAXED));
     if (have_queue)
@@ -187,9 +187,9 @@ static void pool_metrics(rst_buf *b, const rst_scoreboard *sb)
 {
     pool_counts pc = count_workers(sb);
     unsigned qlen = 0, qmax = 0;
-    uint64_t now = rst_time_now_ms();
+    uint64_t now = rst_time_mono_ms();
     metric_head(b, "roost_uptime_seconds", "gauge", "Seconds since the roostd master started.");
-    rst_buf_printf(b, "roost_uptime_seconds %llu\n", (unsigned long long)((now - sb->start_ms) / 1000));
+    rst_buf_printf(b, "roost_uptime_seconds %llu\n", (unsigned long long)((now - sb->start_mono_ms) / 1000));
     metric_head(b, "roost_accepted_connections_total", "counter", "FastCGI connections accepted.");
     rst_buf_printf(b, "roost_accepted_connections_total %llu\n",
                    (unsigned long long)__atomic_load_n(&sb->accepted, __ATOMIC_RELAXED));

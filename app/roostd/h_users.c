@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "auth/token.h"
+#include "core/json.h"
 #include "core/timefmt.h"
 #include "domain/users.h"
 #include "roostd/handlers.h"
@@ -48,7 +49,8 @@ static int read_password(rst_ctx *c, const char **pw, size_t *len)
 void rst_h_signup(rst_ctx *c)
 {
     const cJSON *role = cJSON_GetObjectItemCaseSensitive(c->body, "role");
-    if (role != NULL && !(cJSON_IsString(role) && strcmp(role->valuestring, "user") == 0)) {
+    if (role != NULL && !(cJSON_IsString(role) && !rst_json_string_has_nul(role) &&
+                          strcmp(role->valuestring, "user") == 0)) {
         rst_response_error(c->resp, 403, "forbidden", "only the operator tool creates admins");
         return;
     }

@@ -67,7 +67,7 @@ static int spawn(master *m, int i)
         rst_worker_run(&args);
     }
     m->slots[i].pid = pid;
-    m->slots[i].started_ms = rst_time_now_ms();
+    m->slots[i].started_ms = rst_time_mono_ms();
     m->sb->slots[i].pid = pid;
     return 0;
 }
@@ -104,7 +104,7 @@ static int running(const master *m)
  * slots stop below 96 - generator_base. */
 static void fill_pool(master *m)
 {
-    if (m->stopping || rst_time_now_ms() < m->spawn_after_ms)
+    if (m->stopping || rst_time_mono_ms() < m->spawn_after_ms)
         return;
     int limit = RST_MAX_SLOTS - m->cfg->generator_base;
     for (int i = 0; i < limit && serving(m) < m->cfg->workers; i++)
@@ -127,6 +127,15 @@ static void reload(master *m)
         rst_secret_load(cfg->secret_file, sec, err, sizeof(err)) != 0) {
         rst_log_error("reload: %s; keeping the running configuration",
                       cfg && sec ? err : "out of memory");
+        free(cfg);
+        free(sec);
+        return;
+    }
+    /* Draining workers keep minting ids with their generator numbers:
+     * a new base could hand the same number to a successor. */
+    if (cfg->generator_base != m->cfg->generator_base) {
+        rst_log_error("reload: generator_base cannot change while running (restart roostd); "
+                      "keeping the running configuration");
         free(cfg);
         free(sec);
         return;
@@ -161,7 +170,7 @@ static void describe_exit(int status, char *out, size_t len)
 /* A worker that died right after it started is likely to again: back off. */
 static void note_death(master *m, int i, int status)
 {
-    uint64_t now = rst_time_now_ms();
+    uint64_t now = rst_time_mono_ms();
     uint64_t lived = now - m->slots[i].started_ms;
     int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (clean || lived >= QUICK_DEATH_MS) {
@@ -202,12 +211,13 @@ static void reap(master *m)
  * (the master replaces it), like php-fpm's request_terminate_timeout. */
 static void kill_stuck(master *m)
 {
-    uint64_t now = rst_time_now_ms();
+    uint64_t now = rst_time_mono_ms();
     uint64_t limit = (uint64_t)m->cfg->request_timeout * 1000;
     for (int i = 0; i < m->nslots; i++) {
         rst_slot *s = &m->sb->slots[i];
         uint64_t since = __atomic_load_n(&s->busy_since_ms, __ATOMIC_RELAXED);
-        if (m->slots[i].pid == 0 || since == 0 || now - since < limit)
+        /* since > now: the worker stamped it after we read the clock. */
+        if (m->slots[i].pid == 0 || since == 0 || since > now || now - since < limit)
             continue;
         rst_log_error("worker %d (pid %d) stuck on %s %s for %llu s: killing it", i,
                       (int)m->slots[i].pid, s->method, s->path,
@@ -226,8 +236,8 @@ static void shutdown_workers(master *m, const sigset_t *set)
     for (int i = 0; i < m->nslots; i++)
         if (m->slots[i].pid != 0)
             kill(m->slots[i].pid, SIGTERM);
-    uint64_t deadline = rst_time_now_ms() + (uint64_t)m->cfg->request_timeout * 1000 + 1000;
-    while (running(m) > 0 && rst_time_now_ms() < deadline) {
+    uint64_t deadline = rst_time_mono_ms() + (uint64_t)m->cfg->request_timeout * 1000 + 1000;
+    while (running(m) > 0 && rst_time_mono_ms() < deadline) {
         struct timespec tick = { 0, 100 * 1000 * 1000 };
         sigtimedwait(set, NULL, &tick);
         reap(m);

@@ -21,6 +21,7 @@ rst_scoreboard *rst_scoreboard_map(int nslots)
     memset(sb, 0, map_size(nslots));
     sb->nslots = nslots;
     sb->start_ms = rst_time_now_ms();
+    sb->start_mono_ms = rst_time_mono_ms();
     return sb;
 }
 
@@ -48,9 +49,11 @@ void rst_slot_busy(rst_scoreboard *sb, rst_slot *s, const char *method, const ch
 {
     snprintf(s->method, sizeof(s->method), "%s", method);
     snprintf(s->path, sizeof(s->path), "%s", path);
+    /* active first: a worker killed in between then leaves it one too high
+     * (harmless) rather than letting the reset take it below zero. */
+    uint64_t active = __atomic_add_fetch(&sb->active, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&s->busy_since_ms, now_ms, __ATOMIC_RELAXED);
     __atomic_store_n(&s->state, exiting ? RST_SLOT_EXITING : RST_SLOT_BUSY, __ATOMIC_RELEASE);
-    uint64_t active = __atomic_add_fetch(&sb->active, 1, __ATOMIC_RELAXED);
     atomic_max(&sb->max_active, active);
     if (active >= (uint64_t)sb->pool_size)
         __atomic_add_fetch(&sb->max_reached, 1, __ATOMIC_RELAXED);

@@ -23,7 +23,7 @@ typedef struct {
     pid_t    pid;
     int      state;              /* rst_slot_state */
     uint64_t requests;           /* served since the worker started */
-    uint64_t busy_since_ms;      /* start of the current request, 0 when idle */
+    uint64_t busy_since_ms;      /* start of the current request (monotonic ms), 0 when idle */
     uint64_t last_duration_us;
     char     method[8];
     char     path[120];
@@ -47,7 +47,8 @@ typedef struct {
 } rst_route_metrics;
 
 typedef struct {
-    uint64_t start_ms;
+    uint64_t start_ms;           /* wall clock, for display */
+    uint64_t start_mono_ms;      /* monotonic, for the uptime */
     uint64_t accepted;           /* connections accepted, all workers */
     uint64_t requests;           /* requests served, all workers */
     uint64_t active;             /* workers serving a request right now */

@@ -85,7 +85,7 @@ int rst_field_enum(rst_ctx *c, const char *name, const char *const *allowed, int
     const cJSON *f = field(c, name);
     if (f == NULL)
         return 0;
-    for (int i = 0; cJSON_IsString(f) && allowed[i] != NULL; i++) {
+    for (int i = 0; cJSON_IsString(f) && !rst_json_string_has_nul(f) && allowed[i] != NULL; i++) {
         if (strcmp(f->valuestring, allowed[i]) == 0) {
             *index = i;
             return 1;

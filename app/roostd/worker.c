@@ -48,6 +48,7 @@ typedef struct {
     rst_slot     *slot;
     int           epfd;
     int           listening;     /* listen fd is in the epoll set */
+    uint64_t      accept_paused_until;  /* after EMFILE and the like */
     int           draining;      /* no new connections; waiting for nginx to close */
     conn         *conns;
     int           nconns;        /* in use */
@@ -139,7 +140,7 @@ static void release_conn(worker *w, conn *c)
     }
     c->in_use = 0;
     w->nconns--;
-    if (!w->draining)
+    if (!w->draining && rst_time_mono_ms() >= w->accept_paused_until)
         set_listening(w, 1);
 }
 
@@ -147,14 +148,37 @@ static void release_conn(worker *w, conn *c)
  * workers, which spreads kept connections (and their requests) evenly. */
 #define ACCEPTS_PER_WAKEUP 4
 
+/* libfcgi closes a connection with select(), which aborts on a
+ * descriptor at or above FD_SETSIZE: never keep one that high. */
+#define MAX_CONN_FD 1000
+#define ACCEPT_PAUSE_MS 100
+
+/* Out of descriptors or memory: the listen socket would stay readable and
+ * spin the loop, so leave it to the other workers for a moment. */
+static void pause_accepting(worker *w, const char *why)
+{
+    uint64_t now = rst_time_mono_ms();
+    if (w->accept_paused_until + 1000 < now)        /* one line a second at most */
+        rst_log_warn("accept: %s; pausing for %d ms", why, ACCEPT_PAUSE_MS);
+    w->accept_paused_until = now + ACCEPT_PAUSE_MS;
+    set_listening(w, 0);
+}
+
 static void accept_connections(worker *w)
 {
     for (int k = 0; k < ACCEPTS_PER_WAKEUP && w->nconns < w->maxconns; k++) {
         int fd = accept4(w->args->listen_fd, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-                errno != ECONNABORTED)
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                pause_accepting(w, strerror(errno));
+            else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                     errno != ECONNABORTED)
                 rst_log_warn("accept: %s", strerror(errno));
+            return;
+        }
+        if (fd >= MAX_CONN_FD) {
+            close(fd);
+            pause_accepting(w, "descriptor numbers too high for libfcgi");
             return;
         }
         __atomic_add_fetch(&w->args->sb->accepted, 1, __ATOMIC_RELAXED);
@@ -173,7 +197,7 @@ static void accept_connections(worker *w)
             continue;
         }
         c->in_use = 1;
-        c->idle_since_ms = rst_time_now_ms();
+        c->idle_since_ms = rst_time_mono_ms();
         w->nconns++;
     }
     /* Full: leave new connections to the other workers. */
@@ -204,11 +228,16 @@ static void serve_request(worker *w, conn *c)
     rst_response resp;
     rst_response_init(&resp, &w->body);
     if (rst_request_read(&req, &c->req, &w->arena) != 0) {
-        rst_log_error("cannot read request: out of memory or broken stream");
+        rst_log_error("cannot read a request: out of memory");
+        char sink[4096];
+        while (FCGX_GetStr(sink, sizeof(sink), c->req.in) > 0)
+            ;                                   /* keep the connection in step */
+        rst_response_error(&resp, 500, "internal_error", "out of memory");
+        rst_response_send(&resp, &req, &c->req);
         rst_arena_reset(&w->arena);
         return;
     }
-    rst_slot_busy(w->args->sb, w->slot, req.method_name, req.path, rst_time_now_ms(), w->draining);
+    rst_slot_busy(w->args->sb, w->slot, req.method_name, req.path, rst_time_mono_ms(), w->draining);
     const char *route = rst_app_handle(&w->svc, w->args->sb, &req, &resp, &w->arena);
     if (rst_response_send(&resp, &req, &c->req) != 0)
         rst_log_warn("request %s: client went away while sending", req.request_id);
@@ -228,7 +257,7 @@ static void serve_connection(worker *w, conn *c)
     }
     serve_request(w, c);
     FCGX_Finish_r(&c->req);
-    c->idle_since_ms = rst_time_now_ms();
+    c->idle_since_ms = rst_time_mono_ms();
     if (c->req.ipcFd < 0)
         release_conn(w, c);        /* nginx did not ask to keep it */
 }
@@ -256,10 +285,10 @@ static int has_pending_input(int fd)
 
 static void close_idle(worker *w)
 {
-    uint64_t now = rst_time_now_ms();
+    uint64_t now = rst_time_mono_ms();
     for (int i = 0; i < w->maxconns; i++) {
         conn *c = &w->conns[i];
-        if (c->in_use && now - c->idle_since_ms >= DRAIN_IDLE_CLOSE_MS &&
+        if (c->in_use && now >= c->idle_since_ms + DRAIN_IDLE_CLOSE_MS &&
             !has_pending_input(c->req.ipcFd))
             release_conn(w, c);
     }
@@ -322,17 +351,21 @@ static void event_loop(worker *w)
         }
         if (!w->draining && (stop_requested || replace_requested || should_recycle(w))) {
             begin_drain(w);
-            deadline = rst_time_now_ms() + (stop_requested ? DRAIN_STOP_MAX_MS : DRAIN_MAX_MS);
+            deadline = rst_time_mono_ms() + (stop_requested ? DRAIN_STOP_MAX_MS : DRAIN_MAX_MS);
         }
         if (w->draining) {
-            uint64_t stop_by = rst_time_now_ms() + DRAIN_STOP_MAX_MS;
+            uint64_t stop_by = rst_time_mono_ms() + DRAIN_STOP_MAX_MS;
             if (stop_requested && deadline > stop_by)
                 deadline = stop_by;        /* told to stop while recycling */
             close_idle(w);
-            if (w->nconns == 0 || rst_time_now_ms() >= deadline)
+            if (w->nconns == 0 || rst_time_mono_ms() >= deadline)
                 return;
         }
-        int n = epoll_wait(w->epfd, evs, MAX_EVENTS, w->draining ? 100 : 1000);
+        if (!w->draining && !w->listening && w->nconns < w->maxconns &&
+            rst_time_mono_ms() >= w->accept_paused_until)
+            set_listening(w, 1);                 /* a pause is over */
+        int n = epoll_wait(w->epfd, evs, MAX_EVENTS,
+                           w->draining || w->accept_paused_until ? 100 : 1000);
         if (n < 0) {
             if (errno == EINTR)
                 continue;

@@ -19,7 +19,7 @@ static rst_throttle_slot *local_slot(rst_throttle *t, const char *name_lc)
 static int local_blocked(rst_throttle *t, const char *name_lc, int *retry_after)
 {
     rst_throttle_slot *s = local_slot(t, name_lc);
-    uint64_t now = rst_time_now_ms();
+    uint64_t now = rst_time_mono_ms();
     if (strcmp(s->name, name_lc) != 0 || now >= s->window_end_ms || s->failures < RST_THROTTLE_MAX)
         return 0;
     *retry_after = (int)((s->window_end_ms - now + 999) / 1000);
@@ -29,7 +29,7 @@ static int local_blocked(rst_throttle *t, const char *name_lc, int *retry_after)
 static void local_failure(rst_throttle *t, const char *name_lc)
 {
     rst_throttle_slot *s = local_slot(t, name_lc);
-    uint64_t now = rst_time_now_ms();
+    uint64_t now = rst_time_mono_ms();
     if (strcmp(s->name, name_lc) != 0 || now >= s->window_end_ms) {
         snprintf(s->name, sizeof(s->name), "%s", name_lc);
         s->failures = 0;
@@ -49,10 +49,19 @@ int rst_throttle_blocked(rst_throttle *t, rst_cache *c, const char *name_lc, int
         return local_blocked(t, name_lc, retry_after);
     *retry_after = RST_THROTTLE_WINDOW_S;
     r = rst_cache_command(c, "TTL %sthrottle:%s", rst_cache_prefix(c), name_lc);
-    if (r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer > 0)
-        *retry_after = (int)r->integer;
+    int ttl = r != NULL && r->type == REDIS_REPLY_INTEGER ? (int)r->integer : -2;
     if (r != NULL)
         freeReplyObject(r);
+    if (ttl > 0) {
+        *retry_after = ttl;
+    } else if (ttl == -1) {
+        /* The EXPIRE after the first INCR was lost (a timeout, a killed
+         * worker): without this the name would stay locked for good. */
+        r = rst_cache_command(c, "EXPIRE %sthrottle:%s %d", rst_cache_prefix(c), name_lc,
+                              RST_THROTTLE_WINDOW_S);
+        if (r != NULL)
+            freeReplyObject(r);
+    }
     return 1;
 }
 

@@ -11,7 +11,8 @@
 
 #include <stdint.h>
 
-#define RST_TOKEN_LEEWAY_S 30
+/* Clock skew allowed between the hosts that issue and check tokens. */
+#define RST_TOKEN_LEEWAY_S 5
 
 typedef struct {
     uint64_t sub;

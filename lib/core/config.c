@@ -100,7 +100,9 @@ static int on_roostd(load_ctx *ctx, const char *section, const char *name, const
     INT_KEY("max_requests", cfg->max_requests, 0, INT_MAX)
     INT_KEY("request_timeout", cfg->request_timeout, 1, 3600)
     INT_KEY("generator_base", cfg->generator_base, 0, 127)
-    INT_KEY("max_conns_per_worker", cfg->max_conns_per_worker, 1, 4096)
+    /* libfcgi closes connections with select(): descriptors must stay
+     * below FD_SETSIZE (1024), with room for the database sockets. */
+    INT_KEY("max_conns_per_worker", cfg->max_conns_per_worker, 1, 512)
     INT_KEY("log_timestamps", cfg->log_timestamps, 0, 1)
     if (strcmp(name, "log_level") == 0) {
         rst_log_level lv;

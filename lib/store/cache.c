@@ -48,7 +48,7 @@ const char *rst_cache_prefix(const rst_cache *c) { return c->cfg->redis_prefix; 
 
 int rst_cache_breaker_open(const rst_cache *c)
 {
-    return c->retry_at_ms != 0 && rst_time_now_ms() < c->retry_at_ms;
+    return c->retry_at_ms != 0 && rst_time_mono_ms() < c->retry_at_ms;
 }
 
 static struct timeval ms_to_tv(int ms)
@@ -66,7 +66,7 @@ static void trip(rst_cache *c, const char *why)
     /* Log the transition only, not every refused call. */
     if (c->retry_at_ms == 0)
         rst_log_warn("redis unavailable (%s); serving from MariaDB", why);
-    c->retry_at_ms = rst_time_now_ms() + c->backoff_ms;
+    c->retry_at_ms = rst_time_mono_ms() + c->backoff_ms;
 }
 
 static void healthy(rst_cache *c)

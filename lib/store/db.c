@@ -25,6 +25,7 @@ struct rst_db {
     stmt_slot          stmts[STMT_CACHE_MAX];
     int                nstmts;
     uint64_t           last_used_ms;
+    int                in_txn;  /* between begin and commit/rollback */
     char               err[512];
 };
 
@@ -90,6 +91,12 @@ static rst_db_rc connect_db(rst_db *db)
 {
     if (db->conn != NULL)
         return RST_DB_OK;
+    /* Never reconnect inside a transaction: the new connection would run
+     * the rest of it in autocommit mode, half applied. */
+    if (db->in_txn) {
+        snprintf(db->err, sizeof(db->err), "%s: connection lost inside a transaction", db->conf->name);
+        return RST_DB_DOWN;
+    }
     const rst_db_conf *c = db->conf;
     MYSQL *m = mysql_init(NULL);
     if (m == NULL) {
@@ -397,7 +404,7 @@ static rst_db_rc run_stmt(rst_db *db, rst_arena *a, const char *sql, const rst_p
         return stmt_fail(db, st, "bind");
     if (mysql_stmt_execute(st) != 0)
         return stmt_fail(db, st, "execute");
-    db->last_used_ms = rst_time_now_ms();
+    db->last_used_ms = rst_time_mono_ms();
     if (affected != NULL)
         *affected = (uint64_t)mysql_stmt_affected_rows(st);
     if (cols == NULL) {
@@ -423,7 +430,9 @@ rst_db_rc rst_db_query(rst_db *db, rst_arena *arena, const char *sql,
  * connection is still alive before sending one. */
 static rst_db_rc check_idle_conn(rst_db *db)
 {
-    if (db->conn == NULL || rst_time_now_ms() - db->last_used_ms < 1000)
+    if (db->in_txn)
+        return RST_DB_OK;
+    if (db->conn == NULL || rst_time_mono_ms() < db->last_used_ms + 1000)
         return RST_DB_OK;
     if (mysql_ping(db->conn) != 0)
         disconnect(db);
@@ -462,7 +471,7 @@ rst_db_rc rst_db_exec_literal(rst_db *db, const char *sql, size_t len)
     }
     mysql_stmt_free_result(st);
     mysql_stmt_close(st);
-    db->last_used_ms = rst_time_now_ms();
+    db->last_used_ms = rst_time_mono_ms();
     return RST_DB_OK;
 }
 
@@ -474,23 +483,29 @@ rst_db_rc rst_db_begin(rst_db *db)
         return rc;
     if (mysql_autocommit(db->conn, 0) != 0)
         return classify(db, mysql_errno(db->conn), mysql_error(db->conn));
+    db->in_txn = 1;
+    db->last_used_ms = rst_time_mono_ms();
     return RST_DB_OK;
 }
 
 rst_db_rc rst_db_commit(rst_db *db)
 {
-    if (db->conn == NULL)
+    if (db->conn == NULL) {
+        db->in_txn = 0;
         return RST_DB_DOWN;
+    }
+    db->in_txn = 0;
     if (mysql_commit(db->conn) != 0)
         return classify(db, mysql_errno(db->conn), mysql_error(db->conn));
     if (mysql_autocommit(db->conn, 1) != 0)
         return classify(db, mysql_errno(db->conn), mysql_error(db->conn));
-    db->last_used_ms = rst_time_now_ms();
+    db->last_used_ms = rst_time_mono_ms();
     return RST_DB_OK;
 }
 
 void rst_db_rollback(rst_db *db)
 {
+    db->in_txn = 0;
     if (db->conn == NULL)
         return;
     if (mysql_rollback(db->conn) != 0 || mysql_autocommit(db->conn, 1) != 0)
@@ -516,6 +531,6 @@ rst_db_rc rst_db_ping(rst_db *db, uint64_t *usec)
     if (usec != NULL)
         *usec = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
     if (rc == RST_DB_OK)
-        db->last_used_ms = rst_time_now_ms();
+        db->last_used_ms = rst_time_mono_ms();
     return rc;
 }

@@ -173,30 +173,56 @@ int rst_migrate_status(rst_db *db, rst_arena *a, const char *dir,
     return 0;
 }
 
-/* Runs each ';'-terminated statement of text. */
+static int is_blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\n' && p[i] != '\t' && p[i] != '\r')
+            return 0;
+    return 1;
+}
+
+/* A line that is only a `--` comment (after leading blanks). */
+static int is_comment_line(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    return end - p >= 2 && p[0] == '-' && p[1] == '-';
+}
+
+static int run_one(rst_db *db, const char *start, size_t n, char *err, size_t errlen)
+{
+    if (is_blank(start, n) || rst_db_exec_literal(db, start, n) == RST_DB_OK)
+        return 0;
+    snprintf(err, errlen, "%s", rst_db_last_error(db));
+    return -1;
+}
+
+/* Runs each statement of text: statements end with ';' at the end of a
+ * line (not a comment line); a last one without ';' runs too. A text
+ * that is only comments runs nothing. */
 static int run_statements(rst_db *db, char *text, char *err, size_t errlen)
 {
-    char *start = text;
-    char *p = text;
+    char *start = text, *p = text;
+    int only_comments = 1;
     while (*p != '\0') {
         char *eol = strchr(p, '\n');
         char *end = eol ? eol : p + strlen(p);
         char *last = end;
         while (last > p && (last[-1] == ' ' || last[-1] == '\t' || last[-1] == '\r'))
             last--;
-        if (last > p && last[-1] == ';') {
-            size_t n = (size_t)(last - 1 - start);
-            int blank = 1;
-            for (size_t i = 0; i < n && blank; i++)
-                blank = start[i] == ' ' || start[i] == '\n' || start[i] == '\t' || start[i] == '\r';
-            if (!blank && rst_db_exec_literal(db, start, n) != RST_DB_OK) {
-                snprintf(err, errlen, "%s", rst_db_last_error(db));
+        int comment = is_comment_line(p, end);
+        if (!comment && !is_blank(p, (size_t)(end - p)))
+            only_comments = 0;
+        if (!comment && last > p && last[-1] == ';') {
+            if (!only_comments && run_one(db, start, (size_t)(last - 1 - start), err, errlen) != 0)
                 return -1;
-            }
             start = eol ? eol + 1 : end;
+            only_comments = 1;
         }
         p = eol ? eol + 1 : end;
     }
+    if (!only_comments && run_one(db, start, strlen(start), err, errlen) != 0)
+        return -1;
     return 0;
 }
 
