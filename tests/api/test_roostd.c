@@ -400,8 +400,13 @@ START_TEST(migrate_applies_once_and_refuses_changed_files)
         snprintf(path, sizeof(path), "%s/%s", dir, kinds[i]);
         ck_assert_int_eq(mkdir(path, 0700), 0);
         snprintf(path, sizeof(path), "%s/%s/9001_probe.sql", dir, kinds[i]);
-        write_file(path, "-- a probe table for the migration test\n"
-                         "CREATE TABLE migrate_probe (id INT NOT NULL PRIMARY KEY);\n");
+        /* A comment that ends in ';' is not a statement; a last statement
+         * without ';' still runs (9002 needs its table). */
+        write_file(path, "-- a probe table for the migration test;\n"
+                         "CREATE TABLE migrate_probe (id INT NOT NULL PRIMARY KEY);\n"
+                         "CREATE TABLE migrate_probe2 (id INT NOT NULL PRIMARY KEY)\n");
+        snprintf(path, sizeof(path), "%s/%s/9002_probe_row.sql", dir, kinds[i]);
+        write_file(path, "INSERT INTO migrate_probe2 (id) VALUES (1);\n");
     }
     snprintf(conf, sizeof(conf), "%s/roost.conf", dir);
     config_with_migrations(dir, conf);
@@ -410,6 +415,7 @@ START_TEST(migrate_applies_once_and_refuses_changed_files)
     ck_assert_msg(strstr(out, "catalog: applied 9001_probe.sql") != NULL, "%s", out);
     ck_assert_msg(strstr(out, "shard a: applied 9001_probe.sql") != NULL, "%s", out);
     ck_assert_msg(strstr(out, "shard b: applied 9001_probe.sql") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "shard b: applied 9002_probe_row.sql") != NULL, "%s", out);
     ck_assert_msg(roostctl(conf, "migrate", out, sizeof(out)) == 0, "%s", out);
     ck_assert_msg(strstr(out, "applied 9001") == NULL, "applied twice: %s", out);
 
@@ -423,6 +429,8 @@ START_TEST(migrate_applies_once_and_refuses_changed_files)
 
     for (int i = 0; i < 2; i++) {
         snprintf(path, sizeof(path), "%s/%s/9001_probe.sql", dir, kinds[i]);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/%s/9002_probe_row.sql", dir, kinds[i]);
         unlink(path);
         snprintf(path, sizeof(path), "%s/%s", dir, kinds[i]);
         rmdir(path);
