@@ -149,6 +149,26 @@ static pid_t start_read_load(void)
     _exit(127);
 }
 
+/* The first POST that did not get its 422, if any. */
+typedef struct {
+    int  at;            /* -1: none failed */
+    long status;
+    char body[256];
+} post_failure;
+
+/* One quick POST (422 from roostd, no Argon2); records the first failure. */
+static void post_probe(int i, post_failure *f)
+{
+    static const char *const h[] = { "Content-Type: application/json", NULL };
+    api_resp r;
+    if ((api_request(&r, "POST", "/users/SignIn", "{}", 2, h) != 0 || r.status != 422) && f->at < 0) {
+        f->at = i;
+        f->status = r.status;
+        snprintf(f->body, sizeof(f->body), "%s", r.body ? r.body : "");
+    }
+    api_free(&r);
+}
+
 /* The test stack recycles a worker every 300 requests. A recycling worker
  * must drain its kept FastCGI connections rather than close them under
  * nginx, which would answer a POST sent into one with 502 (nginx retries
@@ -162,22 +182,12 @@ START_TEST(recycling_never_fails_a_post)
     ck_assert_int_gt(n, 0);
     pid_t load = start_read_load();
     ck_assert_int_gt(load, 0);
-    const char *const h[] = { "Content-Type: application/json", NULL };
-    long bad_status = 0;
-    int bad_at = -1;
-    char bad_body[256] = "";
-    for (int i = 0; i < 700 && bad_at < 0; i++) {
-        api_resp r;
-        if (api_request(&r, "POST", "/users/SignIn", "{}", 2, h) != 0 || r.status != 422) {
-            bad_at = i;
-            bad_status = r.status;
-            snprintf(bad_body, sizeof(bad_body), "%s", r.body ? r.body : "");
-        }
-        api_free(&r);
-    }
+    post_failure bad = { .at = -1 };
+    for (int i = 0; i < 700 && bad.at < 0; i++)
+        post_probe(i, &bad);
     kill(load, SIGKILL);
     waitpid(load, NULL, 0);
-    ck_assert_msg(bad_at < 0, "POST %d answered %ld: %s", bad_at, bad_status, bad_body);
+    ck_assert_msg(bad.at < 0, "POST %d answered %ld: %s", bad.at, bad.status, bad.body);
     /* A recycled worker has either exited already or is still draining
      * beside its successor (then the master has more children). */
     int m = workers_of(master, after), gone = 0;
@@ -244,11 +254,9 @@ START_TEST(reload_replaces_workers_without_dropping_requests)
              want - 1, at + strlen(line));
 
     pid_t load = start_read_load();
-    const char *const h[] = { "Content-Type: application/json", NULL };
-    long bad_status = 0;
-    int bad_at = -1, shrunk = 0;
-    char bad_body[256] = "";
-    for (int i = 0; i < 600 && bad_at < 0; i++) {
+    post_failure bad = { .at = -1 };
+    int shrunk = 0;
+    for (int i = 0; i < 600 && bad.at < 0; i++) {
         if (i == 100) {
             spill(conf, smaller);
             kill(master, SIGHUP);
@@ -259,13 +267,7 @@ START_TEST(reload_replaces_workers_without_dropping_requests)
             spill(conf, original);
             kill(master, SIGHUP);
         }
-        api_resp r;
-        if (api_request(&r, "POST", "/users/SignIn", "{}", 2, h) != 0 || r.status != 422) {
-            bad_at = i;
-            bad_status = r.status;
-            snprintf(bad_body, sizeof(bad_body), "%s", r.body ? r.body : "");
-        }
-        api_free(&r);
+        post_probe(i, &bad);
     }
     kill(load, SIGKILL);
     waitpid(load, NULL, 0);
@@ -295,7 +297,7 @@ START_TEST(reload_replaces_workers_without_dropping_requests)
     api_free(&r);
     free(original);
 
-    ck_assert_msg(bad_at < 0, "POST %d during reloads answered %ld: %s", bad_at, bad_status, bad_body);
+    ck_assert_msg(bad.at < 0, "POST %d during reloads answered %ld: %s", bad.at, bad.status, bad.body);
     ck_assert_msg(shrunk, "the pool never shrank to %d workers after the reload", want - 1);
     ck_assert_msg(restored, "the pool never came back to %d workers", want);
     ck_assert_msg(same == 0, "%d workers from before the reloads still run", same);
@@ -348,13 +350,6 @@ END_TEST
 
 /* ------------------------------------------------------------ migrations */
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    ck_assert_msg(f != NULL, "cannot write %s", path);
-    fputs(text, f);
-    fclose(f);
-}
 
 /* Runs `roostctl -c conf ARGS`; exit status, output in out. */
 static int roostctl(const char *conf, const char *args, char *out, size_t outlen)
@@ -402,11 +397,11 @@ START_TEST(migrate_applies_once_and_refuses_changed_files)
         snprintf(path, sizeof(path), "%s/%s/9001_probe.sql", dir, kinds[i]);
         /* A comment that ends in ';' is not a statement; a last statement
          * without ';' still runs (9002 needs its table). */
-        write_file(path, "-- a probe table for the migration test;\n"
+        spill(path, "-- a probe table for the migration test;\n"
                          "CREATE TABLE migrate_probe (id INT NOT NULL PRIMARY KEY);\n"
                          "CREATE TABLE migrate_probe2 (id INT NOT NULL PRIMARY KEY)\n");
         snprintf(path, sizeof(path), "%s/%s/9002_probe_row.sql", dir, kinds[i]);
-        write_file(path, "INSERT INTO migrate_probe2 (id) VALUES (1);\n");
+        spill(path, "INSERT INTO migrate_probe2 (id) VALUES (1);\n");
     }
     snprintf(conf, sizeof(conf), "%s/roost.conf", dir);
     config_with_migrations(dir, conf);
@@ -420,7 +415,7 @@ START_TEST(migrate_applies_once_and_refuses_changed_files)
     ck_assert_msg(strstr(out, "applied 9001") == NULL, "applied twice: %s", out);
 
     snprintf(path, sizeof(path), "%s/catalog/9001_probe.sql", dir);
-    write_file(path, "-- edited after it was applied\n"
+    spill(path, "-- edited after it was applied\n"
                      "CREATE TABLE migrate_probe (id INT NOT NULL PRIMARY KEY);\n");
     ck_assert_msg(roostctl(conf, "migrate", out, sizeof(out)) == 1, "%s", out);
     ck_assert_msg(strstr(out, "changed after it was applied") != NULL, "%s", out);
