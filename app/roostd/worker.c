@@ -28,9 +28,9 @@
 #include "core/log.h"
 #include "core/timefmt.h"
 #include "domain/services.h"
-#include "roostd/app.h"
-#include "roostd/request.h"
-#include "roostd/response.h"
+#include "api/app.h"
+#include "api/request.h"
+#include "api/response.h"
 #include "roostd/worker.h"
 
 #define MAX_EVENTS 64

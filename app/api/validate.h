@@ -5,13 +5,13 @@
  * the response (API.md §1.3 `fields`), so a handler reads every field, then
  * calls rst_ctx_fields_ok() once to answer 422 with all problems at once.
  * Wrong JSON types (a number for a string, null, an object) are invalid. */
-#ifndef ROOSTD_VALIDATE_H
-#define ROOSTD_VALIDATE_H
+#ifndef ROOST_API_VALIDATE_H
+#define ROOST_API_VALIDATE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "roostd/app.h"
+#include "api/app.h"
 
 /* A string of min..max code points; `text` allows \n and \t but no other
  * control character (and no U+007F) when nonzero, `line` allows none. */

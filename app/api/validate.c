@@ -4,7 +4,7 @@
 
 #include "core/json.h"
 #include "core/utf8.h"
-#include "roostd/validate.h"
+#include "api/validate.h"
 
 static const cJSON *field(rst_ctx *c, const char *name)
 {

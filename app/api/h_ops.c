@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/timefmt.h"
-#include "roostd/handlers.h"
+#include "api/handlers.h"
 #include "roostd/listenq.h"
 
 void rst_h_healthz(rst_ctx *c)

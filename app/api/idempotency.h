@@ -8,10 +8,10 @@
  * while the first is still running gets 409. Failed answers are not stored,
  * so a failed request may be retried with the same key. Without Redis the
  * layer steps aside (logged): requests still work, without the guarantee. */
-#ifndef ROOSTD_IDEMPOTENCY_H
-#define ROOSTD_IDEMPOTENCY_H
+#ifndef ROOST_API_IDEMPOTENCY_H
+#define ROOST_API_IDEMPOTENCY_H
 
-#include "roostd/app.h"
+#include "api/app.h"
 
 typedef struct {
     int  active;               /* a claim is held for this request */

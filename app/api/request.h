@@ -3,8 +3,8 @@
  * The strings point into libfcgi's parameters, which live until
  * FCGX_Finish_r() -- after the response is sent -- or into the request's
  * arena (the path, the body), freed whole after the response. */
-#ifndef ROOSTD_REQUEST_H
-#define ROOSTD_REQUEST_H
+#ifndef ROOST_API_REQUEST_H
+#define ROOST_API_REQUEST_H
 
 #include <stddef.h>
 #include <fcgiapp.h>

@@ -8,8 +8,8 @@
 #include "core/json.h"
 #include "core/timefmt.h"
 #include "domain/users.h"
-#include "roostd/handlers.h"
-#include "roostd/validate.h"
+#include "api/handlers.h"
+#include "api/validate.h"
 
 static void user_body(rst_ctx *c, const rst_user *u)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "roostd/idempotency.h"
+#include "api/idempotency.h"
 
 #define PENDING_TTL_S 120          /* longer than any request may run */
 #define DONE_TTL_S    86400

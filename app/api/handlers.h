@@ -1,8 +1,8 @@
 /* handlers.h -- every route handler roostd serves, one file per resource. */
-#ifndef ROOSTD_HANDLERS_H
-#define ROOSTD_HANDLERS_H
+#ifndef ROOST_API_HANDLERS_H
+#define ROOST_API_HANDLERS_H
 
-#include "roostd/app.h"
+#include "api/app.h"
 
 /* h_ops.c */
 void rst_h_healthz(rst_ctx *c);

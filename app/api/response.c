@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "core/timefmt.h"
-#include "roostd/response.h"
+#include "api/response.h"
 
 void rst_response_init(rst_response *r, rst_buf *body)
 {

@@ -1,7 +1,7 @@
 /* h_products.c -- GET /products and GET /product/{id} (API.md §3). */
 #include "domain/products.h"
-#include "roostd/validate.h"
-#include "roostd/handlers.h"
+#include "api/validate.h"
+#include "api/handlers.h"
 
 #define PRODUCTS_LIST_CTX "/products"
 

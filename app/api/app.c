@@ -10,9 +10,9 @@
 #include "core/timefmt.h"
 #include "domain/users.h"
 #include "http/accept.h"
-#include "roostd/app.h"
-#include "roostd/handlers.h"
-#include "roostd/idempotency.h"
+#include "api/app.h"
+#include "api/handlers.h"
+#include "api/idempotency.h"
 
 /* ------------------------------------------------------------ routes */
 

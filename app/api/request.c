@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "roostd/request.h"
+#include "api/request.h"
 
 /* The parameters roostd reads, found in one pass over the environment:
  * FCGX_GetParam() would scan all of it once per name. */

@@ -4,8 +4,8 @@
  * (size, route, Accept, token, Content-Type, JSON) so that no handler has to
  * repeat them; a handler starts with a parsed, valid request and maps its
  * service's typed result onto a response. */
-#ifndef ROOSTD_APP_H
-#define ROOSTD_APP_H
+#ifndef ROOST_API_APP_H
+#define ROOST_API_APP_H
 
 #include <cjson/cJSON.h>
 
@@ -14,8 +14,8 @@
 #include "domain/services.h"
 #include "http/page.h"
 #include "http/router.h"
-#include "roostd/request.h"
-#include "roostd/response.h"
+#include "api/request.h"
+#include "api/response.h"
 #include "roostd/scoreboard.h"
 
 typedef struct rst_ctx rst_ctx;

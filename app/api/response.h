@@ -4,13 +4,13 @@
  * buffer) and set status and headers; rst_response_send() adds the
  * conventions of API.md §1.2 and §1.5 in one place: Content-Type, ETag and
  * 304 on 200 GETs, Cache-Control, no body on HEAD. */
-#ifndef ROOSTD_RESPONSE_H
-#define ROOSTD_RESPONSE_H
+#ifndef ROOST_API_RESPONSE_H
+#define ROOST_API_RESPONSE_H
 
 #include <fcgiapp.h>
 
 #include "core/buf.h"
-#include "roostd/request.h"
+#include "api/request.h"
 
 #define RST_MAX_FIELD_ERRORS 16
 
