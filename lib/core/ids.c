@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "core/num.h"
 #include "core/timefmt.h"
 
 #define SEQ_SHIFT    0
@@ -77,25 +78,16 @@ uint64_t rst_id_unix_ms(uint64_t id)
 }
 
 /* Leading zeros are accepted ("007" is 7): the contract says an id is a
- * string of decimal digits, and the 20-character cap still bounds the work. */
+ * string of decimal digits, of at most 20 characters. */
 int rst_id_parse(const char *s, uint64_t *id)
 {
-    uint64_t v = 0;
+    uint64_t v;
     size_t n;
 
     if (s == NULL || id == NULL)
         return 0;
-    for (n = 0; s[n] != '\0'; n++) {
-        unsigned d;
-
-        if (n == 20 || s[n] < '0' || s[n] > '9')
-            return 0;
-        d = (unsigned)(s[n] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return 0;
-        v = v * 10 + d;
-    }
-    if (n == 0 || v == 0)
+    n = rst_parse_u64(s, &v);
+    if (n == 0 || n > 20 || s[n] != '\0' || v == 0)
         return 0;
     *id = v;
     return 1;

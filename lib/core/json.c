@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "core/ids.h"
+#include "core/num.h"
 #include "core/utf8.h"
 
 /* cJSON 1.7.15 copies at most 63 characters of a number into a local buffer
@@ -174,17 +175,6 @@ static int is_digit(unsigned char c)
     return c >= '0' && c <= '9';
 }
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Reads the four hex digits of a \u escape. */
 static int scan_hex4(scanner *s, unsigned *cp)
 {
@@ -194,7 +184,7 @@ static int scan_hex4(scanner *s, unsigned *cp)
     if (s->end - s->p < 4)
         return 0;
     for (i = 0; i < 4; i++) {
-        int h = hex_value(s->p[i]);
+        int h = rst_hex_value((unsigned char)s->p[i]);
         if (h < 0)
             return 0;
         v = v * 16 + (unsigned)h;
@@ -572,7 +562,8 @@ rst_json_status rst_json_parse_body(const char *body, size_t len, cJSON **out)
 static int integer_literal(const cJSON *node, int *negative, uint64_t *mag)
 {
     const char *p;
-    uint64_t v = 0;
+    uint64_t v;
+    size_t n;
 
     if (node == NULL || !cJSON_IsNumber(node) || node->valuestring == NULL)
         return 0;
@@ -580,18 +571,9 @@ static int integer_literal(const cJSON *node, int *negative, uint64_t *mag)
     *negative = (*p == '-');
     if (*negative)
         p++;
-    if (*p == '\0')
-        return 0;
-    for (; *p != '\0'; p++) {
-        unsigned d;
-
-        if (*p < '0' || *p > '9')
-            return 0;   /* '.', 'e' or 'E': not an integer literal */
-        d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return 0;
-        v = v * 10 + d;
-    }
+    n = rst_parse_u64(p, &v);
+    if (n == 0 || p[n] != '\0')
+        return 0;   /* '.', 'e' or 'E' follows: not an integer literal */
     *mag = v;
     return 1;
 }

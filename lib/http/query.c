@@ -6,16 +6,7 @@
 
 #include <string.h>
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "core/num.h"
 
 /* Decodes one byte at *p (not past end) into *byte and advances *p.
  * 0 on a bad or truncated percent-escape. */
@@ -33,9 +24,11 @@ static int decode_byte(const char **p, const char *end, unsigned char *byte)
         *p = s + 1;
         return 1;
     }
-    if (end - s < 3 || hex_value(s[1]) < 0 || hex_value(s[2]) < 0)
+    int hi = end - s < 3 ? -1 : rst_hex_value((unsigned char)s[1]);
+    int lo = end - s < 3 ? -1 : rst_hex_value((unsigned char)s[2]);
+    if (hi < 0 || lo < 0)
         return 0;
-    *byte = (unsigned char)(hex_value(s[1]) * 16 + hex_value(s[2]));
+    *byte = (unsigned char)(hi * 16 + lo);
     *p = s + 3;
     return 1;
 }

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <stdio.h>
 
+#include "core/num.h"
 #include "http/router.h"
 
 rst_method rst_method_parse(const char *name)
@@ -16,19 +17,13 @@ rst_method rst_method_parse(const char *name)
     return RST_M_OTHER;
 }
 
-/* Reads one id segment: 1..20 digits that fit in 64 bits. Returns the
- * number of bytes consumed, or 0 when the segment is not an id. */
+/* Reads one id segment: digits (leading zeros allowed) that fit in 64
+ * bits, up to the next '/' or the end. Returns the number of bytes
+ * consumed, or 0 when the segment is not an id. */
 static size_t match_id(const char *p, uint64_t *out)
 {
-    uint64_t v = 0;
-    size_t n = 0;
-    while (p[n] >= '0' && p[n] <= '9') {
-        unsigned d = (unsigned)(p[n] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return 0;
-        v = v * 10 + d;
-        n++;
-    }
+    uint64_t v;
+    size_t n = rst_parse_u64(p, &v);
     if (n == 0 || (p[n] != '\0' && p[n] != '/'))
         return 0;
     *out = v;

@@ -12,6 +12,7 @@ Suite *suite_query(void);
 Suite *suite_cursor(void);
 Suite *suite_page(void);
 Suite *suite_ids(void);
+Suite *suite_num(void);
 Suite *suite_timefmt(void);
 Suite *suite_router(void);
 Suite *suite_config(void);
