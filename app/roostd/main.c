@@ -29,13 +29,26 @@ static void usage(FILE *out)
         "\n"
         "  -c, --config FILE   configuration file (default " ROOST_SYSCONFDIR "/roost/roost.conf)\n"
         "  -t, --test          check the configuration and the secret file, then exit\n"
-        "                      0 when valid, 1 with a message naming the bad key\n"
+        "                      0 when valid, 1 with a line naming each bad key\n"
         "  -h, --help          show this help\n"
         "  -V, --version       show the version\n"
         "\n"
         "Signals: SIGTERM/SIGINT drain the workers (in-flight requests finish) and exit;\n"
         "SIGHUP re-reads the configuration and replaces the workers without dropping a request.\n"
         "Logs go to stderr, one line per event (journald-friendly). See roostd(8).\n");
+}
+
+/* A config error has a line per bad key: each gets our name in front. */
+static void print_problems(const char *err)
+{
+    const char *p = err;
+    for (;;) {
+        size_t n = strcspn(p, "\n");
+        fprintf(stderr, "roostd: %.*s\n", (int)n, p);
+        if (p[n] == '\0')
+            return;
+        p += n + 1;
+    }
 }
 
 static int set_nonblocking(int fd)
@@ -164,10 +177,10 @@ int main(int argc, char **argv)
     }
     static rst_config cfg;
     static rst_secrets secrets;
-    char err[512];
+    char err[8192];
     if (rst_config_load(&cfg, conf_path, err, sizeof(err)) != 0 ||
         rst_secret_load(cfg.secret_file, &secrets, err, sizeof(err)) != 0) {
-        fprintf(stderr, "roostd: %s\n", err);
+        print_problems(err);
         return 1;
     }
     if (test_only) {

@@ -112,6 +112,20 @@ static void fill_pool(master *m)
             return;
 }
 
+/* A config error has a line per bad key: one log line each. */
+static void log_reload_problems(const char *err)
+{
+    const char *p = err;
+    for (;;) {
+        size_t n = strcspn(p, "\n");
+        rst_log_error("reload: %.*s", (int)n, p);
+        if (p[n] == '\0')
+            break;
+        p += n + 1;
+    }
+    rst_log_error("reload: keeping the running configuration");
+}
+
 /* SIGHUP: read the configuration and the secret anew; when both are valid,
  * switch to them and ask every worker to make way (SIGUSR2): each drains
  * like a recycling worker while a successor started with the new
@@ -119,14 +133,13 @@ static void fill_pool(master *m)
  * socket stays: changing `listen` needs a restart. */
 static void reload(master *m)
 {
-    char err[512];
+    char err[4096];
     rst_config *cfg = malloc(sizeof(*cfg));
     rst_secrets *sec = malloc(sizeof(*sec));
     if (cfg == NULL || sec == NULL ||
         rst_config_load(cfg, m->conf_path, err, sizeof(err)) != 0 ||
         rst_secret_load(cfg->secret_file, sec, err, sizeof(err)) != 0) {
-        rst_log_error("reload: %s; keeping the running configuration",
-                      cfg && sec ? err : "out of memory");
+        log_reload_problems(cfg && sec ? err : "out of memory");
         free(cfg);
         free(sec);
         return;

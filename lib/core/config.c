@@ -1,7 +1,13 @@
-/* config.c -- reading roost.conf with libinih into rst_config (see config.h). */
+/* config.c -- reading roost.conf with libinih into rst_config (see config.h).
+ *
+ * inih goes on parsing after a bad key and returns only the line of the
+ * first error, so each problem is recorded here with its own line: the
+ * lines are fed to inih by our own reader, which counts them, and a line
+ * inih took without calling us is checked on its own for a syntax error. */
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +16,114 @@
 #include "core/config.h"
 #include "core/log.h"
 
+/* Problems kept for the message; any past these are counted. */
+#define MAX_PROBLEMS 16
+
+typedef struct {
+    int  line;
+    char msg[256];
+} problem;
+
 typedef struct {
     rst_config *cfg;
-    char        err[256];
+    FILE       *file;            /* the input: a file, */
+    const char *text;            /* or what is left of a string */
+    int         line;            /* the line inih is working on, from 1 */
+    int         took_key;        /* inih called on_key for that line */
+    char        text_of_line[512];
+    int         nproblems;       /* all found, kept or not */
+    problem     problems[MAX_PROBLEMS];
 } load_ctx;
+
+/* Records a problem on the current line; returns 0, inih's "bad key". */
+static int bad(load_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int bad(load_ctx *ctx, const char *fmt, ...)
+{
+    if (ctx->nproblems < MAX_PROBLEMS) {
+        problem *p = &ctx->problems[ctx->nproblems];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
+        va_end(ap);
+        p->line = ctx->line;
+    }
+    ctx->nproblems++;
+    return 0;
+}
+
+static int accept_any_key(void *user, const char *section, const char *name, const char *value)
+{
+    (void)user, (void)section, (void)name, (void)value;
+    return 1;
+}
+
+/* inih only tells the first error of a parse. The line it just took was
+ * blank, a comment, a section, a key (then on_key ran), or bad: parsed
+ * alone, only a bad one is an error. */
+static void check_syntax_of_line(load_ctx *ctx)
+{
+    if (ctx->line > 0 && !ctx->took_key &&
+        ini_parse_string(ctx->text_of_line, accept_any_key, NULL) != 0)
+        bad(ctx, "syntax error");
+}
+
+/* ------------------------------------------------------------ line readers */
+
+/* One line of the string into buf (fgets-style); NULL at the end. */
+static char *next_string_line(load_ctx *ctx, char *buf, int cap, int *cut)
+{
+    const char *t = ctx->text;
+    if (*t == '\0')
+        return NULL;
+    size_t len = strcspn(t, "\n");
+    size_t whole = len + (t[len] == '\n');
+    size_t copy = whole < (size_t)cap - 1 ? whole : (size_t)cap - 1;
+    *cut = len > (size_t)cap - 1;
+    memcpy(buf, t, copy);
+    buf[copy] = '\0';
+    ctx->text = t + whole;
+    return buf;
+}
+
+/* One line of the file into buf; the rest of a line longer than buf is
+ * read and dropped. */
+static char *next_file_line(load_ctx *ctx, char *buf, int cap, int *cut)
+{
+    *cut = 0;
+    if (fgets(buf, cap, ctx->file) == NULL)
+        return NULL;
+    size_t n = strlen(buf);
+    if (n > 0 && buf[n - 1] == '\n')
+        return buf;
+    int c;
+    while ((c = fgetc(ctx->file)) != EOF && c != '\n')
+        *cut = 1;
+    return buf;
+}
+
+/* inih's reader: hands it one whole line at a time and counts them, so a
+ * problem found in a key handler knows its line. A line longer than inih's
+ * buffer would reach it in pieces, the rest parsed as lines of their own:
+ * it is a problem, and inih sees a blank line instead. */
+static char *read_line(char *buf, int cap, void *stream)
+{
+    load_ctx *ctx = stream;
+    int cut = 0;
+    check_syntax_of_line(ctx);
+    char *got = ctx->file ? next_file_line(ctx, buf, cap, &cut)
+                          : next_string_line(ctx, buf, cap, &cut);
+    if (got == NULL)
+        return NULL;
+    ctx->line++;
+    ctx->took_key = 0;
+    if (cut) {
+        bad(ctx, "line too long (at most %d characters)", cap - 2);
+        strcpy(buf, "\n");
+    }
+    snprintf(ctx->text_of_line, sizeof(ctx->text_of_line), "%s", buf);
+    return buf;
+}
 
 /* ------------------------------------------------------------ value parsers */
 
@@ -65,7 +175,7 @@ static int read_password_file(const char *path, char *out, size_t cap)
 
 /* ------------------------------------------------------------ sections */
 
-#define BAD(ctx, ...) do { snprintf((ctx)->err, sizeof((ctx)->err), __VA_ARGS__); return 0; } while (0)
+#define BAD(ctx, ...) return bad((ctx), __VA_ARGS__)
 #define INT_KEY(k, field, lo, hi) \
     if (strcmp(name, k) == 0) { \
         if (parse_int(value, lo, hi, &(field)) != 0) \
@@ -245,6 +355,7 @@ static int on_shards(load_ctx *ctx, const char *section, const char *name, const
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
     load_ctx *ctx = user;
+    ctx->took_key = 1;
     if (strcmp(section, "roostd") == 0)
         return on_roostd(ctx, section, name, value);
     if (strcmp(section, "roostctl") == 0)
@@ -343,19 +454,37 @@ static int check_required(const rst_config *cfg, char *err, size_t errlen)
     return check_shard_map(cfg, err, errlen);
 }
 
+/* Every problem, one "where:line: message" line each, in file order. */
+static void describe_problems(const load_ctx *ctx, const char *where, char *err, size_t errlen)
+{
+    size_t used = 0;
+    err[0] = '\0';
+    for (int i = 0; i < ctx->nproblems && i < MAX_PROBLEMS; i++) {
+        int n = snprintf(err + used, errlen - used, "%s%s:%d: %s", i ? "\n" : "", where,
+                         ctx->problems[i].line, ctx->problems[i].msg);
+        if (n < 0 || (size_t)n >= errlen - used) {
+            err[used] = '\0';          /* no half lines */
+            return;
+        }
+        used += (size_t)n;
+    }
+    if (ctx->nproblems > MAX_PROBLEMS)
+        snprintf(err + used, errlen - used, "\n%s: %d more problems not shown", where,
+                 ctx->nproblems - MAX_PROBLEMS);
+}
+
 static int finish_load(load_ctx *ctx, int rc, const char *where, char *err, size_t errlen)
 {
-    if (rc == -1) {
-        snprintf(err, errlen, "%s: cannot open: %s", where, strerror(errno));
-        return -1;
-    }
     if (rc == -2) {
         snprintf(err, errlen, "%s: out of memory", where);
         return -1;
     }
-    if (rc > 0) {
-        snprintf(err, errlen, "%s:%d: %s", where, rc,
-                 ctx->err[0] ? ctx->err : "syntax error");
+    if (rc > 0 && ctx->nproblems == 0) {
+        ctx->line = rc;                  /* an error our reader did not see */
+        bad(ctx, "syntax error");
+    }
+    if (ctx->nproblems > 0) {
+        describe_problems(ctx, where, err, errlen);
         return -1;
     }
     return check_required(ctx->cfg, err, errlen);
@@ -379,12 +508,20 @@ int rst_config_load(rst_config *cfg, const char *path, char *err, size_t errlen)
     } else {
         strcpy(cfg->dir, ".");
     }
-    return finish_load(&ctx, ini_parse(path, on_key, &ctx), path, err, errlen);
+    ctx.file = fopen(path, "r");
+    if (ctx.file == NULL) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = ini_parse_stream(read_line, &ctx, on_key, &ctx);
+    fclose(ctx.file);
+    return finish_load(&ctx, rc, path, err, errlen);
 }
 
 int rst_config_load_string(rst_config *cfg, const char *text, char *err, size_t errlen)
 {
-    load_ctx ctx = { .cfg = cfg };
+    load_ctx ctx = { .cfg = cfg, .text = text };
     set_defaults(cfg);
-    return finish_load(&ctx, ini_parse_string(text, on_key, &ctx), "<string>", err, errlen);
+    return finish_load(&ctx, ini_parse_stream(read_line, &ctx, on_key, &ctx), "<string>",
+                       err, errlen);
 }

@@ -2,9 +2,9 @@
  *
  * The file is INI (libinih). Every key is checked when read: an unknown
  * section or key, a bad number or a missing required value fails the load
- * with a message naming the file, line and key, so `roostd -t` can tell an
- * operator exactly what to fix. Relative paths are taken relative to the
- * directory of the config file. */
+ * with a message naming the file, line and key -- every bad key, not just
+ * the first -- so `roostd -t` can tell an operator exactly what to fix.
+ * Relative paths are taken relative to the directory of the config file. */
 #ifndef ROOST_CONFIG_H
 #define ROOST_CONFIG_H
 
@@ -70,8 +70,10 @@ typedef struct {
 } rst_config;
 
 /* Loads `path` into *cfg (defaults first). 0 on success; on failure -1 and
- * a one-line message in err. Also checks the shard map covers every logical
- * shard exactly once. */
+ * a message in err: one line per problem ("path:line: [section] key: why",
+ * '\n' between lines, none at the end), in file order. The cross-key checks
+ * (required keys, the shard map covering every logical shard exactly once)
+ * run only on a file without such problems, and report the first failure. */
 int rst_config_load(rst_config *cfg, const char *path, char *err, size_t errlen);
 
 /* Same, from a string (for tests); relative paths resolve against cwd. */

@@ -348,6 +348,30 @@ START_TEST(config_test_names_the_bad_key)
 }
 END_TEST
 
+/* Every bad key gets a line of its own, with its own line number: inih
+ * goes on after the first, and `roostd -t` used to print the first line
+ * number with the last message. */
+START_TEST(config_test_reports_every_bad_key)
+{
+    char path[] = "/tmp/roost-bad-conf-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("[catalog]\ndatabase = c\npassword_file = /nonexistent/catalog-pw\n"
+          "[shards]\ncount = 1\n[shard b]\nrange = 0\ndatabase = s\n"
+          "password_file = /nonexistent/b-pw\n", f);
+    fclose(f);
+    char out[4096], want[256];
+    int rc = roostd_test_config(path, out, sizeof(out));
+    unlink(path);
+    ck_assert_int_eq(rc, 1);
+    snprintf(want, sizeof(want), "roostd: %s:3: [catalog] password_file: cannot read", path);
+    ck_assert_msg(strstr(out, want) != NULL, "output: %s", out);
+    snprintf(want, sizeof(want), "roostd: %s:9: [shard b] password_file: cannot read", path);
+    ck_assert_msg(strstr(out, want) != NULL, "output: %s", out);
+}
+END_TEST
+
 /* ------------------------------------------------------------ migrations */
 
 
@@ -445,6 +469,7 @@ Suite *suite_roostd(void)
     tcase_add_test(tc, reload_replaces_workers_without_dropping_requests);
     tcase_add_test(tc, config_test_accepts_the_stack_config);
     tcase_add_test(tc, config_test_names_the_bad_key);
+    tcase_add_test(tc, config_test_reports_every_bad_key);
     tcase_add_test(tc, migrate_applies_once_and_refuses_changed_files);
     return s;
 }

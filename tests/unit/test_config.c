@@ -148,6 +148,80 @@ START_TEST(unreadable_password_file_is_an_error)
 }
 END_TEST
 
+/* inih goes on parsing after a bad key; every bad key is reported, each
+ * with its own line and its own message (issue 7: the line of the first
+ * came with the message of the last). */
+START_TEST(every_bad_key_is_reported_with_its_own_line)
+{
+    ck_assert_int_eq(load("[catalog]\n"                              /* 1 */
+                          "database = c\n"                           /* 2 */
+                          "password_file = /nonexistent/catalog-pw\n"/* 3 */
+                          "[shards]\n"                               /* 4 */
+                          "count = 2\n"                              /* 5 */
+                          "[shard a]\n"                              /* 6 */
+                          "range = 0\n"                              /* 7 */
+                          "database = s\n"                           /* 8 */
+                          "[shard b]\n"                              /* 9 */
+                          "range = 1\n"                              /* 10 */
+                          "database = s\n"                           /* 11 */
+                          "password_file = /nonexistent/b-pw\n"), -1); /* 12 */
+    ck_assert_msg(strstr(err, "<string>:3: [catalog] password_file: cannot read "
+                              "/nonexistent/catalog-pw") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "<string>:12: [shard b] password_file: cannot read "
+                              "/nonexistent/b-pw") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, ":3: [shard b]") == NULL, "%s", err);
+
+    ck_assert_int_eq(load("[roostd]\nworkers = lots\nlog_level = loud\nworkerz = 1\n" SHARDS_OK), -1);
+    ck_assert_msg(strstr(err, "<string>:2: [roostd] workers: must be") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "<string>:3: [roostd] log_level: must be") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "<string>:4: [roostd] workerz: unknown key") != NULL, "%s", err);
+}
+END_TEST
+
+/* A syntax error (no '=') between bad keys keeps its line too. */
+START_TEST(syntax_error_beside_bad_keys_keeps_its_line)
+{
+    ck_assert_int_eq(load("[roostd]\nworkers = lots\nthis is not a key\nworkerz = 1\n" SHARDS_OK), -1);
+    ck_assert_msg(strstr(err, "<string>:2: [roostd] workers") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "<string>:3: syntax error") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "<string>:4: [roostd] workerz") != NULL, "%s", err);
+}
+END_TEST
+
+/* The same from a file (the path `roostd -t` takes), whose last line has
+ * no newline; and a line too long for inih's buffer is one problem on one
+ * line, not a cut value plus a "syntax error" on a line that is not there. */
+START_TEST(file_problems_keep_their_lines)
+{
+    char path[] = "/tmp/roost-cfg-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    ck_assert_ptr_nonnull(f);
+    char long_line[400];
+    memset(long_line, 'x', sizeof(long_line));
+    memcpy(long_line, "host = ", 7);
+    long_line[sizeof(long_line) - 1] = '\0';
+    fprintf(f, "[catalog]\ndatabase = c\npassword_file = /nonexistent/catalog-pw\n"
+               "[shards]\ncount = 2\n[shard a]\nrange = 0\ndatabase = s\n%s\n"
+               "[shard b]\nrange = 1\ndatabase = s\npassword_file = /nonexistent/b-pw",
+            long_line);
+    fclose(f);
+    int rc = rst_config_load(&cfg, path, err, sizeof(err));
+    unlink(path);
+    ck_assert_int_eq(rc, -1);
+    char want[256];
+    snprintf(want, sizeof(want), "%s:3: [catalog] password_file: cannot read", path);
+    ck_assert_msg(strstr(err, want) != NULL, "%s", err);
+    snprintf(want, sizeof(want), "%s:9: line too long", path);
+    ck_assert_msg(strstr(err, want) != NULL, "%s", err);
+    snprintf(want, sizeof(want), "%s:13: [shard b] password_file: cannot read", path);
+    ck_assert_msg(strstr(err, want) != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "syntax error") == NULL, "%s", err);
+    ck_assert_msg(strstr(err, "[shard a] host") == NULL, "%s", err);
+}
+END_TEST
+
 START_TEST(missing_file_is_reported)
 {
     ck_assert_int_eq(rst_config_load(&cfg, "/nonexistent/roost.conf", err, sizeof(err)), -1);
@@ -168,6 +242,9 @@ Suite *suite_config(void)
     tcase_add_test(tc, missing_catalog_database_is_an_error);
     tcase_add_test(tc, relative_paths_follow_the_config_file);
     tcase_add_test(tc, unreadable_password_file_is_an_error);
+    tcase_add_test(tc, every_bad_key_is_reported_with_its_own_line);
+    tcase_add_test(tc, syntax_error_beside_bad_keys_keeps_its_line);
+    tcase_add_test(tc, file_problems_keep_their_lines);
     tcase_add_test(tc, missing_file_is_reported);
     suite_add_tcase(s, tc);
     return s;
