@@ -48,7 +48,7 @@ typedef struct {
     rst_slot     *slot;
     int           epfd;
     int           listening;     /* listen fd is in the epoll set */
-    uint64_t      accept_paused_until;  /* after EMFILE and the like */
+    rst_accept_pause pause;      /* after EMFILE and the like (worker.h) */
     int           draining;      /* no new connections; waiting for nginx to close */
     conn         *conns;
     int           nconns;        /* in use */
@@ -140,7 +140,7 @@ static void release_conn(worker *w, conn *c)
     }
     c->in_use = 0;
     w->nconns--;
-    if (!w->draining && rst_time_mono_ms() >= w->accept_paused_until)
+    if (!w->draining && rst_accept_pause_over(&w->pause, rst_time_mono_ms()))
         set_listening(w, 1);
 }
 
@@ -151,16 +151,13 @@ static void release_conn(worker *w, conn *c)
 /* libfcgi closes a connection with select(), which aborts on a
  * descriptor at or above FD_SETSIZE: never keep one that high. */
 #define MAX_CONN_FD 1000
-#define ACCEPT_PAUSE_MS 100
 
-/* Out of descriptors or memory: the listen socket would stay readable and
- * spin the loop, so leave it to the other workers for a moment. */
+/* Out of descriptors or memory: leave new connections to the other
+ * workers for a moment (see rst_accept_pause in worker.h). */
 static void pause_accepting(worker *w, const char *why)
 {
-    uint64_t now = rst_time_mono_ms();
-    if (w->accept_paused_until + 1000 < now)        /* one line a second at most */
-        rst_log_warn("accept: %s; pausing for %d ms", why, ACCEPT_PAUSE_MS);
-    w->accept_paused_until = now + ACCEPT_PAUSE_MS;
+    if (rst_accept_pause_start(&w->pause, rst_time_mono_ms()))
+        rst_log_warn("accept: %s; pausing for %d ms", why, RST_ACCEPT_PAUSE_MS);
     set_listening(w, 0);
 }
 
@@ -362,10 +359,10 @@ static void event_loop(worker *w)
                 return;
         }
         if (!w->draining && !w->listening && w->nconns < w->maxconns &&
-            rst_time_mono_ms() >= w->accept_paused_until)
+            rst_accept_pause_over(&w->pause, rst_time_mono_ms()))
             set_listening(w, 1);                 /* a pause is over */
         int n = epoll_wait(w->epfd, evs, MAX_EVENTS,
-                           w->draining || w->accept_paused_until ? 100 : 1000);
+                           rst_worker_wait_ms(&w->pause, w->draining, rst_time_mono_ms()));
         if (n < 0) {
             if (errno == EINTR)
                 continue;

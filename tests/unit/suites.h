@@ -19,5 +19,6 @@ Suite *suite_config(void);
 Suite *suite_shardmap(void);
 Suite *suite_token(void);
 Suite *suite_password(void);
+Suite *suite_worker(void);
 
 #endif
