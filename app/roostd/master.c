@@ -16,6 +16,7 @@
  * delay, so a crash loop (say, a broken library) does not spin the CPU. */
 #include <errno.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ typedef struct {
     const rst_secrets *secrets;
     rst_config        *loaded_cfg;      /* owned copies after a reload */
     rst_secrets       *loaded_secrets;
+    rst_secrets       *caller_secrets;  /* wiped once a reload replaces them */
     const char        *conf_path;
     int                listen_fd;
     rst_scoreboard    *sb;
@@ -112,6 +114,15 @@ static void fill_pool(master *m)
             return;
 }
 
+/* Derived keys must not outlive their use in freed heap memory. */
+static void free_secrets(rst_secrets *sec)
+{
+    if (sec == NULL)
+        return;
+    sodium_memzero(sec, sizeof(*sec));
+    free(sec);
+}
+
 /* A config error has a line per bad key: one log line each. */
 static void log_reload_problems(const char *err)
 {
@@ -141,7 +152,7 @@ static void reload(master *m)
         rst_secret_load(cfg->secret_file, sec, err, sizeof(err)) != 0) {
         log_reload_problems(cfg && sec ? err : "out of memory");
         free(cfg);
-        free(sec);
+        free_secrets(sec);               /* may hold keys: a later step failed */
         return;
     }
     /* Draining workers keep minting ids with their generator numbers:
@@ -150,14 +161,18 @@ static void reload(master *m)
         rst_log_error("reload: generator_base cannot change while running (restart roostd); "
                       "keeping the running configuration");
         free(cfg);
-        free(sec);
+        free_secrets(sec);
         return;
     }
     sd_notify(0, "RELOADING=1");
     if (strcmp(cfg->listen, m->cfg->listen) != 0)
         rst_log_warn("reload: `listen` changed; the socket stays %s until a restart", m->cfg->listen);
     free(m->loaded_cfg);
-    free(m->loaded_secrets);
+    free_secrets(m->loaded_secrets);
+    if (m->caller_secrets != NULL) {
+        sodium_memzero(m->caller_secrets, sizeof(*m->caller_secrets));
+        m->caller_secrets = NULL;
+    }
     m->cfg = m->loaded_cfg = cfg;
     m->secrets = m->loaded_secrets = sec;
     m->sb->pool_size = cfg->workers;
@@ -198,25 +213,46 @@ static void note_death(master *m, int i, int status)
                  i, (unsigned long long)lived, m->backoff_ms);
 }
 
+/* One child has been waited for: free its slot and say how it ended. */
+static void note_exit(master *m, pid_t pid, int status)
+{
+    int i = slot_of(m, pid);
+    if (i < 0)
+        return;
+    rst_slot_reset(m->sb, &m->sb->slots[i]);
+    char why[96];
+    describe_exit(status, why, sizeof(why));
+    int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (m->stopping || clean)
+        rst_log_info("worker %d (pid %d) %s", i, (int)pid, clean ? "exited" : why);
+    else
+        rst_log_error("worker %d (pid %d) %s", i, (int)pid, why);
+    if (!m->stopping)
+        note_death(m, i, status);
+    m->slots[i].pid = 0;
+}
+
 static void reap(master *m)
 {
     int status;
     pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        int i = slot_of(m, pid);
-        if (i < 0)
-            continue;
-        rst_slot_reset(m->sb, &m->sb->slots[i]);
-        char why[96];
-        describe_exit(status, why, sizeof(why));
-        int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        if (m->stopping || clean)
-            rst_log_info("worker %d (pid %d) %s", i, (int)pid, clean ? "exited" : why);
-        else
-            rst_log_error("worker %d (pid %d) %s", i, (int)pid, why);
-        if (!m->stopping)
-            note_death(m, i, status);
-        m->slots[i].pid = 0;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+        note_exit(m, pid, status);
+}
+
+/* The last stragglers were sent SIGKILL: wait for each, and account for it
+ * like any other exit (a bare waitpid would take it from reap unseen). */
+static void reap_blocking(master *m)
+{
+    while (running(m) > 0) {
+        int status;
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid > 0) {
+            note_exit(m, pid, status);
+        } else if (errno != EINTR) {
+            rst_log_error("waitpid: %s; %d workers unaccounted for", strerror(errno), running(m));
+            return;
+        }
     }
 }
 
@@ -262,19 +298,22 @@ static void shutdown_workers(master *m, const sigset_t *set)
             kill(m->slots[i].pid, SIGKILL);
         }
     }
-    while (running(m) > 0 && waitpid(-1, NULL, 0) > 0)
-        reap(m);
+    reap_blocking(m);
 }
 
-int rst_master_run(const rst_config *cfg, const rst_secrets *secrets, int listen_fd,
+int rst_master_run(const rst_config *cfg, rst_secrets *secrets, int listen_fd,
                    const char *conf_path)
 {
-    master m = { .cfg = cfg, .secrets = secrets, .listen_fd = listen_fd, .conf_path = conf_path };
+    master m = { .cfg = cfg, .secrets = secrets, .caller_secrets = secrets,
+                 .listen_fd = listen_fd, .conf_path = conf_path };
     m.nslots = RST_MAX_SLOTS;
     m.sb = rst_scoreboard_map(m.nslots);
     m.slots = calloc((size_t)m.nslots, sizeof(worker_slot));
     if (m.sb == NULL || m.slots == NULL) {
         rst_log_error("cannot allocate the scoreboard");
+        if (m.sb != NULL)
+            rst_scoreboard_unmap(m.sb);
+        free(m.slots);
         return 1;
     }
     m.sb->listen_fd = listen_fd;
@@ -315,6 +354,8 @@ int rst_master_run(const rst_config *cfg, const rst_secrets *secrets, int listen
     rst_scoreboard_unmap(m.sb);
     free(m.slots);
     free(m.loaded_cfg);
-    free(m.loaded_secrets);
+    free_secrets(m.loaded_secrets);
+    if (m.caller_secrets != NULL)
+        sodium_memzero(m.caller_secrets, sizeof(*m.caller_secrets));
     return 0;
 }

@@ -7,9 +7,10 @@
 
 /* Forks and supervises the workers on listen_fd until SIGTERM/SIGINT/SIGQUIT,
  * then drains them. SIGHUP re-reads conf_path (and the secret file) and
- * replaces every worker without dropping a request. Returns the process
- * exit code. */
-int rst_master_run(const rst_config *cfg, const rst_secrets *secrets, int listen_fd,
+ * replaces every worker without dropping a request; *secrets is wiped once
+ * a reload has replaced it (old keys must not linger), and on return.
+ * Returns the process exit code. */
+int rst_master_run(const rst_config *cfg, rst_secrets *secrets, int listen_fd,
                    const char *conf_path);
 
 #endif

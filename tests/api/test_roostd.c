@@ -1,16 +1,21 @@
 /* test_roostd.c -- the process manager as an operator sees it: a killed
  * worker is replaced while the API keeps answering, and `roostd -t` names
  * the bad key of a broken configuration. */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/secret.h"
 #include "suites.h"
 
 #define MAX_WORKERS 64
@@ -372,6 +377,224 @@ START_TEST(config_test_reports_every_bad_key)
 }
 END_TEST
 
+/* ------------------------------------------------------------ a private roostd */
+
+/* A roostd of our own in a temporary directory: one worker, its own socket
+ * and secret, a one-second request timeout. It serves no request, so it
+ * needs no database; the stack's roostd is left alone. */
+typedef struct {
+    char  dir[64];
+    char  conf[128], secret[128], sock[128], log[128];
+    pid_t pid;
+} private_roostd;
+
+static void write_secret(const char *path, char fill)
+{
+    char raw[49];
+    memset(raw, fill, 48);
+    raw[48] = '\n';
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, raw, sizeof(raw)), (ssize_t)sizeof(raw));
+    close(fd);
+}
+
+static void derive(char fill, rst_secrets *out)
+{
+    unsigned char raw[48];
+    memset(raw, fill, sizeof(raw));
+    ck_assert_int_eq(rst_secret_derive(raw, sizeof(raw), out), 0);
+}
+
+/* 1 when a line of the log contains `text`, waiting up to wait_ms for it. */
+static int log_has(const private_roostd *r, const char *text, int wait_ms)
+{
+    for (int waited = 0;; waited += 50) {
+        FILE *f = fopen(r->log, "r");
+        char line[1024];
+        int found = 0;
+        while (f != NULL && !found && fgets(line, sizeof(line), f) != NULL)
+            found = strstr(line, text) != NULL;
+        if (f != NULL)
+            fclose(f);
+        if (found || waited >= wait_ms)
+            return found;
+        usleep(50 * 1000);
+    }
+}
+
+static void start_private_roostd(private_roostd *r, char secret_fill)
+{
+    snprintf(r->dir, sizeof(r->dir), "/tmp/roost-roostd-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(r->dir));
+    snprintf(r->conf, sizeof(r->conf), "%s/roost.conf", r->dir);
+    snprintf(r->secret, sizeof(r->secret), "%s/secret", r->dir);
+    snprintf(r->sock, sizeof(r->sock), "%s/roostd.sock", r->dir);
+    snprintf(r->log, sizeof(r->log), "%s/log", r->dir);
+    write_secret(r->secret, secret_fill);
+    char text[1024];
+    /* generator_base 90: ids this roostd could mint are not the stack's. */
+    snprintf(text, sizeof(text),
+             "[roostd]\nlisten = %s\nworkers = 1\nrequest_timeout = 1\ngenerator_base = 90\n"
+             "[security]\nsecret_file = %s\n[catalog]\ndatabase = c\n"
+             "[shards]\ncount = 1\n[shard a]\nrange = 0\ndatabase = s\n", r->sock, r->secret);
+    spill(r->conf, text);
+    const char *bin = getenv("ROOST_TEST_ROOSTD");
+    r->pid = fork();
+    ck_assert_int_ge(r->pid, 0);
+    if (r->pid == 0) {
+        int fd = open(r->log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+        }
+        unsetenv("LISTEN_FDS");
+        unsetenv("NOTIFY_SOCKET");
+        execl(bin ? bin : "app/roostd/roostd", "roostd", "-c", r->conf, (char *)NULL);
+        _exit(127);
+    }
+    ck_assert_msg(log_has(r, "ready:", 10000), "private roostd did not start (log in %s)", r->log);
+    pid_t w[MAX_WORKERS];
+    int n = 0;
+    for (int i = 0; i < 100 && (n = workers_of(r->pid, w)) < 1; i++)
+        usleep(50 * 1000);
+    ck_assert_int_eq(n, 1);
+}
+
+/* SIGTERM, then the exit status (-1 if it took more than 20 s). */
+static int stop_private_roostd(private_roostd *r)
+{
+    int st = 0;
+    pid_t got = 0;
+    kill(r->pid, SIGTERM);
+    for (int i = 0; i < 400 && (got = waitpid(r->pid, &st, WNOHANG)) == 0; i++)
+        usleep(50 * 1000);
+    if (got == 0) {
+        kill(r->pid, SIGKILL);
+        waitpid(r->pid, &st, 0);
+        return -1;
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void remove_private_roostd(const private_roostd *r)
+{
+    unlink(r->conf);
+    unlink(r->secret);
+    unlink(r->sock);
+    unlink(r->log);
+    rmdir(r->dir);
+}
+
+/* A connection that has sent one byte of a FastCGI record header: the
+ * worker that took it blocks in libfcgi's read of the rest. */
+static int half_a_record(const char *sock)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    size_t len = strlen(sock);
+    ck_assert_uint_lt(len, sizeof(sa.sun_path));
+    memcpy(sa.sun_path, sock, len + 1);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(write(fd, "\1", 1), 1);
+    return fd;
+}
+
+/* Issue 7: the worker killed at the end of a stop was taken by a bare
+ * blocking waitpid, so reap() never saw it: its slot was never reset and
+ * its death never logged. */
+START_TEST(stop_accounts_for_a_killed_straggler)
+{
+    private_roostd r;
+    start_private_roostd(&r, 'a');
+    pid_t w[MAX_WORKERS];
+    ck_assert_int_eq(workers_of(r.pid, w), 1);
+    int fd = half_a_record(r.sock);
+    usleep(300 * 1000);                  /* the worker takes it and blocks */
+    int rc = stop_private_roostd(&r);
+    close(fd);
+    char killed[128];
+    snprintf(killed, sizeof(killed), "worker 0 (pid %d) killed by signal 9", (int)w[0]);
+    int stuck = log_has(&r, "did not stop in time", 0);
+    int logged = log_has(&r, killed, 0);
+    int stopped = log_has(&r, "stopped", 0);
+    remove_private_roostd(&r);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_msg(stuck, "the worker was not stuck: the test proves nothing");
+    ck_assert_msg(logged, "no '%s' in the master's log", killed);
+    ck_assert(stopped);
+}
+END_TEST
+
+/* All of a process's writable memory, through /proc/PID/mem: 1 when the
+ * n bytes of `needle` are anywhere in it. */
+static int memory_holds(pid_t pid, const void *needle, size_t n)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+    FILE *maps = fopen(path, "r");
+    snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+    int mem = open(path, O_RDONLY);
+    ck_assert_msg(maps != NULL && mem >= 0, "cannot read the memory of %d", (int)pid);
+    int found = 0;
+    while (!found && fgets(line, sizeof(line), maps) != NULL) {
+        unsigned long lo, hi;
+        char perms[8];
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || perms[0] != 'r' ||
+            perms[1] != 'w' || strstr(line, "[vvar]") != NULL)
+            continue;
+        size_t len = hi - lo;
+        unsigned char *buf = malloc(len);
+        ck_assert_ptr_nonnull(buf);
+        ssize_t got = pread(mem, buf, len, (off_t)lo);
+        for (ssize_t i = 0; got > 0 && i + (ssize_t)n <= got && !found; i++)
+            found = memcmp(buf + i, needle, n) == 0;
+        free(buf);
+    }
+    fclose(maps);
+    close(mem);
+    return found;
+}
+
+/* Issue 7: keys derived from a secret that a reload replaced stayed in the
+ * master's memory (freed without sodium_memzero, or never wiped). After two
+ * reloads (secret a -> b -> c) only c's keys may be there. */
+START_TEST(reload_leaves_no_old_keys_in_the_master)
+{
+    ck_assert_int_ge(sodium_init(), 0);
+    rst_secrets a, b, c;
+    derive('a', &a);
+    derive('b', &b);
+    derive('c', &c);
+    private_roostd r;
+    start_private_roostd(&r, 'a');
+    ck_assert_msg(memory_holds(r.pid, c.cursor.key, sizeof(c.cursor.key)) == 0, "c before its time?");
+    ck_assert_msg(memory_holds(r.pid, a.cursor.key, sizeof(a.cursor.key)), "the scan cannot see keys");
+    write_secret(r.secret, 'b');
+    kill(r.pid, SIGHUP);
+    int first = log_has(&r, "replacing 1 workers", 10000);
+    write_secret(r.secret, 'c');
+    spill(r.log, "");                    /* the next "replacing" is the second reload's */
+    kill(r.pid, SIGHUP);
+    int second = first && log_has(&r, "replacing 1 workers", 10000);
+    int c_jwt = memory_holds(r.pid, c.jwt, sizeof(c.jwt));
+    int c_cursor = memory_holds(r.pid, c.cursor.key, sizeof(c.cursor.key));
+    int a_jwt = memory_holds(r.pid, a.jwt, sizeof(a.jwt));
+    int a_cursor = memory_holds(r.pid, a.cursor.key, sizeof(a.cursor.key));
+    int b_jwt = memory_holds(r.pid, b.jwt, sizeof(b.jwt));
+    int b_cursor = memory_holds(r.pid, b.cursor.key, sizeof(b.cursor.key));
+    stop_private_roostd(&r);
+    remove_private_roostd(&r);
+    ck_assert_msg(first && second, "the reloads did not happen");
+    ck_assert_msg(c_jwt && c_cursor, "the scan does not find the keys in use");
+    ck_assert_msg(!a_jwt && !a_cursor, "the first secret's keys are still in the master "
+                  "(jwt %d, cursor %d)", a_jwt, a_cursor);
+    ck_assert_msg(!b_jwt && !b_cursor, "the replaced secret's keys are still in the master "
+                  "(jwt %d, cursor %d)", b_jwt, b_cursor);
+}
+END_TEST
+
 /* ------------------------------------------------------------ migrations */
 
 
@@ -470,6 +693,8 @@ Suite *suite_roostd(void)
     tcase_add_test(tc, config_test_accepts_the_stack_config);
     tcase_add_test(tc, config_test_names_the_bad_key);
     tcase_add_test(tc, config_test_reports_every_bad_key);
+    tcase_add_test(tc, stop_accounts_for_a_killed_straggler);
+    tcase_add_test(tc, reload_leaves_no_old_keys_in_the_master);
     tcase_add_test(tc, migrate_applies_once_and_refuses_changed_files);
     return s;
 }
