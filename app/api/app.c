@@ -1,6 +1,7 @@
-/* app.c -- the route table and the request pipeline of API.md §1.1. */
+/* app.c -- the request pipeline of API.md §1.1 and the route tables it serves. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -16,75 +17,83 @@
 
 /* ------------------------------------------------------------ routes */
 
-static const rst_handler H_HEALTHZ       = { rst_h_healthz, "healthz", RST_H_OPS };
-static const rst_handler H_READYZ        = { rst_h_readyz, "readyz", RST_H_OPS };
-static const rst_handler H_STATUS        = { rst_h_status, "status", RST_H_OPS };
-static const rst_handler H_METRICS       = { rst_h_metrics, "metrics", RST_H_OPS };
-static const rst_handler H_PRODUCTS_LIST = { rst_h_products_list, "products.list", 0 };
-static const rst_handler H_PRODUCT_GET   = { rst_h_product_get, "product.get", 0 };
-static const rst_handler H_PRODUCT_NEW   = { rst_h_product_create, "product.create",
-                                             RST_H_AUTH | RST_H_FIELDS };
-static const rst_handler H_PRODUCT_PUT   = { rst_h_product_update, "product.update",
-                                             RST_H_AUTH | RST_H_FIELDS };
-static const rst_handler H_SIGNUP        = { rst_h_signup, "users.signup", RST_H_FIELDS };
-/* A sign-in answer holds a fresh token: it must not be kept in Redis nor
- * replayed (a replay would also skip the throttle), so no idempotency. */
-static const rst_handler H_SIGNIN        = { rst_h_signin, "users.signin",
-                                             RST_H_FIELDS | RST_H_NO_REPLAY };
-static const rst_handler H_USER_GET      = { rst_h_user_get, "user.get", 0 };
-static const rst_handler H_USER_PUT      = { rst_h_user_update, "user.update",
-                                             RST_H_AUTH | RST_H_FIELDS };
-
-/* Literal paths come before id patterns that could also match them. */
-static const rst_route routes[] = {
-    { RST_M_GET, "/healthz", &H_HEALTHZ },
-    { RST_M_GET, "/readyz", &H_READYZ },
-    { RST_M_GET, "/status", &H_STATUS },
-    { RST_M_GET, "/metrics", &H_METRICS },
-    { RST_M_GET, "/products", &H_PRODUCTS_LIST },
-    { RST_M_POST, "/products", &H_PRODUCT_NEW },
-    { RST_M_GET, "/product/{id}", &H_PRODUCT_GET },
-    { RST_M_PUT, "/product/{id}", &H_PRODUCT_PUT },
-    { RST_M_POST, "/users/SignUp", &H_SIGNUP },
-    { RST_M_POST, "/users/SignIn", &H_SIGNIN },
-    { RST_M_GET, "/users/{id}", &H_USER_GET },
-    { RST_M_PUT, "/users/{id}", &H_USER_PUT },
+/* Every resource's table, in matching order: within a table, literal
+ * paths come before id patterns that could also match them. */
+static const rst_route_table *const tables[] = {
+    &rst_ops_routes, &rst_product_routes, &rst_user_routes,
 };
 
-/* Answers decided before any handler runs, named for logs and metrics. */
+#define MAX_ROUTES 128
+#define NTABLES (sizeof(tables) / sizeof(tables[0]))
+
+static const rst_route_table *const *active = tables;
+static size_t nactive = NTABLES;
+
+/* The router's flat view of the tables, built once per process. */
+static rst_route routes[MAX_ROUTES];
+static size_t nroutes;
+
+/* Answers decided before any route runs, named for logs and metrics. */
 static const char R_TOO_LARGE[] = "payload_too_large";
 static const char R_NOT_FOUND[] = "not_found";
 static const char R_BAD_METHOD[] = "method_not_allowed";
 
-#define NROUTES (sizeof(routes) / sizeof(routes[0]))
-
-/* The pseudo-routes, then every handler of the table once, in table order:
- * derived from the table so that a new route gets its metrics slot. */
-static const char *route_names[3 + NROUTES];
+/* The pseudo-routes, then every route name once, in table order. */
+static const char *route_names[3 + MAX_ROUTES];
 static int nroute_names;
-_Static_assert(3 + NROUTES <= RST_METRIC_ROUTES, "more routes than metrics slots");
 
-static void collect_route_names(void)
+static void add_route_name(const char *name)
 {
-    static const char *const early[] = { R_TOO_LARGE, R_NOT_FOUND, R_BAD_METHOD };
-    for (size_t i = 0; i < 3; i++)
-        route_names[nroute_names++] = early[i];
-    for (size_t i = 0; i < NROUTES; i++) {
-        const rst_handler *h = routes[i].data;
-        int seen = 0;
-        for (int k = 0; k < nroute_names && !seen; k++)
-            seen = route_names[k] == h->name;
-        if (!seen)
-            route_names[nroute_names++] = h->name;
+    for (int k = 0; k < nroute_names; k++)
+        if (strcmp(route_names[k], name) == 0)
+            return;
+    route_names[nroute_names++] = name;
+}
+
+static void build_routes(void)
+{
+    add_route_name(R_TOO_LARGE);
+    add_route_name(R_NOT_FOUND);
+    add_route_name(R_BAD_METHOD);
+    for (size_t t = 0; t < nactive; t++) {
+        for (size_t i = 0; i < active[t]->n; i++) {
+            const rst_route_def *d = &active[t]->defs[i];
+            if (nroutes == MAX_ROUTES) {
+                rst_log_error("more than %d routes: raise MAX_ROUTES in app.c", MAX_ROUTES);
+                abort();
+            }
+            routes[nroutes++] = (rst_route){ d->methods, d->pattern, d };
+            add_route_name(d->name);
+        }
     }
+}
+
+void rst_app_use_tables(const rst_route_table *const *t, size_t n)
+{
+    active = t != NULL ? t : tables;
+    nactive = t != NULL ? n : NTABLES;
+    nroutes = 0;
+    nroute_names = 0;
+}
+
+static void ensure_routes(void)
+{
+    if (nroute_names == 0)
+        build_routes();
 }
 
 const char *const *rst_app_route_names(int *n)
 {
-    if (nroute_names == 0)
-        collect_route_names();
+    ensure_routes();
     *n = nroute_names;
     return route_names;
+}
+
+int rst_app_route_count(void)
+{
+    int n;
+    rst_app_route_names(&n);
+    return n;
 }
 
 int rst_app_route_index(const char *name)
@@ -183,7 +192,7 @@ static int authenticate(rst_ctx *c)
         return -1;
     }
     if (err != RST_OK) {
-        rst_ctx_fail(c, err);
+        rst_ctx_fail(c, err, NULL);
         return -1;
     }
     if (version != claims.ver) {
@@ -200,7 +209,7 @@ static int authenticate(rst_ctx *c)
  * scope, read-your-writes); an invalid one there is simply ignored. */
 static int check_token(rst_ctx *c)
 {
-    if (c->handler->flags & RST_H_AUTH)
+    if (c->route->flags & RST_H_AUTH)
         return authenticate(c);
     if (bearer_token(c->req->authorization) == NULL || c->req->method != RST_M_POST)
         return 0;
@@ -236,7 +245,7 @@ static int check_content_type(rst_ctx *c)
 
 static int parse_body(rst_ctx *c)
 {
-    unsigned flags = c->handler->flags;
+    unsigned flags = c->route->flags;
     if (!(flags & (RST_H_FIELDS | RST_H_NO_FIELDS)))
         return 0;
     if (!has_body(c->req)) {
@@ -268,10 +277,11 @@ static int parse_body(rst_ctx *c)
 static const char *route_request(rst_ctx *c)
 {
     unsigned allowed = 0;
-    switch (rst_router_find(routes, NROUTES, c->req->method,
+    ensure_routes();
+    switch (rst_router_find(routes, nroutes, c->req->method,
                       c->req->path, &c->match, &allowed)) {
     case RST_ROUTE_FOUND:
-        c->handler = c->match.route->data;
+        c->route = c->match.route->data;
         return NULL;
     case RST_ROUTE_NOT_FOUND:
         rst_response_error(c->resp, 404, "not_found", "no such resource");
@@ -287,31 +297,33 @@ static const char *route_request(rst_ctx *c)
     return R_NOT_FOUND;
 }
 
-/* POSTs go through the idempotency layer when they carry a key. A
- * malformed key is a field error the handler reports with its own (so the
- * 403/404 checks that come first in API.md §1.1 still come first). */
-static void run_handler(rst_ctx *c)
+/* The route's two steps (ctx.h). Field problems -- the Idempotency-Key
+ * header's among them -- are collected before and during check, after the
+ * 403/404 answers check may give (API.md §1.1's order), and the pipeline
+ * refuses to enter act while any is pending. POSTs with a valid key go
+ * through the idempotency layer around act. */
+static void run_route(rst_ctx *c)
 {
-    const char *key = c->req->idempotency_key;
-    if (c->req->method != RST_M_POST || key == NULL) {
-        c->handler->fn(c);
-        return;
-    }
-    if (!rst_idem_key_valid(key)) {
+    const rst_route_def *d = c->route;
+    const char *key = c->req->method == RST_M_POST ? c->req->idempotency_key : NULL;
+    if (key != NULL && !rst_idem_key_valid(key))
         rst_response_field(c->resp, "Idempotency-Key", "must be 1 to 64 printable ASCII characters");
-        c->handler->fn(c);
-        if (c->resp->status < 300)      /* a handler that skipped its field check */
-            rst_response_validation_failed(c->resp);
+    if (d->check != NULL)
+        d->check(c);
+    if (c->resp->status >= 300)
+        return;                        /* check answered (403, 404, 422, ...) */
+    if (rst_response_has_fields(c->resp)) {
+        rst_response_validation_failed(c->resp);
         return;
     }
-    if (c->handler->flags & RST_H_NO_REPLAY) {
-        c->handler->fn(c);              /* a valid key, but nothing is stored */
+    if (key == NULL || (d->flags & RST_H_NO_REPLAY)) {
+        d->act(c);
         return;
     }
     rst_idem st;
     if (rst_idem_begin(c, &st))
         return;
-    c->handler->fn(c);
+    d->act(c);
     rst_idem_finish(c, &st);
 }
 
@@ -326,14 +338,14 @@ const char *rst_app_handle(rst_services *svc, const rst_scoreboard *sb, rst_requ
     const char *early = route_request(&c);
     if (early != NULL)
         return early;
-    if (!(c.handler->flags & RST_H_OPS) && check_accept(&c) != 0)
-        return c.handler->name;
+    if (!(c.route->flags & RST_H_OPS) && check_accept(&c) != 0)
+        return c.route->name;
     if (check_token(&c) != 0 || check_content_type(&c) != 0 || parse_body(&c) != 0)
-        return c.handler->name;
-    run_handler(&c);
+        return c.route->name;
+    run_route(&c);
     if (c.body != NULL)
         cJSON_Delete(c.body);
-    return c.handler->name;
+    return c.route->name;
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -361,21 +373,37 @@ void rst_ctx_location(rst_ctx *c, const char *prefix, uint64_t id)
     rst_response_header(c->resp, "Location", loc);
 }
 
-void rst_ctx_fail(rst_ctx *c, rst_err err)
+/* "field: message" when both are known, else whichever is. */
+static const char *why_text(rst_ctx *c, const rst_why *why, const char *fallback)
+{
+    if (why == NULL || why->message == NULL)
+        return fallback;
+    if (why->field == NULL)
+        return why->message;
+    char tmp[256];
+    snprintf(tmp, sizeof(tmp), "%s: %s", why->field, why->message);
+    const char *m = rst_arena_strdup(c->arena, tmp);
+    return m ? m : why->message;
+}
+
+void rst_ctx_fail(rst_ctx *c, rst_err err, const rst_why *why)
 {
     switch (err) {
     case RST_OK:
         return;
     case RST_E_NOT_FOUND:
-        rst_response_error(c->resp, 404, "not_found", "no such resource");
+        rst_response_error(c->resp, 404, "not_found", why_text(c, why, "no such resource"));
         return;
     case RST_E_FORBIDDEN:
-        rst_response_error(c->resp, 403, "forbidden", "you may not do this");
+        rst_response_error(c->resp, 403, "forbidden", why_text(c, why, "you may not do this"));
         return;
     case RST_E_CONFLICT:
-        rst_response_error(c->resp, 409, "conflict", "conflicts with the current state");
+        rst_response_error(c->resp, 409, "conflict",
+                           why_text(c, why, "conflicts with the current state"));
         return;
     case RST_E_VALIDATION:
+        if (why != NULL && why->field != NULL)
+            rst_response_field(c->resp, why->field, why->message ? why->message : "is invalid");
         rst_response_validation_failed(c->resp);
         return;
     case RST_E_UNAUTHORIZED:
@@ -388,6 +416,11 @@ void rst_ctx_fail(rst_ctx *c, rst_err err)
         rst_response_error(c->resp, 502, "upstream_unavailable",
                            "a database this request needs is unavailable; retry later");
         return;
+    case RST_E_BUSY:
+        rst_response_error(c->resp, 503, "service_unavailable",
+                           why_text(c, why, "the data is busy; retry shortly"));
+        rst_response_header(c->resp, "Retry-After", "1");
+        return;
     case RST_E_INTERNAL:
         break;
     }
@@ -395,6 +428,14 @@ void rst_ctx_fail(rst_ctx *c, rst_err err)
                   c->req->method_name, c->req->path);
     rst_response_error(c->resp, 500, "internal_error",
                        "internal error; the request id is in the X-Request-Id header");
+}
+
+void *rst_ctx_input(rst_ctx *c, size_t size)
+{
+    c->input = rst_arena_calloc(c->arena, size);
+    if (c->input == NULL)
+        rst_response_error(c->resp, 500, "internal_error", "out of memory");
+    return c->input;
 }
 
 int rst_ctx_page(rst_ctx *c, const char *list_ctx, rst_page_req *page)

@@ -6,10 +6,11 @@
 #include <string.h>
 
 #include "core/timefmt.h"
+#include "api/app.h"
 #include "api/handlers.h"
 #include "roostd/listenq.h"
 
-void rst_h_healthz(rst_ctx *c)
+static void ops_healthz(rst_ctx *c)
 {
     c->resp->cache = RST_CACHE_PRIVATE;
     rst_buf_puts(c->resp->body, "{\"status\":\"ok\"}");
@@ -31,7 +32,7 @@ static void dependency(rst_buf *b, int first, const char *name, const char *kind
 
 /* Ready when every shard primary, the catalog and Redis answer. Pings run
  * one after another: each is bounded by its connect timeout. */
-void rst_h_readyz(rst_ctx *c)
+static void ops_readyz(rst_ctx *c)
 {
     rst_services *s = c->svc;
     rst_buf *b = c->resp->body;
@@ -118,7 +119,7 @@ static void worker_json(rst_buf *b, const rst_slot *s, uint64_t now_ms)
                    since ? "true" : "false");
 }
 
-void rst_h_status(rst_ctx *c)
+static void ops_status(rst_ctx *c)
 {
     const rst_scoreboard *sb = c->sb;
     rst_buf *b = c->resp->body;
@@ -211,7 +212,7 @@ static void pool_metrics(rst_buf *b, const rst_scoreboard *sb)
                    (unsigned long long)__atomic_load_n(&sb->slow_requests, __ATOMIC_RELAXED));
 }
 
-void rst_h_metrics(rst_ctx *c)
+static void ops_metrics(rst_ctx *c)
 {
     const rst_scoreboard *sb = c->sb;
     rst_buf *b = c->resp->body;
@@ -221,21 +222,33 @@ void rst_h_metrics(rst_ctx *c)
 
     pool_metrics(b, sb);
     metric_head(b, "roost_requests_total", "counter", "Answers by route and status class.");
-    for (int i = 0; i < n && i < RST_METRIC_ROUTES; i++)
+    for (int i = 0; i < n && i < sb->nroutes; i++)
         for (int k = 0; k < 5; k++) {
-            uint64_t v = __atomic_load_n(&sb->routes[i].by_class[k], __ATOMIC_RELAXED);
+            uint64_t v = __atomic_load_n(&rst_metrics_route(sb, i)->by_class[k], __ATOMIC_RELAXED);
             if (v > 0)
                 rst_buf_printf(b, "roost_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
                                names[i], classes[k], (unsigned long long)v);
         }
     metric_head(b, "roost_request_duration_seconds", "histogram", "Time to answer, by route.");
-    for (int i = 0; i < n && i < RST_METRIC_ROUTES; i++) {
+    for (int i = 0; i < n && i < sb->nroutes; i++) {
+        const rst_route_metrics *m = rst_metrics_route(sb, i);
         uint64_t seen = 0;
         for (int k = 0; k < RST_METRIC_BUCKETS; k++)
-            seen += __atomic_load_n(&sb->routes[i].buckets[k], __ATOMIC_RELAXED);
+            seen += __atomic_load_n(&m->buckets[k], __ATOMIC_RELAXED);
         if (seen > 0)                    /* routes never asked stay out */
-            route_histogram(b, names[i], &sb->routes[i]);
+            route_histogram(b, names[i], m);
     }
     c->resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
     c->resp->cache = RST_CACHE_PRIVATE;
 }
+
+/* ---------------------------------------------------------------- routes */
+
+static const rst_route_def defs[] = {
+    { RST_M_GET, "/healthz", "healthz", RST_H_OPS, NULL, ops_healthz },
+    { RST_M_GET, "/readyz",  "readyz",  RST_H_OPS, NULL, ops_readyz },
+    { RST_M_GET, "/status",  "status",  RST_H_OPS, NULL, ops_status },
+    { RST_M_GET, "/metrics", "metrics", RST_H_OPS, NULL, ops_metrics },
+};
+
+const rst_route_table rst_ops_routes = RST_ROUTE_TABLE(defs);

@@ -1,11 +1,12 @@
-/* h_products.c -- GET /products and GET /product/{id} (API.md §3). */
+/* h_products.c -- the product routes (API.md §3): the list and one product
+ * for anyone, creation and changes for admins. */
 #include "domain/products.h"
 #include "api/validate.h"
 #include "api/handlers.h"
 
 #define PRODUCTS_LIST_CTX "/products"
 
-void rst_h_products_list(rst_ctx *c)
+static void products_list(rst_ctx *c)
 {
     rst_page_req page;
     if (rst_ctx_page(c, PRODUCTS_LIST_CTX, &page) != 0)
@@ -15,7 +16,7 @@ void rst_h_products_list(rst_ctx *c)
     rst_err err = rst_products_list(c->svc, c->arena, page.page > 0 ? 0 : page.after,
                                     offset, page.limit, &p);
     if (err != RST_OK) {
-        rst_ctx_fail(c, err);
+        rst_ctx_fail(c, err, NULL);
         return;
     }
     c->resp->cache = RST_CACHE_PUBLIC;
@@ -23,13 +24,13 @@ void rst_h_products_list(rst_ctx *c)
                       p.has_more, p.last_id);
 }
 
-void rst_h_product_get(rst_ctx *c)
+static void product_get(rst_ctx *c)
 {
     const char *json;
     size_t len;
     rst_err err = rst_product_get_json(c->svc, c->arena, c->match.ids[0], &json, &len);
     if (err != RST_OK) {
-        rst_ctx_fail(c, err);
+        rst_ctx_fail(c, err, NULL);
         return;
     }
     c->resp->cache = RST_CACHE_PUBLIC;
@@ -76,28 +77,30 @@ static void product_answer(rst_ctx *c, const char *json, size_t len)
     rst_buf_putc(c->resp->body, '}');
 }
 
-void rst_h_product_create(rst_ctx *c)
+static void check_product_create(rst_ctx *c)
 {
     if (rst_ctx_require_admin(c) != 0)
         return;
-    rst_product_input in = { 0 };
-    read_product(c, &in);
+    rst_product_input *in = rst_ctx_input(c, sizeof(*in));
+    if (in == NULL)
+        return;
+    read_product(c, in);
     if (!rst_field_present(c, "name"))
         rst_field_missing(c, "name");
     if (!rst_field_present(c, "price"))
         rst_field_missing(c, "price");
-    if (rst_ctx_fields_ok(c) != 0)
-        return;
+}
+
+static void product_create(rst_ctx *c)
+{
+    const rst_product_input *in = c->input;
     uint64_t id;
     const char *json;
     size_t len;
-    rst_err err = rst_product_create(c->svc, c->arena, &in, &id, &json, &len);
-    if (err == RST_E_CONFLICT) {
-        rst_response_error(c->resp, 409, "conflict", "a product with this name exists");
-        return;
-    }
+    rst_why why = { 0 };
+    rst_err err = rst_product_create(c->svc, c->arena, in, &id, &json, &len, &why);
     if (err != RST_OK) {
-        rst_ctx_fail(c, err);
+        rst_ctx_fail(c, err, &why);
         return;
     }
     c->resp->status = 201;
@@ -105,34 +108,50 @@ void rst_h_product_create(rst_ctx *c)
     product_answer(c, json, len);
 }
 
-void rst_h_product_update(rst_ctx *c)
+static void check_product_update(rst_ctx *c)
 {
     if (rst_ctx_require_admin(c) != 0)
         return;
-    rst_product_input in = { 0 };
-    if (!read_product(c, &in))
+    rst_product_input *in = rst_ctx_input(c, sizeof(*in));
+    if (in == NULL)
+        return;
+    if (!read_product(c, in))
         rst_response_field(c->resp, "body",
                            "send at least one of name, price, img, description or state");
-    /* Existence before field validation (API.md §1.1): look it up first
-     * when the fields are bad, so a missing product is still a 404. */
-    const char *json;
-    size_t len;
+    /* Existence before field validation (API.md §1.1): with bad fields,
+     * look the product up so that a missing one is still a 404. */
     if (rst_response_has_fields(c->resp)) {
+        const char *json;
+        size_t len;
         rst_err err = rst_product_get_json(c->svc, c->arena, c->match.ids[0], &json, &len);
         if (err != RST_OK)
-            rst_ctx_fail(c, err);
-        else
-            rst_ctx_fields_ok(c);
-        return;
+            rst_ctx_fail(c, err, NULL);
     }
-    rst_err err = rst_product_update(c->svc, c->arena, c->match.ids[0], &in, &json, &len);
-    if (err == RST_E_CONFLICT) {
-        rst_response_error(c->resp, 409, "conflict", "a product with this name exists");
-        return;
-    }
+}
+
+static void product_update(rst_ctx *c)
+{
+    const char *json;
+    size_t len;
+    rst_why why = { 0 };
+    rst_err err = rst_product_update(c->svc, c->arena, c->match.ids[0], c->input, &json, &len,
+                                     &why);
     if (err != RST_OK) {
-        rst_ctx_fail(c, err);
+        rst_ctx_fail(c, err, &why);
         return;
     }
     product_answer(c, json, len);
 }
+
+/* ---------------------------------------------------------------- routes */
+
+static const rst_route_def defs[] = {
+    { RST_M_GET,  "/products",      "products.list",  0, NULL, products_list },
+    { RST_M_POST, "/products",      "product.create", RST_H_AUTH | RST_H_FIELDS,
+      check_product_create, product_create },
+    { RST_M_GET,  "/product/{id}",  "product.get",    0, NULL, product_get },
+    { RST_M_PUT,  "/product/{id}",  "product.update", RST_H_AUTH | RST_H_FIELDS,
+      check_product_update, product_update },
+};
+
+const rst_route_table rst_product_routes = RST_ROUTE_TABLE(defs);

@@ -1,25 +1,13 @@
-/* handlers.h -- every route handler roostd serves, one file per resource. */
+/* handlers.h -- the route tables, one per resource file. A new resource
+ * adds its table here and to the list in app.c; a new route of an existing
+ * resource is one row in its file's table. */
 #ifndef ROOST_API_HANDLERS_H
 #define ROOST_API_HANDLERS_H
 
-#include "api/app.h"
+#include "api/ctx.h"
 
-/* h_ops.c */
-void rst_h_healthz(rst_ctx *c);
-void rst_h_readyz(rst_ctx *c);
-void rst_h_status(rst_ctx *c);
-void rst_h_metrics(rst_ctx *c);
-
-/* h_products.c */
-void rst_h_products_list(rst_ctx *c);
-void rst_h_product_get(rst_ctx *c);
-void rst_h_product_create(rst_ctx *c);
-void rst_h_product_update(rst_ctx *c);
-
-/* h_users.c */
-void rst_h_signup(rst_ctx *c);
-void rst_h_signin(rst_ctx *c);
-void rst_h_user_get(rst_ctx *c);
-void rst_h_user_update(rst_ctx *c);
+extern const rst_route_table rst_ops_routes;        /* h_ops.c */
+extern const rst_route_table rst_product_routes;    /* h_products.c */
+extern const rst_route_table rst_user_routes;       /* h_users.c */
 
 #endif

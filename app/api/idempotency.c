@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/num.h"
 #include "api/idempotency.h"
 
 #define PENDING_TTL_S 120          /* longer than any request may run */
@@ -45,45 +46,82 @@ static void make_key(rst_ctx *c, rst_idem *st)
         crypto_generichash_update(&hs, (const unsigned char *)parts[i], strlen(parts[i]) + 1);
     crypto_generichash_final(&hs, h, sizeof(h));
     sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-    snprintf(st->key, sizeof(st->key), "idem:%s", hex);
+    rst_key_idempotency(c->svc->cache, &st->key, hex);
 }
 
-/* Stored answer: "D <body hash> <status> <location length> <location><body>". */
-static void replay(rst_ctx *c, const char *v, size_t len)
+/* A stored value, read strictly: "P <body hash>" while the first request
+ * runs, "D <body hash> <status> <location length> <location><body>" once it
+ * answered. The hash is 32 hex digits. */
+typedef struct {
+    char        kind;           /* 'P' or 'D' */
+    const char *hash;           /* 32 characters, not terminated */
+    int         status;
+    const char *location;
+    size_t      loclen;
+    const char *body;
+    size_t      body_len;
+} stored_answer;
+
+static int parse_stored(const char *v, size_t len, stored_answer *out)
 {
-    char hash[33];
-    int status, loclen, used = 0;
-    if (sscanf(v, "D %32s %d %d %n", hash, &status, &loclen, &used) != 3 || used <= 0 ||
-        loclen < 0 || (size_t)used + (size_t)loclen > len) {
-        rst_response_error(c->resp, 500, "internal_error", "stored idempotent answer is unreadable");
-        return;
-    }
-    c->resp->status = status;
-    if (loclen > 0) {
+    if (len < 35 || (v[0] != 'P' && v[0] != 'D') || v[1] != ' ')
+        return -1;
+    out->kind = v[0];
+    out->hash = v + 2;
+    if (out->kind == 'P')
+        return len == 34 ? 0 : -1;
+    size_t at = 34, n;
+    uint64_t status, loclen;
+    if (v[at++] != ' ' || (n = rst_parse_u64(v + at, &status)) == 0 || status < 200 ||
+        status > 299 || v[at + n] != ' ')
+        return -1;
+    at += n + 1;
+    if ((n = rst_parse_u64(v + at, &loclen)) == 0 || v[at + n] != ' ')
+        return -1;
+    at += n + 1;
+    if (loclen >= 256 || loclen > len - at)
+        return -1;
+    out->status = (int)status;
+    out->location = v + at;
+    out->loclen = (size_t)loclen;
+    out->body = v + at + loclen;
+    out->body_len = len - at - (size_t)loclen;
+    return 0;
+}
+
+static void replay(rst_ctx *c, const stored_answer *sa)
+{
+    c->resp->status = sa->status;
+    if (sa->loclen > 0) {
         char loc[256];
-        snprintf(loc, sizeof(loc), "%.*s", loclen, v + used);
+        snprintf(loc, sizeof(loc), "%.*s", (int)sa->loclen, sa->location);
         rst_response_header(c->resp, "Location", loc);
     }
     rst_response_header(c->resp, "Idempotent-Replayed", "true");
-    rst_buf_append(c->resp->body, v + used + loclen, len - (size_t)used - (size_t)loclen);
+    rst_buf_append(c->resp->body, sa->body, sa->body_len);
 }
 
+/* 1 when the answer is written; 0 when the stored value is unreadable
+ * (foreign or corrupt): it is dropped and the request runs. */
 static int answer_existing(rst_ctx *c, rst_idem *st, const char *v, size_t len)
 {
-    char hash[33] = "";
-    if (len > 2)
-        sscanf(v + 2, "%32s", hash);
-    if (strcmp(hash, st->body_hash) != 0) {
+    stored_answer sa;
+    if (parse_stored(v, len, &sa) != 0) {
+        rst_log_warn("request %s: unreadable idempotency record dropped", c->req->request_id);
+        rst_cache_del(c->svc->cache, &st->key);
+        return 0;
+    }
+    if (memcmp(sa.hash, st->body_hash, 32) != 0) {
         rst_response_error(c->resp, 422, "idempotency_key_reused",
                            "this Idempotency-Key was used with a different request body");
         return 1;
     }
-    if (v[0] == 'P') {
+    if (sa.kind == 'P') {
         rst_response_error(c->resp, 409, "conflict",
                            "a request with this Idempotency-Key is still in progress");
         return 1;
     }
-    replay(c, v, len);
+    replay(c, &sa);
     return 1;
 }
 
@@ -95,24 +133,26 @@ int rst_idem_begin(rst_ctx *c, rst_idem *st)
     make_key(c, st);
     char pending[40];
     int n = snprintf(pending, sizeof(pending), "P %s", st->body_hash);
-    redisReply *r = rst_cache_command(cache, "SET %s%s %b NX EX %d", rst_cache_prefix(cache),
-                                      st->key, pending, (size_t)n, PENDING_TTL_S);
-    if (r == NULL) {
-        rst_log_warn("request %s: Redis unavailable: Idempotency-Key not enforced",
-                     c->req->request_id);
-        return 0;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int claimed = rst_cache_claim(cache, &st->key, pending, (size_t)n, PENDING_TTL_S);
+        if (claimed < 0) {
+            rst_log_warn("request %s: Redis unavailable: Idempotency-Key not enforced",
+                         c->req->request_id);
+            return 0;
+        }
+        if (claimed == 1) {
+            st->active = 1;
+            return 0;
+        }
+        char *v;
+        size_t len;
+        if (rst_cache_get(cache, c->arena, &st->key, &v, &len) != 1)
+            continue;              /* expired in between: claim it again */
+        if (answer_existing(c, st, v, len))
+            return 1;
+        /* an unreadable record was dropped: claim it again */
     }
-    int claimed = r->type == REDIS_REPLY_STATUS;
-    freeReplyObject(r);
-    if (claimed) {
-        st->active = 1;
-        return 0;
-    }
-    char *v;
-    size_t len;
-    if (rst_cache_get(cache, c->arena, st->key, &v, &len) != 1)
-        return 0;                  /* expired in between: just run */
-    return answer_existing(c, st, v, len);
+    return 0;
 }
 
 static const char *location_of(const rst_response *r, size_t *len)
@@ -135,7 +175,7 @@ void rst_idem_finish(rst_ctx *c, rst_idem *st)
     rst_cache *cache = c->svc->cache;
     rst_response *resp = c->resp;
     if (resp->status < 200 || resp->status > 299 || resp->body->oom) {
-        rst_cache_del(cache, st->key);
+        rst_cache_del(cache, &st->key);
         return;
     }
     size_t loclen;
@@ -145,9 +185,9 @@ void rst_idem_finish(rst_ctx *c, rst_idem *st)
     rst_buf_printf(&v, "D %s %d %zu ", st->body_hash, resp->status, loclen);
     rst_buf_append(&v, loc, loclen);
     rst_buf_append(&v, resp->body->data, resp->body->len);
-    if (v.oom || rst_cache_set(cache, st->key, v.data, v.len, DONE_TTL_S) != 0) {
+    if (v.oom || rst_cache_set(cache, &st->key, v.data, v.len, DONE_TTL_S) != 0) {
         rst_log_warn("request %s: could not store the idempotent answer", c->req->request_id);
-        rst_cache_del(cache, st->key);
+        rst_cache_del(cache, &st->key);
     }
     rst_buf_free(&v);
 }

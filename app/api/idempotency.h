@@ -11,11 +11,11 @@
 #ifndef ROOST_API_IDEMPOTENCY_H
 #define ROOST_API_IDEMPOTENCY_H
 
-#include "api/app.h"
+#include "api/ctx.h"
 
 typedef struct {
     int  active;               /* a claim is held for this request */
-    char key[96];              /* Redis key (without prefix) */
+    rst_key key;               /* idem:{hash of scope, method, path, key} */
     char body_hash[33];
 } rst_idem;
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/timefmt.h"
 #include "api/response.h"
 
@@ -13,6 +14,7 @@ void rst_response_init(rst_response *r, rst_buf *body)
     rst_buf_reset(body);
     r->hlen = 0;
     r->headers[0] = '\0';
+    r->overflow = NULL;
     r->cache = RST_CACHE_NONE;
     r->content_type = NULL;
     r->nfields = 0;
@@ -21,10 +23,16 @@ void rst_response_init(rst_response *r, rst_buf *body)
 void rst_response_header(rst_response *r, const char *name, const char *value)
 {
     int n = snprintf(r->headers + r->hlen, sizeof(r->headers) - r->hlen, "%s: %s\r\n", name, value);
-    if (n > 0 && (size_t)n < sizeof(r->headers) - r->hlen)
+    if (n > 0 && (size_t)n < sizeof(r->headers) - r->hlen) {
         r->hlen += (size_t)n;
-    else
-        r->headers[r->hlen] = '\0';     /* drop a header that does not fit */
+        return;
+    }
+    r->headers[r->hlen] = '\0';
+    if (r->overflow == NULL) {
+        r->overflow = name;
+        rst_log_error("response header %s (%zu bytes) does not fit the header buffer",
+                      name, strlen(value));
+    }
 }
 
 const char *rst_status_text(int status)
@@ -32,6 +40,7 @@ const char *rst_status_text(int status)
     switch (status) {
     case 200: return "OK";
     case 201: return "Created";
+    case 204: return "No Content";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
@@ -181,40 +190,59 @@ static const char *cache_header(rst_cache_policy c, char *buf, size_t len)
     }
 }
 
-int rst_response_send(rst_response *r, const rst_request *req, FCGX_Request *fr)
+/* 204 and 304 carry no body, hence no Content-Length and no Content-Type
+ * (RFC 9110 §15.3.5, §15.4.5). */
+static int bodiless_status(int status)
+{
+    return status == 204 || status == 304;
+}
+
+int rst_response_head(rst_response *r, const rst_request *req, rst_buf *head, int *send_body)
 {
     int is_get = req->method == RST_M_GET || req->method == RST_M_HEAD;
-    char etag[36] = "";
-    char head[2048], cc[96];
-    if (r->body->oom)
-        rst_response_error(r, 500, "internal_error", "out of memory");
+    char etag[36] = "", cc[96];
+    if (r->body->oom || r->overflow != NULL) {
+        r->hlen = 0;
+        r->headers[0] = '\0';
+        r->overflow = NULL;
+        rst_response_error(r, 500, "internal_error",
+                           "internal error; the request id is in the X-Request-Id header");
+    }
     if (r->status == 200 && is_get) {
         compute_etag(r->body, etag);
         if (req->if_none_match != NULL && rst_etag_matches(req->if_none_match, etag))
             r->status = 304;
     }
-    int send_body = r->status != 304 && req->method != RST_M_HEAD;
-    char ctype[128] = "";
-    if (r->status != 304)
-        snprintf(ctype, sizeof(ctype), "Content-Type: %s\r\n",
-                 r->content_type ? r->content_type : "application/json; charset=utf-8");
-    int n = snprintf(head, sizeof(head),
-                     "Status: %d %s\r\n%s%s%s%s%s%s",
-                     r->status, rst_status_text(r->status), ctype,
-                     cache_header(r->cache, cc, sizeof(cc)),
-                     etag[0] ? "ETag: " : "", etag, etag[0] ? "\r\n" : "",
-                     r->headers);
-    if (n < 0 || (size_t)n >= sizeof(head) - 40)
-        return -1;
-    if (send_body) {
-        n += snprintf(head + n, sizeof(head) - (size_t)n, "Content-Length: %zu\r\n", r->body->len);
-    }
-    head[n++] = '\r';
-    head[n++] = '\n';
-    if (FCGX_PutStr(head, n, fr->out) != n)
-        return -1;
-    if (send_body && r->body->len > 0 &&
+    int bodiless = bodiless_status(r->status);
+    if (bodiless)
+        rst_buf_reset(r->body);
+    *send_body = !bodiless && req->method != RST_M_HEAD;
+    rst_buf_reset(head);
+    rst_buf_printf(head, "Status: %d %s\r\n", r->status, rst_status_text(r->status));
+    if (!bodiless)
+        rst_buf_printf(head, "Content-Type: %s\r\n",
+                       r->content_type ? r->content_type : "application/json; charset=utf-8");
+    rst_buf_puts(head, cache_header(r->cache, cc, sizeof(cc)));
+    if (etag[0])
+        rst_buf_printf(head, "ETag: %s\r\n", etag);
+    rst_buf_append(head, r->headers, r->hlen);
+    if (*send_body)
+        rst_buf_printf(head, "Content-Length: %zu\r\n", r->body->len);
+    rst_buf_puts(head, "\r\n");
+    return head->oom ? -1 : 0;
+}
+
+int rst_response_send(rst_response *r, const rst_request *req, FCGX_Request *fr)
+{
+    /* One head buffer for the process, reused: a worker sends one answer
+     * at a time, and its capacity settles after the first few. */
+    static rst_buf head;
+    int send_body;
+    int rc = rst_response_head(r, req, &head, &send_body);
+    if (rc == 0 && FCGX_PutStr(head.data, (int)head.len, fr->out) != (int)head.len)
+        rc = -1;
+    if (rc == 0 && send_body && r->body->len > 0 &&
         FCGX_PutStr(r->body->data, (int)r->body->len, fr->out) != (int)r->body->len)
-        return -1;
-    return 0;
+        rc = -1;
+    return rc;
 }

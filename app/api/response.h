@@ -30,6 +30,7 @@ typedef struct {
     rst_buf          *body;
     char              headers[1024];   /* extra "Name: value\r\n" lines */
     size_t            hlen;
+    const char       *overflow;        /* first header that did not fit: the answer becomes a 500 */
     rst_cache_policy  cache;
     const char       *content_type;    /* NULL: application/json; charset=utf-8 */
     rst_field_error   fields[RST_MAX_FIELD_ERRORS];
@@ -37,6 +38,8 @@ typedef struct {
 } rst_response;
 
 void rst_response_init(rst_response *r, rst_buf *body);
+/* Adds a header line. One that does not fit is never dropped silently:
+ * it is logged and the answer becomes a 500 when it is sent. */
 void rst_response_header(rst_response *r, const char *name, const char *value);
 
 /* A JSON error body per API.md §1.3 (replaces any body written so far). */
@@ -47,6 +50,12 @@ void rst_response_error(rst_response *r, int status, const char *code, const cha
 void rst_response_field(rst_response *r, const char *field, const char *message);
 int  rst_response_has_fields(const rst_response *r);
 void rst_response_validation_failed(rst_response *r);
+
+/* Settles the answer and writes its CGI head (Status, Content-Type,
+ * Cache-Control, ETag, the extra headers, Content-Length, blank line) into
+ * head: ETag and 304 on 200 GETs, no body on HEAD, 204 and 304. *send_body
+ * says whether the body follows. 0, or -1 on out of memory. */
+int rst_response_head(rst_response *r, const rst_request *req, rst_buf *head, int *send_body);
 
 /* Writes the response. Returns 0, or -1 when the connection broke. */
 int rst_response_send(rst_response *r, const rst_request *req, FCGX_Request *fr);

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "api/app.h"
+#include "api/ctx.h"
 
 /* A string of min..max code points; `text` allows \n and \t but no other
  * control character (and no U+007F) when nonzero, `line` allows none. */

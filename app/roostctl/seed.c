@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/timefmt.h"
+#include "domain/products.h"
 #include "domain/users.h"
 #include "roostctl/ctl.h"
 
@@ -55,8 +56,7 @@ static int seed_demo(rst_services *s)
                 kept++;
         }
     }
-    long long gen;
-    rst_cache_incr(s->cache, "catalog:gen", &gen);   /* invalidate cached pages */
+    rst_products_retire_pages(s);
     printf("demo products: %d added, %d already there\n", added, kept);
     return 0;
 }
@@ -292,9 +292,10 @@ static int plan(rst_services *s, bench_data *d)
 /* ------------------------------------------------------------ batches */
 
 /* One multi-row INSERT being filled: `group` is one row's placeholders,
- * repeated `rows` times after `head`. Statement texts are built once and
- * never freed: the statement cache of store/db.c is keyed by the text's
- * address. Row strings live in `text` until the batch is sent. */
+ * repeated `rows` times after `head`. The full-batch text is built once;
+ * the shorter tail's text is built, sent and freed (store/db.c caches
+ * statements by their text, so a freed buffer is safe). Row strings live
+ * in `text` until the batch is sent. */
 typedef struct {
     rst_db     *db;
     const char *what;
@@ -354,15 +355,20 @@ static int batch_flush(bench_batch *b)
 {
     if (b->rows == 0)
         return 0;
+    char *tail = NULL;
     const char *sql = b->full_sql;
     if (b->rows < BENCH_BATCH) {
-        sql = build_insert(b->head, b->group, b->rows);   /* the tail: kept until exit */
+        sql = tail = build_insert(b->head, b->group, b->rows);
         if (sql == NULL)
             return -1;
     }
-    if (b->stmts == 0 && rst_db_begin(b->db) != RST_DB_OK)
+    if (b->stmts == 0 && rst_db_begin(b->db) != RST_DB_OK) {
+        free(tail);
         return batch_fail(b, "begin");
-    if (rst_db_exec(b->db, sql, b->params, b->rows * b->cols, NULL) != RST_DB_OK) {
+    }
+    rst_db_rc rc = rst_db_exec(b->db, sql, b->params, b->rows * b->cols, NULL);
+    free(tail);
+    if (rc != RST_DB_OK) {
         rst_db_rollback(b->db);
         return batch_fail(b, "insert into");
     }
@@ -385,10 +391,10 @@ static int batch_finish(bench_batch *b)
         if (rst_db_commit(b->db) != RST_DB_OK)
             rc = batch_fail(b, "commit");
     }
-    /* full_sql stays allocated: a freed text's address could come back
-     * for another statement and find this one in the statement cache. */
+    free(b->full_sql);
     free(b->params);
     free(b->text);
+    b->full_sql = NULL;
     b->params = NULL;
     b->text = NULL;
     return rc;
@@ -597,10 +603,8 @@ static int write_products(bench_data *d, rst_services *s)
         rc = batch_row_done(&b);
     }
     rc |= batch_finish(&b);
-    if (rc == 0) {
-        long long gen;
-        rst_cache_incr(s->cache, "catalog:gen", &gen);   /* retire cached pages */
-    }
+    if (rc == 0)
+        rst_products_retire_pages(s);
     return rc;
 }
 

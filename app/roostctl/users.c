@@ -77,7 +77,7 @@ static int cmd_create(rst_services *s, int argc, char **argv)
     rst_arena a;
     rst_arena_init(&a, 8192);
     rst_user u;
-    rst_err err = rst_users_signup(s, &a, name, pw, pwlen, admin, &u);
+    rst_err err = rst_users_signup(s, &a, name, pw, pwlen, admin, &u, NULL);
     sodium_memzero(pw, sizeof(pw));
     int rc = err == RST_OK ? 0 : fail(err, "user create");
     if (rc == 0)

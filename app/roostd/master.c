@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/app.h"
 #include "core/log.h"
 #include "core/timefmt.h"
 #include "roostd/master.h"
@@ -307,7 +308,7 @@ int rst_master_run(const rst_config *cfg, rst_secrets *secrets, int listen_fd,
     master m = { .cfg = cfg, .secrets = secrets, .caller_secrets = secrets,
                  .listen_fd = listen_fd, .conf_path = conf_path };
     m.nslots = RST_MAX_SLOTS;
-    m.sb = rst_scoreboard_map(m.nslots);
+    m.sb = rst_scoreboard_map(m.nslots, rst_app_route_count());
     m.slots = calloc((size_t)m.nslots, sizeof(worker_slot));
     if (m.sb == NULL || m.slots == NULL) {
         rst_log_error("cannot allocate the scoreboard");

@@ -6,20 +6,28 @@
 #include "core/timefmt.h"
 #include "roostd/scoreboard.h"
 
-static size_t map_size(int nslots)
+static size_t map_size(int nslots, int nroutes)
 {
-    return sizeof(rst_scoreboard) + sizeof(rst_slot) * (size_t)nslots;
+    return sizeof(rst_scoreboard) + sizeof(rst_slot) * (size_t)nslots +
+           sizeof(rst_route_metrics) * (size_t)nroutes;
 }
 
-rst_scoreboard *rst_scoreboard_map(int nslots)
+/* The route metrics follow the last slot. */
+static rst_route_metrics *route_metrics(const rst_scoreboard *sb)
 {
-    void *p = mmap(NULL, map_size(nslots), PROT_READ | PROT_WRITE,
+    return (rst_route_metrics *)(void *)&((rst_scoreboard *)sb)->slots[sb->nslots];
+}
+
+rst_scoreboard *rst_scoreboard_map(int nslots, int nroutes)
+{
+    void *p = mmap(NULL, map_size(nslots, nroutes), PROT_READ | PROT_WRITE,
                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
     rst_scoreboard *sb = p;
-    memset(sb, 0, map_size(nslots));
+    memset(sb, 0, map_size(nslots, nroutes));
     sb->nslots = nslots;
+    sb->nroutes = nroutes;
     sb->start_ms = rst_time_now_ms();
     sb->start_mono_ms = rst_time_mono_ms();
     return sb;
@@ -28,7 +36,7 @@ rst_scoreboard *rst_scoreboard_map(int nslots)
 void rst_scoreboard_unmap(rst_scoreboard *sb)
 {
     if (sb != NULL)
-        munmap(sb, map_size(sb->nslots));
+        munmap(sb, map_size(sb->nslots, sb->nroutes));
 }
 
 const uint64_t rst_metric_bucket_us[RST_METRIC_BUCKETS - 1] = {
@@ -81,11 +89,16 @@ void rst_slot_reset(rst_scoreboard *sb, rst_slot *s)
     __atomic_store_n(&s->state, RST_SLOT_EMPTY, __ATOMIC_RELEASE);
 }
 
+const rst_route_metrics *rst_metrics_route(const rst_scoreboard *sb, int route)
+{
+    return route >= 0 && route < sb->nroutes ? &route_metrics(sb)[route] : NULL;
+}
+
 void rst_metrics_record(rst_scoreboard *sb, int route, int status, uint64_t duration_us)
 {
-    if (route < 0 || route >= RST_METRIC_ROUTES)
+    if (route < 0 || route >= sb->nroutes)
         return;
-    rst_route_metrics *m = &sb->routes[route];
+    rst_route_metrics *m = &route_metrics(sb)[route];
     int cls = status / 100 - 1;
     if (cls >= 0 && cls < 5)
         __atomic_add_fetch(&m->by_class[cls], 1, __ATOMIC_RELAXED);

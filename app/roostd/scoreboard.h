@@ -33,7 +33,6 @@ typedef struct {
  * the last bucket is +Inf. */
 #define RST_METRIC_BUCKETS 12
 extern const uint64_t rst_metric_bucket_us[RST_METRIC_BUCKETS - 1];
-#define RST_METRIC_ROUTES  32
 #define RST_SLOW_REQUEST_US 1000000
 /* Worker slots: one id generator each, 0..95 (config.c keeps
  * generator_base + 2 x workers within it). Sized for the largest pool so a
@@ -58,11 +57,13 @@ typedef struct {
     int      listen_fd;          /* the shared listen socket (same number everywhere) */
     int      pool_size;          /* [roostd] workers: how many should serve */
     int      nslots;             /* 2 x pool_size: a draining worker and its successor */
-    rst_route_metrics routes[RST_METRIC_ROUTES];
+    int      nroutes;            /* per-route metrics after the slots, one per route name */
     rst_slot slots[];
 } rst_scoreboard;
 
-rst_scoreboard *rst_scoreboard_map(int nslots);
+/* Maps the table for nslots workers and nroutes route names (the API's
+ * route tables decide how many: rst_app_route_names()). */
+rst_scoreboard *rst_scoreboard_map(int nslots, int nroutes);
 void            rst_scoreboard_unmap(rst_scoreboard *sb);
 
 /* A worker starts / ends a request. A draining worker passes exiting = 1:
@@ -75,7 +76,10 @@ void rst_slot_idle(rst_scoreboard *sb, rst_slot *s, uint64_t duration_us, int ex
 /* The master found a worker dead: undo its part of the active count. */
 void rst_slot_reset(rst_scoreboard *sb, rst_slot *s);
 
-/* Counts one answer of route `route` (an index below RST_METRIC_ROUTES). */
+/* The metrics of route `route` (0..nroutes-1); NULL outside. */
+const rst_route_metrics *rst_metrics_route(const rst_scoreboard *sb, int route);
+
+/* Counts one answer of route `route` (ignored outside 0..nroutes-1). */
 void rst_metrics_record(rst_scoreboard *sb, int route, int status, uint64_t duration_us);
 
 #endif

@@ -1,9 +1,11 @@
 /* throttle.c -- failed sign-in counting in Redis, with a local fallback. */
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth/throttle.h"
+#include "core/num.h"
 #include "core/timefmt.h"
 
 static rst_throttle_slot *local_slot(rst_throttle *t, const char *name_lc)
@@ -38,29 +40,40 @@ static void local_failure(rst_throttle *t, const char *name_lc)
     s->failures++;
 }
 
+/* The failure count stored for a name; a foreign or corrupt value is no
+ * count at all (0), never a number read from its first digits. */
+static long long stored_failures(const redisReply *r)
+{
+    uint64_t n;
+    if (r->type != REDIS_REPLY_STRING || rst_parse_u64(r->str, &n) != r->len || n > INT32_MAX)
+        return 0;
+    return (long long)n;
+}
+
 int rst_throttle_blocked(rst_throttle *t, rst_cache *c, const char *name_lc, int *retry_after)
 {
-    redisReply *r = rst_cache_command(c, "GET %sthrottle:%s", rst_cache_prefix(c), name_lc);
+    rst_key k;
+    rst_cmd get;
+    rst_key_throttle(c, &k, name_lc);
+    rst_cmd_init(&get, "GET");
+    rst_cmd_key(&get, &k);
+    redisReply *r = rst_cache_run(c, &get);
     if (r == NULL)
         return local_blocked(t, name_lc, retry_after);
-    int failures = r->type == REDIS_REPLY_STRING ? atoi(r->str) : 0;
+    long long failures = stored_failures(r);
     freeReplyObject(r);
     if (failures < RST_THROTTLE_MAX)
         return local_blocked(t, name_lc, retry_after);
     *retry_after = RST_THROTTLE_WINDOW_S;
-    r = rst_cache_command(c, "TTL %sthrottle:%s", rst_cache_prefix(c), name_lc);
-    int ttl = r != NULL && r->type == REDIS_REPLY_INTEGER ? (int)r->integer : -2;
-    if (r != NULL)
-        freeReplyObject(r);
+    long long ttl = -2;
+    if (rst_cache_ttl(c, &k, &ttl) != 0)
+        ttl = -2;
     if (ttl > 0) {
-        *retry_after = ttl;
+        *retry_after = (int)ttl;
     } else if (ttl == -1) {
         /* The EXPIRE after the first INCR was lost (a timeout, a killed
          * worker): without this the name would stay locked for good. */
-        r = rst_cache_command(c, "EXPIRE %sthrottle:%s %d", rst_cache_prefix(c), name_lc,
-                              RST_THROTTLE_WINDOW_S);
-        if (r != NULL)
-            freeReplyObject(r);
+        rst_cache_expire(c, &k, RST_THROTTLE_WINDOW_S);
     }
     return 1;
 }
@@ -70,15 +83,9 @@ void rst_throttle_failure(rst_throttle *t, rst_cache *c, const char *name_lc)
     /* Counted locally too: if Redis fails later in the window the local
      * table already knows this worker's share. */
     local_failure(t, name_lc);
-    redisReply *r = rst_cache_command(c, "INCR %sthrottle:%s", rst_cache_prefix(c), name_lc);
-    if (r == NULL)
-        return;
-    int first = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-    freeReplyObject(r);
-    if (first) {
-        r = rst_cache_command(c, "EXPIRE %sthrottle:%s %d", rst_cache_prefix(c), name_lc,
-                              RST_THROTTLE_WINDOW_S);
-        if (r != NULL)
-            freeReplyObject(r);
-    }
+    rst_key k;
+    long long n;
+    rst_key_throttle(c, &k, name_lc);
+    if (rst_cache_incr(c, &k, &n) == 0 && n == 1)
+        rst_cache_expire(c, &k, RST_THROTTLE_WINDOW_S);
 }

@@ -6,6 +6,8 @@
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/num.h"
+#include "http/page.h"
 #include "core/timefmt.h"
 #include "domain/products.h"
 
@@ -46,16 +48,6 @@ static void product_json(rst_buf *b, const rst_value *row)
     rst_buf_putc(b, '}');
 }
 
-static rst_err db_error(rst_db *db, rst_db_rc rc, const char *what)
-{
-    if (rc == RST_DB_DOWN) {
-        rst_log_warn("%s: catalog unavailable: %s", what, rst_db_last_error(db));
-        return RST_E_UNAVAILABLE;
-    }
-    rst_log_error("%s: %s", what, rst_db_last_error(db));
-    return RST_E_INTERNAL;
-}
-
 /* Copies a finished buffer into the arena, so the caller owns nothing. */
 static rst_err buf_to_arena(rst_buf *b, rst_arena *a, const char **out, size_t *len)
 {
@@ -69,11 +61,6 @@ static rst_err buf_to_arena(rst_buf *b, rst_arena *a, const char **out, size_t *
     return RST_OK;
 }
 
-static void product_key(uint64_t id, char key[48])
-{
-    snprintf(key, 48, "product:%" PRIu64, id);
-}
-
 /* Reads the product from the catalog and serialises it into the arena. */
 static rst_err product_from_db(rst_services *s, rst_arena *a, uint64_t id,
                                const char **json, size_t *len)
@@ -82,7 +69,7 @@ static rst_err product_from_db(rst_services *s, rst_arena *a, uint64_t id,
     rst_rows rows;
     rst_db_rc rc = rst_db_query(s->catalog, a, SQL_GET, p, 1, PRODUCT_COLS, &rows);
     if (rc != RST_DB_OK)
-        return db_error(s->catalog, rc, "product get");
+        return rst_store_fail(s->catalog, rc, "product get");
     if (rows.nrows == 0)
         return RST_E_NOT_FOUND;
     rst_buf b;
@@ -96,47 +83,56 @@ static rst_err product_from_db(rst_services *s, rst_arena *a, uint64_t id,
 rst_err rst_product_get_json(rst_services *s, rst_arena *a, uint64_t id,
                              const char **json, size_t *len)
 {
-    char key[48], *hit;
-    product_key(id, key);
-    if (rst_cache_get(s->cache, a, key, &hit, len) == 1) {
+    char *hit;
+    rst_key k;
+    rst_key_product(s->cache, &k, id);
+    if (rst_cache_get(s->cache, a, &k, &hit, len) == 1 && hit[0] == '{') {
         *json = hit;
         return RST_OK;
     }
     rst_err err = product_from_db(s, a, id, json, len);
     if (err == RST_OK)
-        rst_cache_add(s->cache, key, *json, *len, s->cfg->cache_ttl);
+        rst_cache_add(s->cache, &k, *json, *len, s->cfg->cache_ttl);
     return err;
 }
 
 /* ---------------------------------------------------------------- lists */
 
-/* Cached page layout: "<has_more> <last_id> <count> <items json>". */
+/* Cached page layout: "<has_more 0|1> <last_id> <count> <items json>".
+ * Anything else -- a foreign or corrupt value -- is a miss. */
 static int page_from_cache(const char *v, size_t len, rst_product_page *out)
 {
-    int has_more, count, used = 0;
-    uint64_t last;
-    if (sscanf(v, "%d %" SCNu64 " %d %n", &has_more, &last, &count, &used) != 3 || used <= 0 ||
-        (size_t)used > len)
+    uint64_t last, count;
+    size_t n, at = 2;
+    if (len < 2 || (v[0] != '0' && v[0] != '1') || v[1] != ' ')
         return -1;
-    out->has_more = has_more;
+    if ((n = rst_parse_u64(v + at, &last)) == 0 || v[at + n] != ' ')
+        return -1;
+    at += n + 1;
+    if ((n = rst_parse_u64(v + at, &count)) == 0 || count > RST_PAGE_LIMIT_MAX ||
+        v[at + n] != ' ' || v[at + n + 1] != '[')
+        return -1;
+    at += n + 1;
+    out->has_more = v[0] == '1';
     out->last_id = last;
-    out->count = count;
-    out->items_json = v + used;
-    out->items_len = len - (size_t)used;
+    out->count = (int)count;
+    out->items_json = v + at;
+    out->items_len = len - at;
     return 0;
 }
 
+/* The generation is a decimal counter; an unreadable one counts as none. */
 static void page_cache_key(rst_services *s, rst_arena *a, uint64_t after_id, int offset,
-                           int limit, char *key, size_t keylen)
+                           int limit, rst_key *k)
 {
     char *gen = NULL;
     size_t glen;
-    if (rst_cache_get(s->cache, a, "catalog:gen", &gen, &glen) != 1)
+    uint64_t g;
+    rst_key gk;
+    rst_key_catalog_gen(s->cache, &gk);
+    if (rst_cache_get(s->cache, a, &gk, &gen, &glen) != 1 || rst_parse_u64(gen, &g) != glen)
         gen = "0";
-    if (after_id != 0)
-        snprintf(key, keylen, "products:g%s:a%" PRIu64 ":l%d", gen, after_id, limit);
-    else
-        snprintf(key, keylen, "products:g%s:o%d:l%d", gen, offset, limit);
+    rst_key_products_page(s->cache, k, gen, after_id, offset, limit);
 }
 
 static rst_err page_from_db(rst_services *s, rst_arena *a, uint64_t after_id, int offset,
@@ -152,7 +148,7 @@ static rst_err page_from_db(rst_services *s, rst_arena *a, uint64_t after_id, in
         rc = rst_db_query(s->catalog, a, SQL_LIST_OFFSET, p, 2, PRODUCT_COLS, &rows);
     }
     if (rc != RST_DB_OK)
-        return db_error(s->catalog, rc, "product list");
+        return rst_store_fail(s->catalog, rc, "product list");
     int n = rows.nrows > limit ? limit : rows.nrows;
     rst_buf b;
     rst_buf_init(&b);
@@ -171,29 +167,29 @@ static rst_err page_from_db(rst_services *s, rst_arena *a, uint64_t after_id, in
     return err;
 }
 
-static void page_to_cache(rst_services *s, const char *key, const rst_product_page *p)
+static void page_to_cache(rst_services *s, const rst_key *k, const rst_product_page *p)
 {
     rst_buf b;
     rst_buf_init(&b);
-    rst_buf_printf(&b, "%d %" PRIu64 " %d ", p->has_more, p->last_id, p->count);
+    rst_buf_printf(&b, "%d %" PRIu64 " %d ", p->has_more ? 1 : 0, p->last_id, p->count);
     rst_buf_append(&b, p->items_json, p->items_len);
     if (!b.oom)
-        rst_cache_add(s->cache, key, b.data, b.len, s->cfg->cache_ttl);
+        rst_cache_add(s->cache, k, b.data, b.len, s->cfg->cache_ttl);
     rst_buf_free(&b);
 }
 
 rst_err rst_products_list(rst_services *s, rst_arena *a, uint64_t after_id,
                           int offset, int limit, rst_product_page *out)
 {
-    char key[128];
-    page_cache_key(s, a, after_id, offset, limit, key, sizeof(key));
+    rst_key k;
+    page_cache_key(s, a, after_id, offset, limit, &k);
     char *hit;
     size_t len;
-    if (rst_cache_get(s->cache, a, key, &hit, &len) == 1 && page_from_cache(hit, len, out) == 0)
+    if (rst_cache_get(s->cache, a, &k, &hit, &len) == 1 && page_from_cache(hit, len, out) == 0)
         return RST_OK;
     rst_err err = page_from_db(s, a, after_id, offset, limit, out);
     if (err == RST_OK)
-        page_to_cache(s, key, out);
+        page_to_cache(s, &k, out);
     return err;
 }
 
@@ -203,18 +199,21 @@ rst_err rst_products_list(rst_services *s, rst_arena *a, uint64_t after_id,
  * retires them all at once. The product's own key is deleted. */
 static rst_err publish(rst_services *s, rst_arena *a, uint64_t id, const char **json, size_t *len)
 {
-    char key[48];
-    long long gen;
-    product_key(id, key);
+    rst_key k;
+    rst_key_product(s->cache, &k, id);
     rst_err err = product_from_db(s, a, id, json, len);
-    if (err == RST_OK && rst_cache_set(s->cache, key, *json, *len, s->cfg->cache_ttl) == 0) {
-        rst_cache_incr(s->cache, "catalog:gen", &gen);
-        return RST_OK;
-    }
-    /* Could not write the fresh value: make sure no old one stays. */
-    rst_cache_del(s->cache, key);
-    rst_cache_incr(s->cache, "catalog:gen", &gen);
+    if (err != RST_OK || rst_cache_set(s->cache, &k, *json, *len, s->cfg->cache_ttl) != 0)
+        rst_cache_del(s->cache, &k);    /* could not write the fresh value: no old one stays */
+    rst_products_retire_pages(s);
     return err;
+}
+
+void rst_products_retire_pages(rst_services *s)
+{
+    long long gen;
+    rst_key k;
+    rst_key_catalog_gen(s->cache, &k);
+    rst_cache_incr(s->cache, &k, &gen);
 }
 
 static rst_param opt_str(int has, const char *v)
@@ -224,7 +223,7 @@ static rst_param opt_str(int has, const char *v)
 }
 
 rst_err rst_product_create(rst_services *s, rst_arena *a, const rst_product_input *in,
-                           uint64_t *id, const char **json, size_t *len)
+                           uint64_t *id, const char **json, size_t *len, rst_why *why)
 {
     uint64_t now = rst_time_now_ms();
     *id = rst_idgen_next(&s->ids, 0);
@@ -237,14 +236,15 @@ rst_err rst_product_create(rst_services *s, rst_arena *a, const rst_product_inpu
     };
     rst_db_rc rc = rst_db_exec(s->catalog, SQL_INSERT, p, 8, NULL);
     if (rc == RST_DB_DUP)
-        return RST_E_CONFLICT;
+        return rst_fail(why, RST_E_CONFLICT, "name", "a product with this name exists");
     if (rc != RST_DB_OK)
-        return db_error(s->catalog, rc, "product create");
+        return rst_store_fail(s->catalog, rc, "product create");
     return publish(s, a, *id, json, len);
 }
 
 rst_err rst_product_update(rst_services *s, rst_arena *a, uint64_t id,
-                           const rst_product_input *in, const char **json, size_t *len)
+                           const rst_product_input *in, const char **json, size_t *len,
+                           rst_why *why)
 {
     rst_param price = { .type = RST_P_NULL };
     if (in->has_price)
@@ -258,9 +258,9 @@ rst_err rst_product_update(rst_services *s, rst_arena *a, uint64_t id,
     uint64_t matched = 0;
     rst_db_rc rc = rst_db_exec(s->catalog, SQL_UPDATE, p, 7, &matched);
     if (rc == RST_DB_DUP)
-        return RST_E_CONFLICT;
+        return rst_fail(why, RST_E_CONFLICT, "name", "a product with this name exists");
     if (rc != RST_DB_OK)
-        return db_error(s->catalog, rc, "product update");
+        return rst_store_fail(s->catalog, rc, "product update");
     if (matched == 0)
         return RST_E_NOT_FOUND;
     return publish(s, a, id, json, len);

@@ -44,13 +44,19 @@ typedef struct {
     int         has_name, has_price, has_img, has_description, has_state;
 } rst_product_input;
 
-/* Creates a product; RST_E_CONFLICT when the name is taken (any case).
- * *json is the new product object. */
+/* Creates a product; RST_E_CONFLICT ("name: ...") when the name is taken
+ * (any case). *json is the new product object. */
 rst_err rst_product_create(rst_services *s, rst_arena *a, const rst_product_input *in,
-                           uint64_t *id, const char **json, size_t *len);
+                           uint64_t *id, const char **json, size_t *len, rst_why *why);
 
 /* Changes the given fields; RST_E_NOT_FOUND, RST_E_CONFLICT. */
 rst_err rst_product_update(rst_services *s, rst_arena *a, uint64_t id,
-                           const rst_product_input *in, const char **json, size_t *len);
+                           const rst_product_input *in, const char **json, size_t *len,
+                           rst_why *why);
+
+/* Makes every cached list page unreachable (bumps the catalog generation),
+ * for anything that changed the catalog behind the service's back (the
+ * seeder). */
+void rst_products_retire_pages(rst_services *s);
 
 #endif

@@ -1,6 +1,7 @@
 /* services.c -- opening and closing a worker's shared resources. */
 #include <string.h>
 
+#include "core/log.h"
 #include "domain/services.h"
 
 int rst_services_open(rst_services *s, const rst_config *cfg,
@@ -42,13 +43,35 @@ void rst_services_close(rst_services *s)
     s->cache = NULL;
 }
 
-rst_db *rst_services_shard_db(rst_services *s, unsigned shard)
+rst_err rst_shard(rst_services *s, unsigned shard, rst_role role, rst_db **out)
 {
+    (void)role;                  /* no replicas yet: every role is the primary */
     int server = rst_shardmap_server(&s->map, shard);
-    return server < 0 ? NULL : s->shards[server];
+    *out = server < 0 ? NULL : s->shards[server];
+    return *out != NULL ? RST_OK : RST_E_NOT_FOUND;
 }
 
-rst_db *rst_services_db_for_id(rst_services *s, uint64_t id)
+rst_err rst_shard_of(rst_services *s, uint64_t id, rst_role role, rst_db **out)
 {
-    return rst_services_shard_db(s, rst_id_shard(id));
+    return rst_shard(s, rst_id_shard(id), role, out);
+}
+
+rst_err rst_store_fail(rst_db *db, rst_db_rc rc, const char *what)
+{
+    switch (rc) {
+    case RST_DB_OK:
+        return RST_OK;
+    case RST_DB_DOWN:
+        rst_log_warn("%s: unavailable: %s", what, rst_db_last_error(db));
+        return RST_E_UNAVAILABLE;
+    case RST_DB_BUSY:
+        rst_log_warn("%s: %s", what, rst_db_last_error(db));
+        return RST_E_BUSY;
+    case RST_DB_DUP:
+        return RST_E_CONFLICT;
+    case RST_DB_ERR:
+        break;
+    }
+    rst_log_error("%s: %s", what, rst_db_last_error(db));
+    return RST_E_INTERNAL;
 }

@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "core/ids.h"
 #include "core/secret.h"
+#include "domain/errors.h"
 #include "store/cache.h"
 #include "store/db.h"
 #include "store/shardmap.h"
@@ -35,8 +36,22 @@ int  rst_services_open(rst_services *s, const rst_config *cfg,
                        const rst_secrets *secrets, unsigned generator);
 void rst_services_close(rst_services *s);
 
-/* The server holding a logical shard / an id's shard; NULL outside the map. */
-rst_db *rst_services_shard_db(rst_services *s, unsigned shard);
-rst_db *rst_services_db_for_id(rst_services *s, uint64_t id);
+/* Which copy of a shard a call needs. Writes, and reads that must see
+ * the caller's own writes, take the primary; replicas come with the
+ * replicas issue and fall back to the primary until then. */
+typedef enum { RST_PRIMARY, RST_REPLICA } rst_role;
+
+/* The connection for a logical shard, or for the shard an id carries.
+ * RST_E_NOT_FOUND when the shard is outside the map (an id that cannot be
+ * ours names no object); never a bare NULL. A shard being moved between
+ * servers will answer RST_E_BUSY here, in one place for every caller. */
+rst_err rst_shard(rst_services *s, unsigned shard, rst_role role, rst_db **out);
+rst_err rst_shard_of(rst_services *s, uint64_t id, rst_role role, rst_db **out);
+
+/* Maps a store failure onto a service error and logs it: down or timed
+ * out -> RST_E_UNAVAILABLE (warning), deadlock or lock wait ->
+ * RST_E_BUSY, duplicate key -> RST_E_CONFLICT, anything else ->
+ * RST_E_INTERNAL (error). `what` names the operation for the log. */
+rst_err rst_store_fail(rst_db *db, rst_db_rc rc, const char *what);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/num.h"
 #include "core/timefmt.h"
 #include "core/utf8.h"
 #include "domain/users.h"
@@ -61,12 +62,20 @@ const char *rst_user_password_problem(const char *pw, size_t len)
     return NULL;
 }
 
-static void lower_name(const char *name, char out[RST_NAME_MAX + 1])
+/* The directory key of a name. A name longer than any valid one is
+ * refused, never cut: a cut name would be somebody else's. */
+static int lower_name(const char *name, char out[RST_NAME_MAX + 1])
 {
     size_t i = 0;
-    for (; name[i] && i < RST_NAME_MAX; i++)
+    for (; name[i]; i++) {
+        if (i == RST_NAME_MAX) {
+            out[0] = '\0';
+            return -1;
+        }
         out[i] = (char)tolower((unsigned char)name[i]);
+    }
     out[i] = '\0';
+    return 0;
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -92,17 +101,6 @@ void rst_user_json(rst_buf *b, const rst_user *u)
     rst_buf_putc(b, '}');
 }
 
-static rst_err db_fail(rst_db *db, rst_db_rc rc, const char *what)
-{
-    if (rc == RST_DB_DOWN) {
-        rst_log_warn("%s: shard %s unavailable: %s", what, db ? rst_db_name(db) : "?",
-                     db ? rst_db_last_error(db) : "not in the shard map");
-        return RST_E_UNAVAILABLE;
-    }
-    rst_log_error("%s: %s", what, db ? rst_db_last_error(db) : "no shard for id");
-    return RST_E_INTERNAL;
-}
-
 static void row_to_user(const rst_value *r, rst_user *u)
 {
     u->id = r[0].u;
@@ -124,39 +122,51 @@ static void row_to_user(const rst_value *r, rst_user *u)
 static void cache_token_state(rst_services *s, uint64_t id, uint64_t version, int admin, int nx)
 {
     char val[48];
-    int n = snprintf(val, sizeof(val), "%" PRIu64 " %d", version, admin);
-    redisReply *r = rst_cache_command(s->cache, nx ? "SET %suser:%" PRIu64 ":tv %b EX %d NX"
-                                                   : "SET %suser:%" PRIu64 ":tv %b EX %d",
-                                      rst_cache_prefix(s->cache), id, val, (size_t)n,
-                                      TOKEN_STATE_TTL_S);
-    if (r != NULL)
-        freeReplyObject(r);
+    rst_key k;
+    int n = snprintf(val, sizeof(val), "%" PRIu64 " %d", version, admin ? 1 : 0);
+    rst_key_token_state(s->cache, &k, id);
+    if (nx)
+        rst_cache_add(s->cache, &k, val, (size_t)n, TOKEN_STATE_TTL_S);
+    else
+        rst_cache_set(s->cache, &k, val, (size_t)n, TOKEN_STATE_TTL_S);
+}
+
+/* "<version> <0|1>" and nothing else; anything else (a foreign or
+ * corrupt value) is a miss, never a version 0. */
+static int parse_token_state(const char *v, uint64_t *version, int *admin)
+{
+    size_t n = rst_parse_u64(v, version);
+    if (n == 0 || v[n] != ' ' || (v[n + 1] != '0' && v[n + 1] != '1') || v[n + 2] != '\0')
+        return -1;
+    *admin = v[n + 1] == '1';
+    return 0;
 }
 
 /* After a change that bumped the token version. */
 static rst_err reload_after_change(rst_services *s, rst_arena *a, rst_user *u)
 {
-    char key[48];
     rst_err err = rst_users_get(s, a, u->id, u);
     if (err == RST_OK) {
         cache_token_state(s, u->id, u->token_version, u->admin, 0);
     } else {
-        snprintf(key, sizeof(key), "user:%" PRIu64 ":tv", u->id);
-        rst_cache_del(s->cache, key);
+        rst_key k;
+        rst_key_token_state(s->cache, &k, u->id);
+        rst_cache_del(s->cache, &k);
     }
     return err;
 }
 
 rst_err rst_users_get(rst_services *s, rst_arena *a, uint64_t id, rst_user *out)
 {
-    rst_db *db = rst_services_db_for_id(s, id);
-    if (db == NULL)
-        return RST_E_NOT_FOUND;          /* an id whose shard is not in the map */
+    rst_db *db;
+    rst_err err = rst_shard_of(s, id, RST_PRIMARY, &db);
+    if (err != RST_OK)
+        return err;
     rst_param p[1] = { rst_p_u64(id) };
     rst_rows rows;
     rst_db_rc rc = rst_db_query(db, a, SQL_USER_BY_ID, p, 1, USER_COLS, &rows);
     if (rc != RST_DB_OK)
-        return db_fail(db, rc, "user get");
+        return rst_store_fail(db, rc, "user get");
     if (rows.nrows == 0)
         return RST_E_NOT_FOUND;
     row_to_user(rst_row(&rows, 0), out);
@@ -166,12 +176,15 @@ rst_err rst_users_get(rst_services *s, rst_arena *a, uint64_t id, rst_user *out)
 /* The directory row for a lower-cased name. */
 static rst_err lookup_name(rst_services *s, rst_arena *a, const char *name_lc, uint64_t *id)
 {
-    rst_db *db = rst_services_shard_db(s, rst_shard_for_name(&s->map, name_lc));
+    rst_db *db;
+    rst_err err = rst_shard(s, rst_shard_for_name(&s->map, name_lc), RST_PRIMARY, &db);
+    if (err != RST_OK)
+        return err;
     rst_param p[1] = { rst_p_str(name_lc) };
     rst_rows rows;
     rst_db_rc rc = rst_db_query(db, a, SQL_NAME_LOOKUP, p, 1, "U", &rows);
     if (rc != RST_DB_OK)
-        return db_fail(db, rc, "name lookup");
+        return rst_store_fail(db, rc, "name lookup");
     if (rows.nrows == 0)
         return RST_E_NOT_FOUND;
     *id = rst_row(&rows, 0)[0].u;
@@ -182,7 +195,9 @@ rst_err rst_users_find_by_name(rst_services *s, rst_arena *a, const char *name, 
 {
     char lc[RST_NAME_MAX + 1];
     uint64_t id;
-    lower_name(name, lc);
+    /* A name that breaks the rules names nobody. */
+    if (rst_user_name_problem(name, strlen(name)) != NULL || lower_name(name, lc) != 0)
+        return RST_E_NOT_FOUND;
     rst_err err = lookup_name(s, a, lc, &id);
     return err != RST_OK ? err : rst_users_get(s, a, id, out);
 }
@@ -190,14 +205,19 @@ rst_err rst_users_find_by_name(rst_services *s, rst_arena *a, const char *name, 
 /* ------------------------------------------------------------ sign-up */
 
 rst_err rst_users_signup(rst_services *s, rst_arena *a, const char *name,
-                         const char *password, size_t pwlen, int admin, rst_user *out)
+                         const char *password, size_t pwlen, int admin, rst_user *out,
+                         rst_why *why)
 {
     char lc[RST_NAME_MAX + 1], hash[RST_PW_HASH_MAX];
-    lower_name(name, lc);
+    if (lower_name(name, lc) != 0)
+        return rst_fail(why, RST_E_VALIDATION, "name", "must be 1 to 30 characters");
     if (rst_pw_hash(&s->pw, password, pwlen, hash) != 0)
         return RST_E_INTERNAL;
     unsigned shard = rst_shard_for_name(&s->map, lc);
-    rst_db *db = rst_services_shard_db(s, shard);
+    rst_db *db;
+    rst_err err = rst_shard(s, shard, RST_PRIMARY, &db);
+    if (err != RST_OK)
+        return err;
     uint64_t id = rst_idgen_next(&s->ids, shard);
     uint64_t now = rst_time_now_ms();
     rst_param claim[3] = { rst_p_str(lc), rst_p_u64(id), rst_p_time(now) };
@@ -212,7 +232,9 @@ rst_err rst_users_signup(rst_services *s, rst_arena *a, const char *name,
         rc = rst_db_commit(db);
     if (rc != RST_DB_OK) {
         rst_db_rollback(db);
-        return rc == RST_DB_DUP ? RST_E_CONFLICT : db_fail(db, rc, "sign-up");
+        if (rc == RST_DB_DUP)
+            return rst_fail(why, RST_E_CONFLICT, "name", "is taken");
+        return rst_store_fail(db, rc, "sign-up");
     }
     return rst_users_get(s, a, id, out);
 }
@@ -225,7 +247,9 @@ static void rehash_if_needed(rst_services *s, const rst_user *u, const char *pw,
     if (!rst_pw_needs_rehash(&s->pw, u->password_hash) || rst_pw_hash(&s->pw, pw, pwlen, hash) != 0)
         return;
     rst_param p[2] = { rst_p_str(hash), rst_p_u64(u->id) };
-    rst_db *db = rst_services_db_for_id(s, u->id);
+    rst_db *db;
+    if (rst_shard_of(s, u->id, RST_PRIMARY, &db) != RST_OK)
+        return;
     if (rst_db_exec(db, SQL_REHASH, p, 2, NULL) != RST_DB_OK)
         rst_log_warn("sign-in: re-hash of user %" PRIu64 " failed: %s", u->id, rst_db_last_error(db));
 }
@@ -234,7 +258,10 @@ rst_err rst_users_signin(rst_services *s, rst_arena *a, const char *name,
                          const char *password, size_t pwlen, rst_user *out, int *retry_after)
 {
     char lc[RST_NAME_MAX + 1];
-    lower_name(name, lc);
+    if (lower_name(name, lc) != 0) {
+        rst_pw_verify_dummy(&s->pw, password, pwlen);
+        return RST_E_UNAUTHORIZED;
+    }
     if (rst_throttle_blocked(&s->throttle, s->cache, lc, retry_after))
         return RST_E_RATE_LIMITED;
     uint64_t id;
@@ -261,29 +288,38 @@ rst_err rst_users_signin(rst_services *s, rst_arena *a, const char *name,
 static rst_err exec_on_user(rst_services *s, const rst_user *u, const char *sql,
                             const rst_param *p, int n, const char *what)
 {
-    rst_db *db = rst_services_db_for_id(s, u->id);
+    rst_db *db;
+    rst_err err = rst_shard_of(s, u->id, RST_PRIMARY, &db);
+    if (err != RST_OK)
+        return err;
     rst_db_rc rc = rst_db_exec(db, sql, p, n, NULL);
-    return rc == RST_DB_OK ? RST_OK : db_fail(db, rc, what);
+    return rc == RST_DB_OK ? RST_OK : rst_store_fail(db, rc, what);
 }
 
-rst_err rst_users_rename(rst_services *s, rst_arena *a, rst_user *u, const char *new_name)
+rst_err rst_users_rename(rst_services *s, rst_arena *a, rst_user *u, const char *new_name,
+                         rst_why *why)
 {
     char old_lc[RST_NAME_MAX + 1], new_lc[RST_NAME_MAX + 1];
-    lower_name(u->name, old_lc);
-    lower_name(new_name, new_lc);
+    if (lower_name(u->name, old_lc) != 0 || lower_name(new_name, new_lc) != 0)
+        return rst_fail(why, RST_E_VALIDATION, "name", "must be 1 to 30 characters");
     uint64_t now = rst_time_now_ms();
     int claims = strcmp(old_lc, new_lc) != 0;   /* a change of case keeps the claim */
-    rst_db *new_db = rst_services_shard_db(s, rst_shard_for_name(&s->map, new_lc));
+    rst_db *new_db, *old_db;
+    rst_err err = rst_shard(s, rst_shard_for_name(&s->map, new_lc), RST_PRIMARY, &new_db);
+    if (err == RST_OK)
+        err = rst_shard(s, rst_shard_for_name(&s->map, old_lc), RST_PRIMARY, &old_db);
+    if (err != RST_OK)
+        return err;
     if (claims) {
         rst_param claim[3] = { rst_p_str(new_lc), rst_p_u64(u->id), rst_p_time(now) };
         rst_db_rc rc = rst_db_exec(new_db, SQL_CLAIM_NAME, claim, 3, NULL);
         if (rc == RST_DB_DUP)
-            return RST_E_CONFLICT;
+            return rst_fail(why, RST_E_CONFLICT, "name", "is taken");
         if (rc != RST_DB_OK)
-            return db_fail(new_db, rc, "rename: claim");
+            return rst_store_fail(new_db, rc, "rename: claim");
     }
     rst_param set[3] = { rst_p_str(new_name), rst_p_time(now), rst_p_u64(u->id) };
-    rst_err err = exec_on_user(s, u, SQL_SET_NAME, set, 3, "rename: update");
+    err = exec_on_user(s, u, SQL_SET_NAME, set, 3, "rename: update");
     if (err != RST_OK) {
         if (claims) {
             rst_param rel[2] = { rst_p_str(new_lc), rst_p_u64(u->id) };
@@ -292,7 +328,6 @@ rst_err rst_users_rename(rst_services *s, rst_arena *a, rst_user *u, const char 
         return err;
     }
     if (claims) {
-        rst_db *old_db = rst_services_shard_db(s, rst_shard_for_name(&s->map, old_lc));
         rst_param rel[2] = { rst_p_str(old_lc), rst_p_u64(u->id) };
         if (rst_db_exec(old_db, SQL_RELEASE_NAME, rel, 2, NULL) != RST_DB_OK)
             rst_log_warn("rename of user %" PRIu64 ": old name claim left behind: %s",
@@ -325,20 +360,24 @@ rst_err rst_users_set_role(rst_services *s, rst_arena *a, rst_user *u, int admin
 rst_err rst_users_token_state(rst_services *s, rst_arena *a, uint64_t id,
                               uint64_t *version, int *admin)
 {
-    char key[48], *hit;
+    char *hit;
     size_t len;
-    snprintf(key, sizeof(key), "user:%" PRIu64 ":tv", id);
-    if (rst_cache_get(s->cache, a, key, &hit, &len) == 1 &&
-        sscanf(hit, "%" SCNu64 " %d", version, admin) == 2)
+    rst_key k;
+    rst_key_token_state(s->cache, &k, id);
+    int got = rst_cache_get(s->cache, a, &k, &hit, &len);
+    if (got == 1 && parse_token_state(hit, version, admin) == 0)
         return RST_OK;
-    rst_db *db = rst_services_db_for_id(s, id);
-    if (db == NULL)
-        return RST_E_NOT_FOUND;
+    if (got == 1)
+        rst_cache_del(s->cache, &k);     /* unreadable: let the fill below replace it */
+    rst_db *db;
+    rst_err err = rst_shard_of(s, id, RST_PRIMARY, &db);
+    if (err != RST_OK)
+        return err;
     rst_param p[1] = { rst_p_u64(id) };
     rst_rows rows;
     rst_db_rc rc = rst_db_query(db, a, SQL_TOKEN_STATE, p, 1, "US", &rows);
     if (rc != RST_DB_OK)
-        return db_fail(db, rc, "token state");
+        return rst_store_fail(db, rc, "token state");
     if (rows.nrows == 0)
         return RST_E_NOT_FOUND;
     *version = rst_row(&rows, 0)[0].u;

@@ -1,4 +1,4 @@
-/* users.h -- user accounts across shards (API.md §2, DESIGN.md §2).
+/* users.h -- user accounts across shards (API.md §2, docs/ARCHITECTURE.md, "Data placement").
  *
  * A user lives on the logical shard embedded in its id. Names are unique
  * without regard to case through the usernames directory: the row for a
@@ -41,9 +41,12 @@ const char *rst_user_password_problem(const char *pw, size_t len);
 /* Writes the public User object. */
 void rst_user_json(rst_buf *b, const rst_user *u);
 
+/* RST_E_CONFLICT ("name: is taken") when the name is claimed. */
 rst_err rst_users_signup(rst_services *s, rst_arena *a, const char *name,
-                         const char *password, size_t pwlen, int admin, rst_user *out);
+                         const char *password, size_t pwlen, int admin, rst_user *out,
+                         rst_why *why);
 rst_err rst_users_get(rst_services *s, rst_arena *a, uint64_t id, rst_user *out);
+/* RST_E_NOT_FOUND for a name that breaks the name rules: it names nobody. */
 rst_err rst_users_find_by_name(rst_services *s, rst_arena *a, const char *name, rst_user *out);
 
 /* Sign-in: throttled, constant-ish time for unknown names, re-hashes when
@@ -53,7 +56,8 @@ rst_err rst_users_signin(rst_services *s, rst_arena *a, const char *name,
                          const char *password, size_t pwlen, rst_user *out, int *retry_after);
 
 /* Changes; each re-reads the user into *u afterwards. */
-rst_err rst_users_rename(rst_services *s, rst_arena *a, rst_user *u, const char *new_name);
+rst_err rst_users_rename(rst_services *s, rst_arena *a, rst_user *u, const char *new_name,
+                         rst_why *why);
 rst_err rst_users_set_password(rst_services *s, rst_arena *a, rst_user *u,
                                const char *password, size_t pwlen);
 rst_err rst_users_set_role(rst_services *s, rst_arena *a, rst_user *u, int admin);

@@ -1,10 +1,8 @@
 /* cache.c -- Redis access with a per-worker circuit breaker (see cache.h). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
-#include <time.h>
 
 #include "core/log.h"
 #include "core/timefmt.h"
@@ -12,6 +10,7 @@
 
 #define BREAKER_MIN_MS 250
 #define BREAKER_MAX_MS 4000
+#define DEFAULT_ADD_TTL_S 86400
 
 struct rst_cache {
     const rst_config *cfg;
@@ -50,6 +49,8 @@ int rst_cache_breaker_open(const rst_cache *c)
 {
     return c->retry_at_ms != 0 && rst_time_mono_ms() < c->retry_at_ms;
 }
+
+/* ------------------------------------------------------------ breaker */
 
 static struct timeval ms_to_tv(int ms)
 {
@@ -115,7 +116,7 @@ static redisReply *checked(rst_cache *c, redisReply *r)
 {
     if (r == NULL) {
         char why[160];
-        snprintf(why, sizeof(why), "%s", c->ctx->errstr);
+        snprintf(why, sizeof(why), "%s", c->ctx ? c->ctx->errstr : "no connection");
         trip(c, why);
         return NULL;
     }
@@ -123,61 +124,60 @@ static redisReply *checked(rst_cache *c, redisReply *r)
     return r;
 }
 
-static redisReply *vcommand(rst_cache *c, const char *fmt, va_list ap)
+/* ------------------------------------------------------------ commands */
+
+void rst_cmd_init(rst_cmd *cmd, const char *name)
 {
-    return ready(c) ? checked(c, redisvCommand(c->ctx, fmt, ap)) : NULL;
+    cmd->argc = 0;
+    cmd->overflow = 0;
+    rst_cmd_str(cmd, name, strlen(name));
 }
 
-/* The hot calls build their arguments themselves: redisCommandArgv skips
- * hiredis's format-string parsing, a sizeable part of a cached read. */
-static redisReply *argv_command(rst_cache *c, int argc, const char **argv, const size_t *lens)
+void rst_cmd_str(rst_cmd *cmd, const char *s, size_t len)
 {
-    return ready(c) ? checked(c, redisCommandArgv(c->ctx, argc, argv, lens)) : NULL;
-}
-
-/* prefix + key into buf; 0 when it does not fit. */
-static size_t full_key(const rst_cache *c, const char *key, char *buf, size_t cap)
-{
-    int n = snprintf(buf, cap, "%s%s", c->cfg->redis_prefix, key);
-    return (n < 0 || (size_t)n >= cap) ? 0 : (size_t)n;
-}
-
-redisReply *rst_cache_command(rst_cache *c, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = vcommand(c, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
-int rst_cache_get(rst_cache *c, rst_arena *a, const char *key, char **val, size_t *len)
-{
-    char k[256];
-    const char *argv[2] = { "GET", k };
-    size_t lens[2] = { 3, full_key(c, key, k, sizeof(k)) };
-    if (lens[1] == 0)
-        return -1;
-    redisReply *r = argv_command(c, 2, argv, lens);
-    if (r == NULL)
-        return -1;
-    int rc = 0;
-    if (r->type == REDIS_REPLY_STRING) {
-        *val = rst_arena_strndup(a, r->str, r->len);
-        *len = r->len;
-        rc = *val != NULL ? 1 : -1;
-    } else if (r->type != REDIS_REPLY_NIL) {
-        rc = -1;
+    if (cmd->argc == RST_CMD_MAX_ARGS) {
+        cmd->overflow = 1;
+        return;
     }
-    freeReplyObject(r);
-    return rc;
+    cmd->argv[cmd->argc] = s;
+    cmd->lens[cmd->argc] = len;
+    cmd->argc++;
 }
 
-int rst_cache_set(rst_cache *c, const char *key, const char *val, size_t len, int ttl)
+/* A key that did not fit the builder has length 0: the command must not
+ * go out with an empty key in its place. */
+void rst_cmd_key(rst_cmd *cmd, const rst_key *k)
 {
-    redisReply *r = ttl > 0
-        ? rst_cache_command(c, "SET %s%s %b EX %d", c->cfg->redis_prefix, key, val, len, ttl)
-        : rst_cache_command(c, "SET %s%s %b", c->cfg->redis_prefix, key, val, len);
+    if (k->len == 0)
+        cmd->overflow = 1;
+    rst_cmd_str(cmd, k->s, k->len);
+}
+
+void rst_cmd_int(rst_cmd *cmd, long long v)
+{
+    if (cmd->argc == RST_CMD_MAX_ARGS) {
+        cmd->overflow = 1;
+        return;
+    }
+    char *buf = cmd->nums[cmd->argc];
+    int n = snprintf(buf, sizeof(cmd->nums[0]), "%lld", v);
+    rst_cmd_str(cmd, buf, (size_t)n);
+}
+
+/* hiredis's argv calls skip its format-string parsing, a sizeable part of
+ * a cached read. */
+redisReply *rst_cache_run(rst_cache *c, const rst_cmd *cmd)
+{
+    if (cmd->overflow || !ready(c))
+        return NULL;
+    /* hiredis takes non-const vectors but only reads them. */
+    return checked(c, redisCommandArgv(c->ctx, cmd->argc, (const char **)cmd->argv, cmd->lens));
+}
+
+/* Runs cmd; 0 unless unavailable or an error reply. */
+static int run_ok(rst_cache *c, const rst_cmd *cmd)
+{
+    redisReply *r = rst_cache_run(c, cmd);
     if (r == NULL)
         return -1;
     int rc = r->type == REDIS_REPLY_ERROR ? -1 : 0;
@@ -185,30 +185,87 @@ int rst_cache_set(rst_cache *c, const char *key, const char *val, size_t len, in
     return rc;
 }
 
-int rst_cache_add(rst_cache *c, const char *key, const char *val, size_t len, int ttl)
+/* A string reply copied into the arena: 1 hit, 0 nil, -1 anything else. */
+static int take_string(const redisReply *r, rst_arena *a, char **val, size_t *len)
 {
-    redisReply *r = rst_cache_command(c, "SET %s%s %b EX %d NX", c->cfg->redis_prefix, key,
-                                      val, len, ttl > 0 ? ttl : 86400);
+    if (r->type == REDIS_REPLY_NIL)
+        return 0;
+    if (r->type != REDIS_REPLY_STRING)
+        return -1;
+    *val = rst_arena_strndup(a, r->str, r->len);
+    *len = r->len;
+    return *val != NULL ? 1 : -1;
+}
+
+int rst_cache_get(rst_cache *c, rst_arena *a, const rst_key *k, char **val, size_t *len)
+{
+    rst_cmd cmd;
+    rst_cmd_init(&cmd, "GET");
+    rst_cmd_key(&cmd, k);
+    redisReply *r = rst_cache_run(c, &cmd);
     if (r == NULL)
         return -1;
-    int rc = r->type == REDIS_REPLY_ERROR ? -1 : 0;
+    int rc = take_string(r, a, val, len);
     freeReplyObject(r);
     return rc;
 }
 
-int rst_cache_del(rst_cache *c, const char *key)
+static void set_cmd(rst_cmd *cmd, const rst_key *k, const char *val, size_t len, int ttl, int nx)
 {
-    redisReply *r = rst_cache_command(c, "DEL %s%s", c->cfg->redis_prefix, key);
+    rst_cmd_init(cmd, "SET");
+    rst_cmd_key(cmd, k);
+    rst_cmd_str(cmd, val, len);
+    if (ttl > 0) {
+        rst_cmd_str(cmd, "EX", 2);
+        rst_cmd_int(cmd, ttl);
+    }
+    if (nx)
+        rst_cmd_str(cmd, "NX", 2);
+}
+
+int rst_cache_set(rst_cache *c, const rst_key *k, const char *val, size_t len, int ttl)
+{
+    rst_cmd cmd;
+    set_cmd(&cmd, k, val, len, ttl, 0);
+    return run_ok(c, &cmd);
+}
+
+int rst_cache_add(rst_cache *c, const rst_key *k, const char *val, size_t len, int ttl)
+{
+    rst_cmd cmd;
+    set_cmd(&cmd, k, val, len, ttl > 0 ? ttl : DEFAULT_ADD_TTL_S, 1);
+    return run_ok(c, &cmd);
+}
+
+int rst_cache_claim(rst_cache *c, const rst_key *k, const char *val, size_t len, int ttl)
+{
+    rst_cmd cmd;
+    set_cmd(&cmd, k, val, len, ttl > 0 ? ttl : DEFAULT_ADD_TTL_S, 1);
+    redisReply *r = rst_cache_run(c, &cmd);
     if (r == NULL)
         return -1;
-    int rc = r->type == REDIS_REPLY_ERROR ? -1 : 0;
+    int rc = r->type == REDIS_REPLY_STATUS ? 1 : r->type == REDIS_REPLY_NIL ? 0 : -1;
     freeReplyObject(r);
     return rc;
 }
 
-int rst_cache_incr(rst_cache *c, const char *key, long long *out)
+static int key_command(rst_cache *c, const char *name, const rst_key *k)
 {
-    redisReply *r = rst_cache_command(c, "INCR %s%s", c->cfg->redis_prefix, key);
+    rst_cmd cmd;
+    rst_cmd_init(&cmd, name);
+    rst_cmd_key(&cmd, k);
+    return run_ok(c, &cmd);
+}
+
+int rst_cache_del(rst_cache *c, const rst_key *k)
+{
+    return key_command(c, "DEL", k);
+}
+
+/* A command whose reply is an integer: 0 and *out, else -1. */
+static int integer_command(rst_cache *c, const rst_cmd *cmd, long long *out)
+{
+    redisReply *r = rst_cache_run(c, cmd);
     if (r == NULL)
         return -1;
     int rc = -1;
@@ -220,17 +277,141 @@ int rst_cache_incr(rst_cache *c, const char *key, long long *out)
     return rc;
 }
 
+int rst_cache_incr(rst_cache *c, const rst_key *k, long long *out)
+{
+    rst_cmd cmd;
+    rst_cmd_init(&cmd, "INCR");
+    rst_cmd_key(&cmd, k);
+    return integer_command(c, &cmd, out);
+}
+
+int rst_cache_expire(rst_cache *c, const rst_key *k, int ttl)
+{
+    rst_cmd cmd;
+    long long set;
+    rst_cmd_init(&cmd, "EXPIRE");
+    rst_cmd_key(&cmd, k);
+    rst_cmd_int(&cmd, ttl);
+    return integer_command(c, &cmd, &set);
+}
+
+int rst_cache_ttl(rst_cache *c, const rst_key *k, long long *out)
+{
+    rst_cmd cmd;
+    rst_cmd_init(&cmd, "TTL");
+    rst_cmd_key(&cmd, k);
+    return integer_command(c, &cmd, out);
+}
+
+/* ------------------------------------------------------------ batches */
+
+int rst_batch_begin(rst_batch *b, rst_cache *c)
+{
+    b->c = c;
+    b->queued = 0;
+    b->taken = 0;
+    b->failed = !ready(c);
+    return b->failed ? -1 : 0;
+}
+
+void rst_batch_add_argv(rst_batch *b, int argc, const char *const *argv, const size_t *lens)
+{
+    if (b->failed)
+        return;
+    /* Only fails on out of memory: the context is then unusable. */
+    if (redisAppendCommandArgv(b->c->ctx, argc, (const char **)argv, lens) != REDIS_OK) {
+        b->failed = 1;
+        trip(b->c, "out of memory queueing a command");
+        return;
+    }
+    b->queued++;
+}
+
+void rst_batch_add(rst_batch *b, const rst_cmd *cmd)
+{
+    if (cmd->overflow) {
+        /* Keep the reply count in step: queue a harmless command. */
+        static const char *ping[] = { "PING" };
+        static const size_t ping_len[] = { 4 };
+        rst_batch_add_argv(b, 1, ping, ping_len);
+        return;
+    }
+    rst_batch_add_argv(b, cmd->argc, cmd->argv, cmd->lens);
+}
+
+redisReply *rst_batch_next(rst_batch *b)
+{
+    if (b->failed || b->taken >= b->queued)
+        return NULL;
+    void *reply = NULL;
+    if (redisGetReply(b->c->ctx, &reply) != REDIS_OK || reply == NULL) {
+        b->failed = 1;
+        checked(b->c, NULL);
+        return NULL;
+    }
+    b->taken++;
+    healthy(b->c);
+    return reply;
+}
+
+void rst_batch_end(rst_batch *b)
+{
+    redisReply *r;
+    while ((r = rst_batch_next(b)) != NULL)
+        freeReplyObject(r);
+}
+
+int rst_cache_mget(rst_cache *c, rst_arena *a, const rst_key *keys, int n,
+                   char **vals, size_t *lens)
+{
+    for (int i = 0; i < n; i++)
+        vals[i] = NULL;
+    if (n == 0)
+        return 0;
+    const char **argv = rst_arena_alloc(a, sizeof(char *) * (size_t)(n + 1));
+    size_t *alen = rst_arena_alloc(a, sizeof(size_t) * (size_t)(n + 1));
+    if (argv == NULL || alen == NULL)
+        return -1;
+    argv[0] = "MGET";
+    alen[0] = 4;
+    for (int i = 0; i < n; i++) {
+        if (keys[i].len == 0)
+            return -1;
+        argv[i + 1] = keys[i].s;
+        alen[i + 1] = keys[i].len;
+    }
+    rst_batch b;
+    if (rst_batch_begin(&b, c) != 0)
+        return -1;
+    rst_batch_add_argv(&b, n + 1, argv, alen);
+    redisReply *r = rst_batch_next(&b);
+    rst_batch_end(&b);
+    if (r == NULL)
+        return -1;
+    int hits = -1;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == (size_t)n) {
+        hits = 0;
+        for (int i = 0; i < n; i++) {
+            int got = take_string(r->element[i], a, &vals[i], &lens[i]);
+            if (got != 1)
+                vals[i] = NULL;     /* a foreign type is a miss */
+            hits += got == 1;
+        }
+    }
+    freeReplyObject(r);
+    return hits;
+}
+
+/* ------------------------------------------------------------ health */
+
 int rst_cache_ping(rst_cache *c, uint64_t *usec)
 {
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t t0 = rst_time_mono_us();
     c->retry_at_ms = c->retry_at_ms ? 1 : 0;   /* let this one call through */
-    redisReply *r = rst_cache_command(c, "PING");
-    int rc = (r != NULL && r->type != REDIS_REPLY_ERROR) ? 0 : -1;
-    if (r != NULL)
-        freeReplyObject(r);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    rst_cmd cmd;
+    rst_cmd_init(&cmd, "PING");
+    int rc = run_ok(c, &cmd);
     if (usec != NULL)
-        *usec = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+        *usec = rst_time_mono_us() - t0;
     return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <xxhash.h>
 
 #include "core/log.h"
 #include "core/timefmt.h"
@@ -14,8 +15,14 @@
 #define STMT_CACHE_MAX 96
 #define STR_BUF_INITIAL 1024
 
+/* Statements are cached by their text, not its address: a statement built
+ * at run time (an IN list, a multi-row insert) may be freed and its
+ * address reused for another text, which must never be handed the first
+ * one's prepared statement. The cache owns a copy of each text. */
 typedef struct {
-    const char *sql;          /* static string owned by the caller's code */
+    uint64_t    hash;         /* XXH3 of the text, checked first */
+    size_t      len;
+    char       *sql;          /* the cache's own copy */
     MYSQL_STMT *stmt;
 } stmt_slot;
 
@@ -47,8 +54,10 @@ rst_db *rst_db_new(const rst_db_conf *conf)
 
 static void disconnect(rst_db *db)
 {
-    for (int i = 0; i < db->nstmts; i++)
+    for (int i = 0; i < db->nstmts; i++) {
         mysql_stmt_close(db->stmts[i].stmt);
+        free(db->stmts[i].sql);
+    }
     db->nstmts = 0;
     if (db->conn != NULL) {
         mysql_close(db->conn);
@@ -80,6 +89,8 @@ static rst_db_rc classify(rst_db *db, unsigned err, const char *msg)
     snprintf(db->err, sizeof(db->err), "%s: error %u: %s", db->conf->name, err, msg);
     if (err == ER_DUP_ENTRY)
         return RST_DB_DUP;
+    if (err == ER_LOCK_DEADLOCK || err == ER_LOCK_WAIT_TIMEOUT)
+        return RST_DB_BUSY;
     if (is_conn_error(err)) {
         disconnect(db);
         return RST_DB_DOWN;
@@ -128,34 +139,55 @@ static rst_db_rc connect_db(rst_db *db)
     return RST_DB_OK;
 }
 
-static MYSQL_STMT *prepared(rst_db *db, const char *sql, rst_db_rc *rc)
+static MYSQL_STMT *cached(rst_db *db, const char *sql, size_t len, uint64_t hash)
 {
-    for (int i = 0; i < db->nstmts; i++)
-        if (db->stmts[i].sql == sql)
-            return db->stmts[i].stmt;
-    MYSQL_STMT *st = mysql_stmt_init(db->conn);
-    if (st == NULL) {
-        *rc = classify(db, mysql_errno(db->conn), mysql_error(db->conn));
-        return NULL;
+    for (int i = 0; i < db->nstmts; i++) {
+        const stmt_slot *sl = &db->stmts[i];
+        if (sl->hash == hash && sl->len == len && memcmp(sl->sql, sql, len) == 0)
+            return sl->stmt;
     }
-    if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
-        unsigned e = mysql_stmt_errno(st);
-        char msg[200];
-        snprintf(msg, sizeof(msg), "prepare: %s", mysql_stmt_error(st));
-        mysql_stmt_close(st);
-        *rc = classify(db, e, msg);
-        return NULL;
-    }
+    return NULL;
+}
+
+static void remember(rst_db *db, MYSQL_STMT *st, char *copy, size_t len, uint64_t hash)
+{
     if (db->nstmts == STMT_CACHE_MAX) {
         /* Full: drop the oldest. Only reached with more distinct statements
          * than the program has, so this is a safety net, not a policy. */
         mysql_stmt_close(db->stmts[0].stmt);
+        free(db->stmts[0].sql);
         memmove(&db->stmts[0], &db->stmts[1], sizeof(stmt_slot) * (STMT_CACHE_MAX - 1));
         db->nstmts--;
     }
-    db->stmts[db->nstmts].sql = sql;
-    db->stmts[db->nstmts].stmt = st;
+    db->stmts[db->nstmts] = (stmt_slot){ .hash = hash, .len = len, .sql = copy, .stmt = st };
     db->nstmts++;
+}
+
+static MYSQL_STMT *prepared(rst_db *db, const char *sql, rst_db_rc *rc)
+{
+    size_t len = strlen(sql);
+    uint64_t hash = XXH3_64bits(sql, len);
+    MYSQL_STMT *st = cached(db, sql, len, hash);
+    if (st != NULL)
+        return st;
+    char *copy = strndup(sql, len);
+    st = copy != NULL ? mysql_stmt_init(db->conn) : NULL;
+    if (st == NULL) {
+        *rc = copy != NULL ? classify(db, mysql_errno(db->conn), mysql_error(db->conn))
+                           : classify(db, 0, "out of memory");
+        free(copy);
+        return NULL;
+    }
+    if (mysql_stmt_prepare(st, sql, len) != 0) {
+        unsigned e = mysql_stmt_errno(st);
+        char msg[200];
+        snprintf(msg, sizeof(msg), "prepare: %s", mysql_stmt_error(st));
+        mysql_stmt_close(st);
+        free(copy);
+        *rc = classify(db, e, msg);
+        return NULL;
+    }
+    remember(db, st, copy, len, hash);
     return st;
 }
 
@@ -514,8 +546,7 @@ void rst_db_rollback(rst_db *db)
 
 rst_db_rc rst_db_ping(rst_db *db, uint64_t *usec)
 {
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t t0 = rst_time_mono_us();
     int had_conn = db->conn != NULL;
     rst_db_rc rc = connect_db(db);
     if (rc == RST_DB_OK && mysql_ping(db->conn) != 0)
@@ -527,9 +558,8 @@ rst_db_rc rst_db_ping(rst_db *db, uint64_t *usec)
         if (rc == RST_DB_OK && mysql_ping(db->conn) != 0)
             rc = classify(db, mysql_errno(db->conn), mysql_error(db->conn));
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
     if (usec != NULL)
-        *usec = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+        *usec = rst_time_mono_us() - t0;
     if (rc == RST_DB_OK)
         db->last_used_ms = rst_time_mono_ms();
     return rc;

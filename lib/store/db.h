@@ -21,7 +21,8 @@ typedef enum {
     RST_DB_OK   = 0,
     RST_DB_DOWN = -1,     /* server unreachable or connection lost */
     RST_DB_DUP  = -2,     /* unique key violated */
-    RST_DB_ERR  = -3      /* anything else: a bug or a schema problem */
+    RST_DB_BUSY = -3,     /* deadlock or lock wait timeout: the transaction was undone */
+    RST_DB_ERR  = -4      /* anything else: a bug or a schema problem */
 } rst_db_rc;
 
 typedef enum { RST_P_NULL, RST_P_U64, RST_P_I64, RST_P_STR, RST_P_TIME } rst_ptype;
@@ -63,7 +64,10 @@ rst_db *rst_db_new(const rst_db_conf *conf);
 void    rst_db_free(rst_db *db);
 const char *rst_db_name(const rst_db *db);
 
-/* Runs a SELECT. `cols` gives one letter per result column: 'U' unsigned
+/* Statements are prepared once per connection and cached by their text,
+ * so any text -- a literal or one built at run time -- is safe to pass.
+ *
+ * Runs a SELECT. `cols` gives one letter per result column: 'U' unsigned
  * 64-bit, 'I' signed 64-bit, 'S' string, 'T' DATETIME(3) (as unix ms). Rows
  * and strings are allocated in `arena`. */
 rst_db_rc rst_db_query(rst_db *db, rst_arena *arena, const char *sql,

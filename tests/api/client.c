@@ -3,6 +3,7 @@
 #include <check.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,4 +359,49 @@ int api_is_timestamp(const char *s)
         min = num2(s + 14), sec = num2(s + 17);
     return mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && hour <= 23 &&
            min <= 59 && sec <= 60;
+}
+
+/* ------------------------------------------------------------ the stack's Redis */
+
+const rst_config *api_stack_config(void)
+{
+    static rst_config cfg;
+    static int loaded;
+    char err[256];
+    const char *conf = getenv("ROOST_TEST_CONF");
+    if (loaded)
+        return &cfg;
+    if (conf == NULL || rst_config_load(&cfg, conf, err, sizeof(err)) != 0) {
+        fprintf(stderr, "api tests: cannot read %s: %s\n", conf ? conf : "ROOST_TEST_CONF",
+                conf ? err : "not set");
+        return NULL;
+    }
+    loaded = 1;
+    return &cfg;
+}
+
+const char *api_redis_prefix(void)
+{
+    const rst_config *cfg = api_stack_config();
+    return cfg ? cfg->redis_prefix : "";
+}
+
+redisReply *api_redis(const char *fmt, ...)
+{
+    const rst_config *cfg = api_stack_config();
+    if (cfg == NULL)
+        return NULL;
+    struct timeval tv = { 2, 0 };
+    redisContext *c = redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, tv);
+    if (c == NULL || c->err) {
+        if (c)
+            redisFree(c);
+        return NULL;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *rep = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    redisFree(c);
+    return rep;
 }

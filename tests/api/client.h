@@ -7,6 +7,9 @@
 #include <check.h>
 #include <stddef.h>
 #include <cjson/cJSON.h>
+#include <hiredis/hiredis.h>
+
+#include "core/config.h"
 
 typedef struct {
     long    status;
@@ -62,6 +65,17 @@ int api_header_count(const api_resp *r, const char *name);
 /* JSON helpers on the parsed body: a dotted path like "error.code". */
 const cJSON *api_json_at(const api_resp *r, const char *dotted);
 const char  *api_json_str(const api_resp *r, const char *dotted);
+
+/* The test stack's roost.conf (ROOST_TEST_CONF), read once; NULL (and a
+ * line on stderr) when it cannot be read. */
+const rst_config *api_stack_config(void);
+
+/* Runs a command (hiredis format) on the test stack's Redis. Keys are
+ * written with their prefix: "GET %sproduct:1", api_redis_prefix(). The
+ * reply is the caller's (freeReplyObject); NULL when Redis cannot be
+ * reached. */
+redisReply *api_redis(const char *fmt, ...);
+const char *api_redis_prefix(void);
 
 /* Runs `dev svc STACK ACTION NAME` for the test stack; 0 on success. */
 int api_stack(const char *action, const char *name);

@@ -16,5 +16,6 @@ Suite *suite_limits(void);
 Suite *suite_ops(void);
 Suite *suite_roostd(void);
 Suite *suite_faults(void);
+Suite *suite_seams(void);
 
 #endif

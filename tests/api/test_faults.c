@@ -110,32 +110,14 @@ static void assert_ready(const api_resp *r, const char *when)
     }
 }
 
-/* DEL of one key in the stack's Redis (address and prefix from the stack's
- * roost.conf); returns the number of keys removed, -1 on error. */
 /* Runs `VERB <prefix><key>` on the test stack's Redis (DEL, EXISTS):
  * its integer answer, or -1. */
 static long long redis_key_command(const char *verb, const char *key)
 {
-    static rst_config cfg;
-    char err[256];
-    const char *conf = getenv("ROOST_TEST_CONF");
-    if (conf == NULL || rst_config_load(&cfg, conf, err, sizeof(err)) != 0) {
-        fprintf(stderr, "test_faults: cannot read %s: %s\n", conf ? conf : "ROOST_TEST_CONF",
-                conf ? err : "not set");
-        return -1;
-    }
-    struct timeval tv = { 2, 0 };
-    redisContext *c = redisConnectWithTimeout(cfg.redis_host, cfg.redis_port, tv);
-    if (c == NULL || c->err) {
-        if (c)
-            redisFree(c);
-        return -1;
-    }
-    redisReply *rep = redisCommand(c, "%s %s%s", verb, cfg.redis_prefix, key);
+    redisReply *rep = api_redis("%s %s%s", verb, api_redis_prefix(), key);
     long long n = rep != NULL && rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
     if (rep)
         freeReplyObject(rep);
-    redisFree(c);
     return n;
 }
 

@@ -20,5 +20,6 @@ Suite *suite_shardmap(void);
 Suite *suite_token(void);
 Suite *suite_password(void);
 Suite *suite_worker(void);
+Suite *suite_api(void);
 
 #endif

@@ -1,0 +1,61 @@
+/* keys.c -- the Redis key builder and its families (see keys.h). */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store/cache.h"
+#include "store/keys.h"
+
+int rst_key_fmt(rst_key *k, const char *prefix, const char *fmt, ...)
+{
+    size_t plen = strlen(prefix);
+    k->len = 0;
+    k->s[0] = '\0';
+    if (plen >= sizeof(k->s))
+        return -1;
+    memcpy(k->s, prefix, plen);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(k->s + plen, sizeof(k->s) - plen, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(k->s) - plen) {
+        k->s[0] = '\0';
+        return -1;
+    }
+    k->len = plen + (size_t)n;
+    return 0;
+}
+
+int rst_key_product(const rst_cache *c, rst_key *k, uint64_t id)
+{
+    return rst_key_fmt(k, rst_cache_prefix(c), "product:%" PRIu64, id);
+}
+
+int rst_key_catalog_gen(const rst_cache *c, rst_key *k)
+{
+    return rst_key_fmt(k, rst_cache_prefix(c), "catalog:gen");
+}
+
+int rst_key_products_page(const rst_cache *c, rst_key *k, const char *gen,
+                          uint64_t after_id, int offset, int limit)
+{
+    if (after_id != 0)
+        return rst_key_fmt(k, rst_cache_prefix(c), "products:g%s:a%" PRIu64 ":l%d", gen, after_id, limit);
+    return rst_key_fmt(k, rst_cache_prefix(c), "products:g%s:o%d:l%d", gen, offset, limit);
+}
+
+int rst_key_token_state(const rst_cache *c, rst_key *k, uint64_t user_id)
+{
+    return rst_key_fmt(k, rst_cache_prefix(c), "user:%" PRIu64 ":tv", user_id);
+}
+
+int rst_key_throttle(const rst_cache *c, rst_key *k, const char *name_lc)
+{
+    return rst_key_fmt(k, rst_cache_prefix(c), "throttle:%s", name_lc);
+}
+
+int rst_key_idempotency(const rst_cache *c, rst_key *k, const char *hash_hex)
+{
+    return rst_key_fmt(k, rst_cache_prefix(c), "idem:%s", hash_hex);
+}

@@ -1,0 +1,153 @@
+/* test_seams.c -- defects found in the service seams, each tested against
+ * the real stack: a name cut to 30 characters promoting somebody else,
+ * statements built at run time sharing a cache slot, and Redis values that
+ * are foreign or corrupt being read as numbers. */
+#include <check.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accounts.h"
+#include "client.h"
+#include "core/arena.h"
+#include "store/db.h"
+#include "suites.h"
+
+/* SET <prefix><key> value EX 60; asserts it worked. */
+static void redis_set(const char *key, const char *value)
+{
+    redisReply *r = api_redis("SET %s%s %s EX 60", api_redis_prefix(), key, value);
+    ck_assert_msg(r != NULL && r->type == REDIS_REPLY_STATUS, "cannot SET %s", key);
+    freeReplyObject(r);
+}
+
+/* The role a user signs in with. */
+static const char *role_of(const char *name)
+{
+    static char role[16];
+    char body[256];
+    api_resp r;
+    acct_creds_body(body, sizeof(body), name, ACCT_PW);
+    api_ok(acct_req(&r, "POST", "/users/SignIn", body, NULL, NULL));
+    ck_assert_msg(r.status == 200, "sign-in %ld: %s", r.status, r.body);
+    acct_copy_str(role, sizeof(role), api_json_str(&r, "user.role"));
+    api_free(&r);
+    return role;
+}
+
+/* ------------------------------------------------------------ names */
+
+START_TEST(promote_refuses_a_name_longer_than_any_user_s)
+{
+    char name[ACCT_NAMELEN], longer[64], args[128];
+    acct_unique_name(name, sizeof(name), "pb");
+    size_t n = strlen(name);
+    while (n < 30)
+        name[n++] = 'x';
+    name[30] = '\0';
+    acct_signup(name, ACCT_PW, NULL);
+    snprintf(longer, sizeof(longer), "%sEXTRA", name);
+    snprintf(args, sizeof(args), "user promote %s", longer);
+    ck_assert_int_ne(acct_roostctl(args, NULL), 0);
+    ck_assert_str_eq(role_of(name), "user");
+}
+END_TEST
+
+/* ------------------------------------------------------------ statements */
+
+/* Each text is built, run and freed: the allocator hands the next one the
+ * same address, and a cache keyed by address would run the first text. */
+START_TEST(run_time_statements_never_share_a_cache_slot)
+{
+    const rst_config *cfg = api_stack_config();
+    ck_assert_ptr_nonnull(cfg);
+    rst_db *db = rst_db_new(&cfg->shard_servers[0]);
+    ck_assert_ptr_nonnull(db);
+    for (int i = 0; i < 6; i++) {
+        char *sql = malloc(64);
+        ck_assert_ptr_nonnull(sql);
+        snprintf(sql, 64, "SELECT CAST(%d + ? AS UNSIGNED)", i);
+        rst_param p[1] = { rst_p_u64(10) };
+        rst_rows rows;
+        rst_arena a;
+        rst_arena_init(&a, 1024);
+        ck_assert_int_eq(rst_db_query(db, &a, sql, p, 1, "U", &rows), RST_DB_OK);
+        ck_assert_int_eq(rows.nrows, 1);
+        ck_assert_uint_eq(rst_row(&rows, 0)[0].u, 10 + (uint64_t)i);
+        rst_arena_free(&a);
+        free(sql);
+    }
+    rst_db_free(db);
+}
+END_TEST
+
+/* ------------------------------------------------------------ Redis values */
+
+/* "0 1x" read by sscanf("%lu %d") is version 0, admin 1: a plain user's
+ * token would pass as an admin's. A value that is not exactly
+ * "<version> <0|1>" must be a miss. */
+START_TEST(a_corrupt_token_state_never_grants_admin)
+{
+    char name[ACCT_NAMELEN], id[ACCT_IDLEN], tok[ACCT_TOKLEN], key[64], pname[64], body[160];
+    api_resp r;
+    acct_new_user("tv", name, id, tok);
+    snprintf(key, sizeof(key), "user:%s:tv", id);
+    redis_set(key, "0 1x");
+    acct_unique_name(pname, sizeof(pname), "Corrupt");
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":100}", pname);
+    api_ok(acct_req(&r, "POST", "/products", body, tok, NULL));
+    api_assert_error(&r, 403, "forbidden");
+    api_free(&r);
+    /* The unreadable value was replaced from the shard: version 0, not admin. */
+    redisReply *v = api_redis("GET %s%s", api_redis_prefix(), key);
+    ck_assert_msg(v != NULL && v->type == REDIS_REPLY_STRING && strcmp(v->str, "0 0") == 0,
+                  "token state now %s", v && v->type == REDIS_REPLY_STRING ? v->str : "(none)");
+    freeReplyObject(v);
+}
+END_TEST
+
+/* atoi("9x") is 9 failures: the right password would get 429. */
+START_TEST(a_corrupt_throttle_count_is_no_count)
+{
+    char name[ACCT_NAMELEN], key[80];
+    acct_new_user("th", name, NULL, NULL);
+    char lc[ACCT_NAMELEN];
+    for (size_t i = 0; i <= strlen(name); i++)
+        lc[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+    snprintf(key, sizeof(key), "throttle:%s", lc);
+    redis_set(key, "9x");
+    ck_assert_int_eq(acct_signin_status(name, ACCT_PW), 200);
+}
+END_TEST
+
+/* A cached page whose head parses but whose items are not JSON. */
+START_TEST(a_corrupt_product_page_is_a_miss)
+{
+    char gen[32] = "0", key[96], accept[96];
+    redisReply *g = api_redis("GET %scatalog:gen", api_redis_prefix());
+    ck_assert_ptr_nonnull(g);
+    if (g->type == REDIS_REPLY_STRING)
+        snprintf(gen, sizeof(gen), "%s", g->str);
+    freeReplyObject(g);
+    snprintf(key, sizeof(key), "products:g%s:o0:l7", gen);
+    redis_set(key, "1 5 7 not-json");
+    api_resp r;
+    api_ok(api_get_accept(&r, "/products?limit=7", api_unique_accept(accept, sizeof(accept))));
+    ck_assert_msg(r.status == 200 && r.json != NULL, "GET %ld: %s", r.status, r.body);
+    ck_assert_int_eq(cJSON_GetArraySize(api_json_at(&r, "items")), 7);
+    api_free(&r);
+}
+END_TEST
+
+Suite *suite_seams(void)
+{
+    Suite *s = suite_create("seams");
+    TCase *t = api_tcase(s, "defects");
+    tcase_add_test(t, promote_refuses_a_name_longer_than_any_user_s);
+    tcase_add_test(t, run_time_statements_never_share_a_cache_slot);
+    tcase_add_test(t, a_corrupt_token_state_never_grants_admin);
+    tcase_add_test(t, a_corrupt_throttle_count_is_no_count);
+    tcase_add_test(t, a_corrupt_product_page_is_a_miss);
+    return s;
+}
