@@ -81,7 +81,9 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # stack_use STACK fresh [BUILD_DIR [SANITIZE]] | stack_use STACK existing
 # Sets the variables that describe STACK. `fresh` takes ports from the
-# environment (ROOST_PORT, ROOST_TEST_PORT) and the build dir from the
+# environment (ROOST_PORT, ROOST_TEST_PORT, ROOST_BENCH_PORT for nginx;
+# ROOST_PORT_SHIFT moves every port of the stack by that much, so two
+# checkouts can run their stacks side by side) and the build dir from the
 # arguments; `existing` reuses what the stack was last set up with.
 stack_use() {
     STACK=$1
@@ -95,6 +97,10 @@ stack_use() {
               PORT_REDIS=38379; SERVER_ID1=21; SERVER_ID2=22 ;;
         *)    die "unknown stack '$STACK' (stacks: dev, test, bench)" ;;
     esac
+    local shift=${ROOST_PORT_SHIFT:-0}
+    [[ $shift =~ ^[0-9]+$ ]] && (( shift < 20000 )) || die "bad ROOST_PORT_SHIFT '$shift'"
+    PORT_NGINX=$((PORT_NGINX + shift)); PORT_DB1=$((PORT_DB1 + shift))
+    PORT_DB2=$((PORT_DB2 + shift)); PORT_REDIS=$((PORT_REDIS + shift))
     RUN=$ROOT/run/$STACK
     BUILD_DIR=$ROOT/build
     SANITIZE=0
@@ -190,6 +196,9 @@ stack_prepare() {
     put "$RUN/stack.env" <<EOF
 # written by ./dev: what stack '$STACK' was last set up with
 PORT_NGINX=$PORT_NGINX
+PORT_DB1=$PORT_DB1
+PORT_DB2=$PORT_DB2
+PORT_REDIS=$PORT_REDIS
 BUILD_DIR=$BUILD_DIR
 SANITIZE=$SANITIZE
 EOF
