@@ -20,7 +20,7 @@
 /* Every resource's table, in matching order: within a table, literal
  * paths come before id patterns that could also match them. */
 static const rst_route_table *const tables[] = {
-    &rst_ops_routes, &rst_product_routes, &rst_user_routes,
+    &rst_ops_routes, &rst_product_routes, &rst_user_routes, &rst_cart_routes,
 };
 
 #define MAX_ROUTES 128

@@ -80,6 +80,18 @@ int rst_field_int(rst_ctx *c, const char *name, int64_t min, int64_t max, int64_
     return 1;
 }
 
+int rst_field_id(rst_ctx *c, const char *name, uint64_t *out)
+{
+    const cJSON *f = field(c, name);
+    if (f == NULL)
+        return 0;
+    if ((cJSON_IsString(f) && rst_json_string_has_nul(f)) || !rst_json_get_id(f, out)) {
+        rst_response_field(c->resp, name, "must be an id: a string of digits or an integer");
+        return -1;
+    }
+    return 1;
+}
+
 int rst_field_enum(rst_ctx *c, const char *name, const char *const *allowed, int *index)
 {
     const cJSON *f = field(c, name);

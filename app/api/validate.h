@@ -20,6 +20,9 @@ enum { RST_STR_ANY = 0, RST_STR_LINE = 1, RST_STR_TEXT = 2 };
 int rst_field_string(rst_ctx *c, const char *field, size_t min, size_t max, int kind,
                      const char **out, size_t *len);
 int rst_field_int(rst_ctx *c, const char *field, int64_t min, int64_t max, int64_t *out);
+/* An id: a string of 1..20 digits or a JSON integer that fits in 64 bits
+ * (API.md §1.2). */
+int rst_field_id(rst_ctx *c, const char *field, uint64_t *out);
 /* One of the NULL-terminated `allowed` strings; *index gets its position. */
 int rst_field_enum(rst_ctx *c, const char *field, const char *const *allowed, int *index);
 /* 1 when the body has the field at all (any type). */

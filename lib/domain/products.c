@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <cjson/cJSON.h>
 
 #include "core/buf.h"
 #include "core/log.h"
@@ -94,6 +95,173 @@ rst_err rst_product_get_json(rst_services *s, rst_arena *a, uint64_t id,
     if (err == RST_OK)
         rst_cache_add(s->cache, &k, *json, *len, s->cfg->cache_ttl);
     return err;
+}
+
+/* ---------------------------------------------------------------- briefs */
+
+/* A string member copied into the arena; NULL when absent or not a string. */
+static const char *member_str(rst_arena *a, const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsString(v) ? rst_arena_strdup(a, v->valuestring) : NULL;
+}
+
+/* Reads a brief out of a cached product object. -1 when the value is not
+ * one (foreign or corrupt): the caller counts it as a miss. */
+static int brief_from_json(rst_arena *a, const char *json, size_t len, rst_product_brief *out)
+{
+    cJSON *o = cJSON_ParseWithLength(json, len);
+    int rc = -1;
+    const cJSON *price = o ? cJSON_GetObjectItemCaseSensitive(o, "price") : NULL;
+    const char *state = o ? member_str(a, o, "state") : NULL;
+    if (cJSON_IsNumber(price) && price->valuedouble >= 0 && price->valuedouble <= 100000000 &&
+        state != NULL) {
+        out->name = member_str(a, o, "name");
+        out->img = member_str(a, o, "img");
+        out->price = (int64_t)price->valuedouble;
+        out->active = strcmp(state, "active") == 0;
+        out->found = 1;
+        rc = out->name != NULL && out->img != NULL ? 0 : -1;
+    }
+    cJSON_Delete(o);
+    return rc;
+}
+
+static void brief_from_row(const rst_value *row, rst_product_brief *out)
+{
+    out->found = 1;
+    out->name = row[1].s;
+    out->price = (int64_t)row[2].u;
+    out->img = row[3].s;
+    out->active = strcmp(row[5].s, "active") == 0;
+}
+
+/* The IN list of SQL_BRIEFS is padded to a power of two (with id 0, which
+ * no product has), so at most nine texts ever reach the statement cache. */
+static int in_list_size(int n)
+{
+    int size = 1;
+    while (size < n)
+        size *= 2;
+    return size;
+}
+
+static char *briefs_sql(rst_arena *a, int size)
+{
+    static const char head[] = PRODUCT_SELECT "WHERE id IN (";
+    char *sql = rst_arena_alloc(a, sizeof(head) + (size_t)size * 2 + 1);
+    if (sql == NULL)
+        return NULL;
+    char *p = sql + sizeof(head) - 1;
+    memcpy(sql, head, sizeof(head) - 1);
+    for (int i = 0; i < size; i++) {
+        *p++ = i ? ',' : '?';
+        if (i)
+            *p++ = '?';
+    }
+    *p++ = ')';
+    *p = '\0';
+    return sql;
+}
+
+/* Caches what the catalog gave, in one pipeline (SET NX: a reader never
+ * replaces a writer's fresher value). */
+static void cache_rows(rst_services *s, rst_arena *a, const rst_rows *rows)
+{
+    rst_batch b;
+    if (rows->nrows == 0 || rst_batch_begin(&b, s->cache) != 0)
+        return;
+    for (int r = 0; r < rows->nrows; r++) {
+        rst_buf json;
+        rst_key k;
+        rst_cmd cmd;
+        rst_buf_init(&json);
+        product_json(&json, rst_row(rows, r));
+        const char *copy = json.oom ? NULL : rst_arena_strndup(a, json.data, json.len);
+        size_t len = json.len;
+        rst_buf_free(&json);
+        if (copy == NULL)
+            continue;
+        rst_key_product(s->cache, &k, rst_row(rows, r)[0].u);
+        rst_cmd_init(&cmd, "SET");
+        rst_cmd_key(&cmd, &k);
+        rst_cmd_str(&cmd, copy, len);
+        rst_cmd_str(&cmd, "EX", 2);
+        rst_cmd_int(&cmd, s->cfg->cache_ttl > 0 ? s->cfg->cache_ttl : 86400);
+        rst_cmd_str(&cmd, "NX", 2);
+        rst_batch_add(&b, &cmd);
+    }
+    rst_batch_end(&b);
+}
+
+/* One catalog query for every id whose brief is still missing. */
+static rst_err briefs_from_db(rst_services *s, rst_arena *a, const uint64_t *ids, int n,
+                              rst_product_brief *out)
+{
+    int missing = 0;
+    for (int i = 0; i < n; i++)
+        missing += !out[i].found;
+    if (missing == 0)
+        return RST_OK;
+    int size = in_list_size(missing);
+    char *sql = briefs_sql(a, size);
+    rst_param *p = rst_arena_calloc(a, sizeof(rst_param) * (size_t)size);
+    if (sql == NULL || p == NULL)
+        return RST_E_INTERNAL;
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (!out[i].found)
+            p[k++] = rst_p_u64(ids[i]);
+    while (k < size)
+        p[k++] = rst_p_u64(0);
+    rst_rows rows;
+    rst_db_rc rc = rst_db_query(s->catalog, a, sql, p, size, PRODUCT_COLS, &rows);
+    if (rc != RST_DB_OK)
+        return rst_store_fail(s->catalog, rc, "product briefs");
+    for (int r = 0; r < rows.nrows; r++)
+        for (int i = 0; i < n; i++)
+            if (!out[i].found && ids[i] == rst_row(&rows, r)[0].u)
+                brief_from_row(rst_row(&rows, r), &out[i]);
+    cache_rows(s, a, &rows);
+    return RST_OK;
+}
+
+rst_err rst_products_brief(rst_services *s, rst_arena *a, const uint64_t *ids, int n,
+                           rst_product_brief *out)
+{
+    if (n <= 0)
+        return RST_OK;
+    rst_key *keys = rst_arena_alloc(a, sizeof(rst_key) * (size_t)n);
+    char **vals = rst_arena_alloc(a, sizeof(char *) * (size_t)n);
+    size_t *lens = rst_arena_alloc(a, sizeof(size_t) * (size_t)n);
+    if (keys == NULL || vals == NULL || lens == NULL)
+        return RST_E_INTERNAL;
+    for (int i = 0; i < n; i++) {
+        out[i] = (rst_product_brief){ .id = ids[i] };
+        rst_key_product(s->cache, &keys[i], ids[i]);
+    }
+    if (rst_cache_mget(s->cache, a, keys, n, vals, lens) > 0)
+        for (int i = 0; i < n; i++)
+            if (vals[i] != NULL && brief_from_json(a, vals[i], lens[i], &out[i]) != 0)
+                out[i] = (rst_product_brief){ .id = ids[i] };
+    return briefs_from_db(s, a, ids, n, out);
+}
+
+void rst_product_brief_json(rst_buf *b, const rst_product_brief *p)
+{
+    if (!p->found) {
+        rst_buf_puts(b, "null");
+        return;
+    }
+    rst_buf_puts(b, "{\"id\":");
+    rst_json_id(b, p->id);
+    rst_buf_puts(b, ",\"name\":");
+    rst_json_str(b, p->name);
+    rst_buf_puts(b, ",\"price\":");
+    rst_json_i64(b, p->price);
+    rst_buf_puts(b, ",\"img\":");
+    rst_json_str(b, p->img);
+    rst_buf_puts(b, p->active ? ",\"state\":\"active\"}" : ",\"state\":\"inactive\"}");
 }
 
 /* ---------------------------------------------------------------- lists */

@@ -12,12 +12,35 @@
 #include <stdint.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 #include "domain/errors.h"
 #include "domain/services.h"
 
 /* The product's JSON object ({"id": ..., "name": ...}) in *json (arena). */
 rst_err rst_product_get_json(rst_services *s, rst_arena *a, uint64_t id,
                              const char **json, size_t *len);
+
+/* The part of a product another resource embeds (a cart item's
+ * "product"): id, name, price, img, state. */
+typedef struct {
+    uint64_t    id;
+    int         found;        /* 0: no such product in the catalog */
+    const char *name;         /* arena */
+    const char *img;          /* arena */
+    int64_t     price;
+    int         active;
+} rst_product_brief;
+
+/* The briefs of n products (ids may repeat) in one batched Redis read, and
+ * one catalog query for all the misses together; misses are cached. out[i]
+ * answers ids[i]. RST_E_UNAVAILABLE only when the catalog is needed and
+ * down. */
+rst_err rst_products_brief(rst_services *s, rst_arena *a, const uint64_t *ids, int n,
+                           rst_product_brief *out);
+
+/* Writes a brief as the embedded product object ({"id", "name", "price",
+ * "img", "state"}), or null when not found. */
+void rst_product_brief_json(rst_buf *b, const rst_product_brief *p);
 
 typedef struct {
     const char *items_json;   /* "[{...},{...}]" */

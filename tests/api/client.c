@@ -271,7 +271,11 @@ const cJSON *api_json_at(const api_resp *r, const char *dotted)
             return NULL;
         memcpy(part, dotted, n);
         part[n] = '\0';
-        node = cJSON_GetObjectItemCaseSensitive(node, part);
+        /* In an array, a part of digits is an index: "items.0.id". */
+        if (cJSON_IsArray(node) && n > 0 && strspn(part, "0123456789") == n)
+            node = cJSON_GetArrayItem(node, atoi(part));
+        else
+            node = cJSON_GetObjectItemCaseSensitive(node, part);
         dotted += n + (dot ? 1 : 0);
     }
     return node;

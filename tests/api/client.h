@@ -62,7 +62,8 @@ const char *api_header(const api_resp *r, const char *name, char *out, size_t ou
 /* How many times the header appears in the (last) response head. */
 int api_header_count(const api_resp *r, const char *name);
 
-/* JSON helpers on the parsed body: a dotted path like "error.code". */
+/* JSON helpers on the parsed body: a dotted path like "error.code"; in an
+ * array a part of digits is an index ("items.0.id"). */
 const cJSON *api_json_at(const api_resp *r, const char *dotted);
 const char  *api_json_str(const api_resp *r, const char *dotted);
 

@@ -17,5 +17,6 @@ Suite *suite_ops(void);
 Suite *suite_roostd(void);
 Suite *suite_faults(void);
 Suite *suite_seams(void);
+Suite *suite_carts(void);
 
 #endif
