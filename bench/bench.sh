@@ -30,7 +30,7 @@ BENCH_FLOORS=(hello redis mysql)
 
 BENCH_NAMES=()
 declare -A BENCH_KIND BENCH_TARGET BENCH_METHOD BENCH_PATH BENCH_BODY \
-           BENCH_HEADERS BENCH_REDIS_DOWN BENCH_NOTE BENCH_EXPECT
+           BENCH_HEADERS BENCH_REDIS_DOWN BENCH_NOTE BENCH_EXPECT BENCH_AUTH
 
 # scenario NAME KIND TARGET METHOD PATH [OPTION...] (see bench/scenarios.sh)
 scenario() {
@@ -51,12 +51,14 @@ scenario() {
     BENCH_REDIS_DOWN[$name]=0
     BENCH_NOTE[$name]=""
     BENCH_EXPECT[$name]=""
+    BENCH_AUTH[$name]=""
     for opt in "$@"; do
         case $opt in
             body=*)       BENCH_BODY[$name]=${opt#body=}
                           BENCH_HEADERS[$name]+="Content-Type: application/json"$'\n';;
             header=*)     BENCH_HEADERS[$name]+=${opt#header=}$'\n';;
             bypass-cache) BENCH_HEADERS[$name]+="Authorization: Bearer x"$'\n';;
+            auth=admin)   BENCH_AUTH[$name]=admin;;
             redis-down)   BENCH_REDIS_DOWN[$name]=1;;
             expect=*)     BENCH_EXPECT[$name]=${opt#expect=};;
             note=*)       BENCH_NOTE[$name]=${opt#note=};;
@@ -251,6 +253,46 @@ bench_fetch_lists() {
     awk -v n="${n:-0}" 'BEGIN { m = n < 5000 ? n : 5000; for (i = 0; i < m; i++) printf "bench%d\n", int(i * n / m) }' \
         >"$dir/user.txt"
     [[ -s $dir/user.txt ]] || die "the dataset has no users"
+    # Active cart items of the seeded carts, "user<TAB>item<TAB>product",
+    # a sample of at most 5000 spread over both shard servers.
+    local sock
+    : >"$dir/cart.all"
+    for sock in "$SOCK_DB1" "$SOCK_DB2"; do
+        mariadb --no-defaults --socket="$sock" -u"$ADMIN_USER" -N -B -e \
+            "SELECT user_id, id, product_id FROM roost_shard.cart_items WHERE state = 'active'" \
+            >>"$dir/cart.all" || die "cannot read the cart items from $sock"
+    done
+    awk -F'\t' '{ a[NR] = $0 } END { m = NR < 5000 ? NR : 5000; for (i = 0; i < m; i++) print a[1 + int(i * NR / m)] }' \
+        "$dir/cart.all" >"$dir/cart.txt"
+}
+
+# A token of the bench admin (made once with roostctl), for auth=admin
+# scenarios; signed in again when older than 20 minutes (tokens live 30).
+bench_admin_token() {
+    local f=$RUN/wrk/admin.token body
+    if [[ -s $f && -z $(find "$f" -mmin +20 2>/dev/null) ]]; then
+        cat "$f"
+        return 0
+    fi
+    if ! roostctl user create --admin --name benchadmin --password-stdin \
+            <<<"$BENCH_ADMIN_PASSWORD" >/dev/null 2>&1; then
+        : # already there from an earlier run: sign in below tells
+    fi
+    body=$(curl -s --max-time 10 -H 'Accept: application/json' -H 'Content-Type: application/json' \
+           -d "{\"name\":\"benchadmin\",\"password\":\"$BENCH_ADMIN_PASSWORD\"}" \
+           "$URL/users/SignIn") || die "bench admin: sign-in failed"
+    sed -n 's/^{"access_token":"\([^"]*\)".*/\1/p' <<<"$body" >"$f"
+    [[ -s $f ]] || die "bench admin: no token in the sign-in answer: ${body:0:200}"
+    cat "$f"
+}
+BENCH_ADMIN_PASSWORD=benchadmin-pass
+
+# The headers of a scenario, one a line (auth=admin adds the token).
+bench_headers() {
+    printf '%s' "${BENCH_HEADERS[$1]}"
+    if [[ ${BENCH_AUTH[$1]} == admin ]]; then
+        printf 'Authorization: Bearer %s\n' "$(bench_admin_token)"
+    fi
 }
 
 # bench_requests NAME: writes the scenario's request file and echoes its
@@ -261,6 +303,20 @@ bench_requests() {
     for v in product first_product user; do
         if [[ "$path$body" == *"{$v}"* ]]; then var=$v; fi
     done
+    if [[ "$path$body" == *"{cart_"* ]]; then
+        # {cart_user}, {cart_item}, {cart_product}: the fields of one line
+        # of cart.txt, so a request names an item and the cart it is in.
+        awk -F'\t' -v m="$method" -v p="$path" -v b="$body" '
+            function subst(s, var, val,    i, out) {
+                out = ""
+                while ((i = index(s, var)) > 0) { out = out substr(s, 1, i - 1) val; s = substr(s, i + length(var)) }
+                return out s
+            }
+            function all(s) { return subst(subst(subst(s, "{cart_user}", $1), "{cart_item}", $2), "{cart_product}", $3) }
+            { printf "%s\t%s\t%s\n", m, all(p), all(b) }' "$RUN/wrk/cart.txt" >"$file"
+        echo "$file"
+        return 0
+    fi
     if [[ -z $var && -z $body && $method == GET ]]; then
         return 0
     fi
@@ -288,7 +344,7 @@ bench_probe() {
     if [[ -n $file ]]; then
         IFS=$'\t' read -r method path body <"$file"
     fi
-    while IFS= read -r h; do if [[ -n $h ]]; then hdrs+=(-H "$h"); fi; done <<<"${BENCH_HEADERS[$name]}"
+    while IFS= read -r h; do if [[ -n $h ]]; then hdrs+=(-H "$h"); fi; done <<<"$(bench_headers "$name")"
     if [[ -n $body ]]; then hdrs+=(--data-binary "$body"); fi
     line=$(curl -s -o "$RUN/wrk/probe.body" -D "$RUN/wrk/probe.head" -w '%{http_code}' \
            --max-time 10 -X "$method" "${hdrs[@]}" "$URL$path" 2>/dev/null) || line=000
@@ -320,7 +376,7 @@ bench_check() {
 bench_wrk() {
     local name=$1 secs=$2 file h out
     local -a hdrs=(-H 'Accept: application/json')
-    while IFS= read -r h; do if [[ -n $h ]]; then hdrs+=(-H "$h"); fi; done <<<"${BENCH_HEADERS[$name]}"
+    while IFS= read -r h; do if [[ -n $h ]]; then hdrs+=(-H "$h"); fi; done <<<"$(bench_headers "$name")"
     file=$(bench_requests "$name")
     out=$RUN/wrk/$name.out
     BENCH_REQUESTS=$file wrk -t"$BENCH_THREADS" -c"$BENCH_CONNS" -d"${secs}s" \

@@ -8,7 +8,9 @@
 #         or - for none
 # PATH    the request path; {product} is replaced by each bench product id
 #         and {user} by bench user names, and the requests are spread over
-#         them (the wrk threads cycle through the list)
+#         them (the wrk threads cycle through the list); {cart_user},
+#         {cart_item} and {cart_product} come from one active item of the
+#         seeded carts (20 items each): its owner, its id, its product
 # OPTION  body=TEXT        a request body ({product} and {user} work here too;
 #                          Content-Type: application/json is sent with it)
 #         header='N: V'    one more request header
@@ -16,6 +18,9 @@
 #                          answers from nor stores in its micro-cache for a
 #                          request with a token, and public GETs ignore the
 #                          token, so roostd answers every request
+#         auth=admin       send the bench admin's token (made with roostctl
+#                          and signed in by the driver): for endpoints that
+#                          need one; the admin may read and change any cart
 #         redis-down       stop the stack's Redis for this scenario (roostd's
 #                          circuit breaker then serves from MariaDB) and start
 #                          it again afterwards
@@ -44,5 +49,12 @@ scenario products-list       scenario 0.12 GET  '/products?limit=20' bypass-cach
 scenario signin              scenario -    POST /users/SignIn \
     body='{"name":"{user}","password":"benchpass1"}' \
     note='Argon2id-bound: req/s here are sign-ins/s, rotating over bench users'
+scenario cart-list           scenario 0.10 GET  '/addToCars/{cart_user}' auth=admin \
+    note='a whole 20-item cart with its products (one shard query, one MGET), signed in'
+scenario cart-item           scenario 0.15 GET  '/addToCar/{cart_item}' auth=admin \
+    note='one cart item and its product, signed in'
+scenario cart-add-merge      scenario -    POST '/addToCars/{cart_user}' auth=admin \
+    body='{"product_id":"{cart_product}","quantity":1}' \
+    note='adds one more of a product already in the cart (200, merged): a locked shard transaction a request'
 scenario product-mariadb     scenario 0.15 GET  '/product/{product}' bypass-cache redis-down \
     note='Redis stopped: roostd serves every product from MariaDB'

@@ -86,6 +86,8 @@ static int seed_demo(rst_services *s)
 #define BENCH_TXN_STMTS  8               /* statements per transaction */
 #define BENCH_TEXT_ROW   512             /* string bytes a row may use */
 #define DAY_MS           86400000ULL
+#define BENCH_CART_EVERY 10              /* one user in ten has a cart ... */
+#define BENCH_CART_ITEMS 20              /* ... of 20 items (fewer with fewer products) */
 
 typedef struct {
     long users, tweets, products, follows;
@@ -105,6 +107,10 @@ typedef struct {
     size_t       nedges;
     uint32_t    *tweet_owner;        /* by tweet index */
     uint64_t    *tweet_id;
+    uint64_t    *product_id;         /* by product index */
+    uint64_t    *cart_item_id;       /* cart user j's item k: [j * items + k] */
+    long         cart_users;         /* users 0, 10, 20, ...: user j * BENCH_CART_EVERY */
+    int          cart_items;         /* items per cart */
     char         hash[RST_PW_HASH_MAX];
     uint64_t     t0, span;           /* the dataset's time range (unix ms) */
 } bench_data;
@@ -249,9 +255,13 @@ static int plan(rst_services *s, bench_data *d)
     d->tweets = calloc((size_t)n + 1, sizeof(uint32_t));
     d->tweet_owner = calloc((size_t)d->sz.tweets + 1, sizeof(uint32_t));
     d->tweet_id = calloc((size_t)d->sz.tweets + 1, sizeof(uint64_t));
+    d->cart_items = d->sz.products < BENCH_CART_ITEMS ? (int)d->sz.products : BENCH_CART_ITEMS;
+    d->cart_users = d->cart_items > 0 ? (n + BENCH_CART_EVERY - 1) / BENCH_CART_EVERY : 0;
+    d->product_id = calloc((size_t)d->sz.products + 1, sizeof(uint64_t));
+    d->cart_item_id = calloc((size_t)(d->cart_users * d->cart_items) + 1, sizeof(uint64_t));
     uint32_t *want = calloc((size_t)n + 1, sizeof(uint32_t));
     if (!d->user_id || !d->followers || !d->following || !d->tweets || !d->tweet_owner ||
-        !d->tweet_id || !want) {
+        !d->tweet_id || !d->product_id || !d->cart_item_id || !want) {
         free(want);
         return -1;
     }
@@ -278,6 +288,15 @@ static int plan(rst_services *s, bench_data *d)
     memcpy(d->in, d->out, e * sizeof(bench_edge));
     qsort(d->out, e, sizeof(bench_edge), cmp_out);
     qsort(d->in, e, sizeof(bench_edge), cmp_in);
+    /* Products (all on logical shard 0, like the API's), then carts. */
+    for (long i = 0; i < d->sz.products; i++)
+        d->product_id[i] = bench_mint(&ids, 0, phase_time(d, 0.0, 0.10, i, d->sz.products));
+    for (long j = 0; j < d->cart_users; j++)
+        for (int k = 0; k < d->cart_items; k++)
+            d->cart_item_id[j * d->cart_items + k] =
+                bench_mint(&ids, rst_id_shard(d->user_id[j * BENCH_CART_EVERY]),
+                           phase_time(d, 0.40, 0.70, j * d->cart_items + k,
+                                      d->cart_users * d->cart_items));
     /* Tweets: uniformly random authors, in time order. */
     for (long t = 0; t < d->sz.tweets && n > 0; t++) {
         uint32_t owner = (uint32_t)(rng() % (uint64_t)n);
@@ -544,6 +563,38 @@ static int write_tweets(bench_data *d, rst_services *s, rst_db *db, int server)
     return rc;
 }
 
+/* The carts: user j * BENCH_CART_EVERY holds cart_items consecutive
+ * products from a random start, one unit to three each, the last one saved
+ * for later. */
+static int write_carts(bench_data *d, rst_services *s, rst_db *db, int server)
+{
+    bench_batch b;
+    int rc = batch_open(&b, db, "cart_items",
+        "INSERT INTO cart_items (id, user_id, product_id, quantity, state, created_at, "
+        "updated_at) VALUES ", "(?,?,?,?,?,?,?)", 7);
+    for (long j = 0; rc == 0 && j < d->cart_users; j++) {
+        uint64_t uid = d->user_id[j * BENCH_CART_EVERY];
+        uint64_t h = (uint64_t)j * 0x9E3779B97F4A7C15ULL + 0x2545F4914F6CDD1DULL;
+        long start = (long)(h % (uint64_t)d->sz.products);
+        if (rst_shardmap_server_for_id(&s->map, uid) != server)
+            continue;
+        for (int k = 0; rc == 0 && k < d->cart_items; k++) {
+            uint64_t id = d->cart_item_id[j * d->cart_items + k];
+            rst_param *p = batch_row(&b);
+            p[0] = rst_p_u64(id);
+            p[1] = rst_p_u64(uid);
+            p[2] = rst_p_u64(d->product_id[(start + k) % d->sz.products]);
+            p[3] = rst_p_u64(1 + (h >> (k % 60)) % 3);
+            p[4] = rst_p_str(k == d->cart_items - 1 ? "saved" : "active");
+            p[5] = rst_p_time(rst_id_unix_ms(id));
+            p[6] = p[5];
+            rc = batch_row_done(&b);
+        }
+    }
+    rc |= batch_finish(&b);
+    return rc;
+}
+
 /* One shard server's rows, on a connection of its own (a child process). */
 static int write_server(bench_data *d, rst_services *s, int server)
 {
@@ -566,6 +617,11 @@ static int write_server(bench_data *d, rst_services *s, int server)
     if (rc == 0) {
         printf("  %s: tweets written (%.1f s)\n", name, secs_since(t0));
         fflush(stdout);
+        rc = write_carts(d, s, db, server);
+    }
+    if (rc == 0) {
+        printf("  %s: carts written (%.1f s)\n", name, secs_since(t0));
+        fflush(stdout);
     }
     rst_db_free(db);
     return rc;
@@ -575,8 +631,6 @@ static int write_products(bench_data *d, rst_services *s)
 {
     static const char *const kinds[] = { "Mug", "T-Shirt", "Notebook", "Water Bottle",
                                          "Tote Bag", "Cap", "Poster", "Sticker Pack" };
-    bench_ids ids;
-    bench_ids_init(&ids);
     bench_batch b;
     int rc = batch_open(&b, s->catalog, "products",
         "INSERT INTO products (id, name, price, img, description, state, created_at, "
@@ -590,8 +644,8 @@ static int write_products(bench_data *d, rst_services *s)
                           "Benchmark product %ld: a %s that looks like a real catalog entry, "
                           "with a description long enough to make the JSON about the size "
                           "of a real product page's.", i, kind);
-        uint64_t at = phase_time(d, 0.0, 0.10, i, d->sz.products);
-        uint64_t id = bench_mint(&ids, 0, at);
+        uint64_t id = d->product_id[i];
+        uint64_t at = rst_id_unix_ms(id);
         rst_param *p = batch_row(&b);
         p[0] = rst_p_u64(id);
         p[1] = batch_str(&b, name, (size_t)nl);
@@ -618,6 +672,8 @@ static void bench_data_free(bench_data *d)
     free(d->in);
     free(d->tweet_owner);
     free(d->tweet_id);
+    free(d->product_id);
+    free(d->cart_item_id);
 }
 
 /* ------------------------------------------------------------ command */
@@ -629,7 +685,8 @@ static void bench_usage(void)
         "       roostctl seed --bench [--quick] [--users N] [--tweets M] [--products P]\n"
         "                     [--follows F]\n"
         "  --bench   the benchmark dataset (default 100000 users, 1000000 tweets,\n"
-        "            1000 products, 1000000 follows; --quick: a tenth of each).\n"
+        "            1000 products, 1000000 follows; --quick: a tenth of each; one\n"
+        "            user in ten, bench0, bench10, ..., has a cart of 20 items).\n"
         "            Users are bench0..bench{N-1}, password \"" BENCH_PASSWORD "\".\n"
         "            Refuses to run when bench0 already exists.\n");
 }
@@ -773,8 +830,9 @@ static int seed_bench(rst_services *s, int argc, char **argv)
                 "hold part of the data: load into empty ones again\n", secs_since(t0));
     else
         printf("bench dataset: users=%ld tweets=%ld products=%ld follows=%zu max_followers=%u "
-               "password=%s seconds=%.1f\n", d.sz.users, d.sz.tweets, d.sz.products, d.nedges,
-               max_followers, BENCH_PASSWORD, secs_since(t0));
+               "carts=%ld cart_items=%d password=%s seconds=%.1f\n", d.sz.users, d.sz.tweets,
+               d.sz.products, d.nedges, max_followers, d.cart_users, d.cart_items,
+               BENCH_PASSWORD, secs_since(t0));
     bench_data_free(&d);
     return rc != 0;
 }

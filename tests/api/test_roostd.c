@@ -528,30 +528,35 @@ START_TEST(stop_accounts_for_a_killed_straggler)
 END_TEST
 
 /* All of a process's writable memory, through /proc/PID/mem: 1 when the
- * n bytes of `needle` are anywhere in it. */
+ * n bytes of `needle` are anywhere in it. Read a chunk at a time (chunks
+ * overlap by n - 1 bytes, so no match is split); mappings larger than
+ * 1 GiB are a sanitizer's shadow memory, not the heap, and are skipped. */
 static int memory_holds(pid_t pid, const void *needle, size_t n)
 {
+    enum { CHUNK = 1 << 20 };
     char path[64], line[512];
     snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
     FILE *maps = fopen(path, "r");
     snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
     int mem = open(path, O_RDONLY);
     ck_assert_msg(maps != NULL && mem >= 0, "cannot read the memory of %d", (int)pid);
+    unsigned char *buf = malloc(CHUNK + n);
+    ck_assert_ptr_nonnull(buf);
     int found = 0;
     while (!found && fgets(line, sizeof(line), maps) != NULL) {
         unsigned long lo, hi;
         char perms[8];
         if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || perms[0] != 'r' ||
-            perms[1] != 'w' || strstr(line, "[vvar]") != NULL)
+            perms[1] != 'w' || strstr(line, "[vvar]") != NULL || hi - lo > (1UL << 30))
             continue;
-        size_t len = hi - lo;
-        unsigned char *buf = malloc(len);
-        ck_assert_ptr_nonnull(buf);
-        ssize_t got = pread(mem, buf, len, (off_t)lo);
-        for (ssize_t i = 0; got > 0 && i + (ssize_t)n <= got && !found; i++)
-            found = memcmp(buf + i, needle, n) == 0;
-        free(buf);
+        for (unsigned long at = lo; at < hi && !found; at += CHUNK) {
+            size_t want = hi - at < CHUNK + n ? hi - at : CHUNK + n - 1;
+            ssize_t got = pread(mem, buf, want, (off_t)at);
+            for (ssize_t i = 0; got > 0 && i + (ssize_t)n <= got && !found; i++)
+                found = memcmp(buf + i, needle, n) == 0;
+        }
     }
+    free(buf);
     fclose(maps);
     close(mem);
     return found;
