@@ -171,7 +171,7 @@ static void item_update(rst_ctx *c)
 {
     cart_input *in = c->input;
     rst_cart_item item;
-    rst_err err = rst_cart_update(c->svc, c->arena, in->item.id, (int)in->quantity, in->state,
+    rst_err err = rst_cart_update(c->svc, c->arena, &in->item, (int)in->quantity, in->state,
                                   &item);
     if (err != RST_OK) {
         rst_ctx_fail(c, err, NULL);
@@ -189,7 +189,7 @@ static void check_item_delete(rst_ctx *c)
 static void item_delete(rst_ctx *c)
 {
     const cart_input *in = c->input;
-    rst_err err = rst_cart_remove(c->svc, in->item.id);
+    rst_err err = rst_cart_remove(c->svc, &in->item);
     if (err != RST_OK) {
         rst_ctx_fail(c, err, NULL);
         return;

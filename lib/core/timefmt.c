@@ -12,25 +12,45 @@
 
 static const char epoch_text[RST_TIME_LEN] = "1970-01-01T00:00:00.000Z";
 
+/* Days since 1970-01-01 to a civil date (Howard Hinnant's days_from_civil
+ * inverse, proleptic Gregorian): gmtime_r and snprintf cost more than the
+ * rest of a cart item's JSON, and every object carries two timestamps. */
+static void civil_from_days(uint64_t z, unsigned *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    uint64_t era = z / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (unsigned)(yoe + era * 400) + (*m <= 2);
+}
+
+static void digits(char *out, unsigned v, int n)
+{
+    while (n-- > 0) {
+        out[n] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
 void rst_time_format(uint64_t unix_ms, char out[RST_TIME_LEN])
 {
-    time_t secs;
-    struct tm tm;
-    int n;
-
     if (unix_ms > LAST_FORMATTABLE_MS)
         unix_ms = LAST_FORMATTABLE_MS;
-    secs = (time_t)(unix_ms / 1000);
-    if (gmtime_r(&secs, &tm) == NULL) {
-        memcpy(out, epoch_text, RST_TIME_LEN);   /* cannot happen in range */
-        return;
-    }
-    n = snprintf(out, RST_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                 tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 (unsigned)(unix_ms % 1000));
-    if (n != RST_TIME_LEN - 1)
-        memcpy(out, epoch_text, RST_TIME_LEN);
+    uint64_t secs = unix_ms / 1000;
+    unsigned sod = (unsigned)(secs % 86400), y, mo, d;
+    civil_from_days(secs / 86400, &y, &mo, &d);
+    memcpy(out, epoch_text, RST_TIME_LEN);        /* the punctuation and the NUL */
+    digits(out, y, 4);
+    digits(out + 5, mo, 2);
+    digits(out + 8, d, 2);
+    digits(out + 11, sod / 3600, 2);
+    digits(out + 14, sod / 60 % 60, 2);
+    digits(out + 17, sod % 60, 2);
+    digits(out + 20, (unsigned)(unix_ms % 1000), 3);
 }
 
 uint64_t rst_time_now_ms(void)
@@ -49,6 +69,14 @@ uint64_t rst_time_mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t rst_time_now_us(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 uint64_t rst_time_mono_us(void)

@@ -16,7 +16,9 @@ uint64_t rst_time_now_ms(void);
  * deadline, which must not jump when the wall clock is stepped. The same
  * clock in every process, so it may be shared through the scoreboard. */
 uint64_t rst_time_mono_ms(void);
-/* The same in microseconds, for timing calls. */
+/* The wall clock in unix microseconds. */
+uint64_t rst_time_now_us(void);
+/* The monotonic clock in microseconds, for timing calls. */
 uint64_t rst_time_mono_us(void);
 
 #endif

@@ -1,5 +1,9 @@
 /* carts.c -- cart items on their owner's shard (see carts.h). */
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "core/num.h"
 
 #include "core/timefmt.h"
 #include "domain/carts.h"
@@ -48,6 +52,142 @@ static rst_param state_param(int state)
     return state < 0 ? keep : rst_p_str(state_name(state));
 }
 
+/* ------------------------------------------------------------ cache */
+
+#define CART_CACHE_TTL_S   60        /* bounds a copy a lost version bump left behind */
+#define CART_VERSION_TTL_S 86400
+
+/* Versions are stamps, not counters: a version key that expired or was
+ * evicted comes back with a larger value than any copy stamped before,
+ * never with one of theirs. Wall-clock microseconds, and the process id
+ * below them, so two workers writing in the same microsecond still differ. */
+static void set_version(rst_services *s, uint64_t user_id, int nx)
+{
+    rst_key k;
+    char v[24];
+    uint64_t stamp = rst_time_now_us() << 10 | ((uint64_t)getpid() & 1023);
+    int n = snprintf(v, sizeof(v), "%llu", (unsigned long long)stamp);
+    rst_key_cart_version(s->cache, &k, user_id);
+    if (nx)
+        rst_cache_add(s->cache, &k, v, (size_t)n, CART_VERSION_TTL_S);
+    else
+        rst_cache_set(s->cache, &k, v, (size_t)n, CART_VERSION_TTL_S);
+}
+
+/* After a committed write: every cached copy is stale from now on. */
+static void cart_changed(rst_services *s, uint64_t user_id)
+{
+    set_version(s, user_id, 0);
+}
+
+/* "<version>\n" then "id product quantity saved created updated\n" an item. */
+static void cache_items(rst_services *s, uint64_t user_id, uint64_t version,
+                        const rst_cart_item *items, int n)
+{
+    rst_buf b;
+    rst_key k;
+    rst_buf_init(&b);
+    rst_buf_printf(&b, "%llu\n", (unsigned long long)version);
+    for (int i = 0; i < n; i++) {
+        const rst_cart_item *it = &items[i];
+        rst_json_u64(&b, it->id);
+        rst_buf_putc(&b, ' ');
+        rst_json_u64(&b, it->product_id);
+        rst_buf_putc(&b, ' ');
+        rst_json_u64(&b, (uint64_t)it->quantity);
+        rst_buf_puts(&b, it->saved ? " 1 " : " 0 ");
+        rst_json_u64(&b, it->created_ms);
+        rst_buf_putc(&b, ' ');
+        rst_json_u64(&b, it->updated_ms);
+        rst_buf_putc(&b, '\n');
+    }
+    rst_key_cart(s->cache, &k, user_id);
+    if (!b.oom)
+        rst_cache_set(s->cache, &k, b.data, b.len, CART_CACHE_TTL_S);
+    rst_buf_free(&b);
+}
+
+/* Reads n numbers separated by one space and ended by `last`. */
+static const char *read_numbers(const char *p, uint64_t *v, int n, char last)
+{
+    for (int i = 0; i < n; i++) {
+        size_t len = rst_parse_u64(p, &v[i]);
+        if (len == 0 || p[len] != (i == n - 1 ? last : ' '))
+            return NULL;
+        p += len + 1;
+    }
+    return p;
+}
+
+/* Parses a cached copy stamped `version`; -1 when it is another version or
+ * unreadable (a miss). */
+static int items_from_cache(rst_arena *a, const char *v, size_t len, uint64_t version,
+                            uint64_t user_id, rst_cart *out)
+{
+    uint64_t stamp;
+    const char *p = read_numbers(v, &stamp, 1, '\n'), *end = v + len;
+    if (p == NULL || stamp != version)
+        return -1;
+    int n = 0;
+    for (const char *q = p; q < end; q++)
+        n += *q == '\n';
+    if (n > RST_CART_MAX_ITEMS * 5)
+        return -1;
+    out->items = rst_arena_alloc(a, sizeof(rst_cart_item) * (size_t)(n + 1));
+    if (out->items == NULL)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        uint64_t f[6];
+        if ((p = read_numbers(p, f, 6, '\n')) == NULL || f[2] > RST_CART_MAX_QUANTITY || f[3] > 1)
+            return -1;
+        out->items[i] = (rst_cart_item){ .id = f[0], .user_id = user_id, .product_id = f[1],
+                                         .quantity = (int)f[2], .saved = (int)f[3],
+                                         .created_ms = f[4], .updated_ms = f[5] };
+    }
+    out->n = n;
+    return p == end ? 0 : -1;
+}
+
+/* One round trip for the version and the copy. 1 on a hit (out filled);
+ * 0 on a miss with *version the one to stamp a new copy with (0: none
+ * yet, do not cache). */
+static int cached_items(rst_services *s, rst_arena *a, uint64_t user_id, rst_cart *out,
+                        uint64_t *version)
+{
+    rst_key vk, ck;
+    rst_cmd gv, gc;
+    rst_batch b;
+    *version = 0;
+    rst_key_cart_version(s->cache, &vk, user_id);
+    rst_key_cart(s->cache, &ck, user_id);
+    rst_cmd_init(&gv, "GET");
+    rst_cmd_key(&gv, &vk);
+    rst_cmd_init(&gc, "GET");
+    rst_cmd_key(&gc, &ck);
+    if (rst_batch_begin(&b, s->cache) != 0)
+        return 0;
+    rst_batch_add(&b, &gv);
+    rst_batch_add(&b, &gc);
+    redisReply *rv = rst_batch_next(&b), *rc = rst_batch_next(&b);
+    rst_batch_end(&b);
+    int hit = 0;
+    if (rv != NULL && rv->type == REDIS_REPLY_STRING &&
+        rst_parse_u64(rv->str, version) == rv->len && *version != 0) {
+        hit = rc != NULL && rc->type == REDIS_REPLY_STRING &&
+              items_from_cache(a, rc->str, rc->len, *version, user_id, out) == 0;
+    } else if (rv != NULL && rv->type == REDIS_REPLY_NIL) {
+        set_version(s, user_id, 1);      /* the next reader may cache */
+        *version = 0;
+    } else {
+        *version = 0;
+    }
+    if (rv != NULL)
+        freeReplyObject(rv);
+    if (rc != NULL)
+        freeReplyObject(rc);
+    return hit;
+}
+
 /* ------------------------------------------------------------ reads */
 
 static void add_totals(rst_cart *c)
@@ -63,7 +203,7 @@ static void add_totals(rst_cart *c)
     }
 }
 
-rst_err rst_cart_list(rst_services *s, rst_arena *a, uint64_t user_id, rst_cart *out)
+static rst_err items_from_db(rst_services *s, rst_arena *a, uint64_t user_id, rst_cart *out)
 {
     rst_db *db;
     rst_err err = rst_shard_of(s, user_id, RST_PRIMARY, &db);
@@ -74,20 +214,35 @@ rst_err rst_cart_list(rst_services *s, rst_arena *a, uint64_t user_id, rst_cart 
     rst_db_rc rc = rst_db_query(db, a, SQL_LIST, p, 1, ITEM_COLS, &rows);
     if (rc != RST_DB_OK)
         return rst_store_fail(db, rc, "cart list");
-    memset(out, 0, sizeof(*out));
     out->n = rows.nrows;
-    if (rows.nrows == 0)
-        return RST_OK;
-    out->items = rst_arena_alloc(a, sizeof(rst_cart_item) * (size_t)rows.nrows);
-    out->products = rst_arena_alloc(a, sizeof(rst_product_brief) * (size_t)rows.nrows);
-    uint64_t *ids = rst_arena_alloc(a, sizeof(uint64_t) * (size_t)rows.nrows);
-    if (out->items == NULL || out->products == NULL || ids == NULL)
+    out->items = rst_arena_alloc(a, sizeof(rst_cart_item) * (size_t)(rows.nrows + 1));
+    if (out->items == NULL)
         return RST_E_INTERNAL;
-    for (int i = 0; i < rows.nrows; i++) {
+    for (int i = 0; i < rows.nrows; i++)
         row_to_item(rst_row(&rows, i), &out->items[i]);
-        ids[i] = out->items[i].product_id;
+    return RST_OK;
+}
+
+rst_err rst_cart_list(rst_services *s, rst_arena *a, uint64_t user_id, rst_cart *out)
+{
+    uint64_t version;
+    memset(out, 0, sizeof(*out));
+    if (!cached_items(s, a, user_id, out, &version)) {
+        rst_err err = items_from_db(s, a, user_id, out);
+        if (err != RST_OK)
+            return err;
+        if (version != 0)
+            cache_items(s, user_id, version, out->items, out->n);
     }
-    err = rst_products_brief(s, a, ids, rows.nrows, out->products);
+    if (out->n == 0)
+        return RST_OK;
+    out->products = rst_arena_alloc(a, sizeof(rst_product_brief) * (size_t)out->n);
+    uint64_t *ids = rst_arena_alloc(a, sizeof(uint64_t) * (size_t)out->n);
+    if (out->products == NULL || ids == NULL)
+        return RST_E_INTERNAL;
+    for (int i = 0; i < out->n; i++)
+        ids[i] = out->items[i].product_id;
+    rst_err err = rst_products_brief(s, a, ids, out->n, out->products);
     if (err == RST_OK)
         add_totals(out);
     return err;
@@ -203,14 +358,16 @@ rst_err rst_cart_add(rst_services *s, rst_arena *a, uint64_t user_id, uint64_t p
         rst_db_rollback(db);
         return err;
     }
+    cart_changed(s, user_id);
     return item_by_id(s, a, item_id, out);
 }
 
 /* ------------------------------------------------------------ change */
 
-rst_err rst_cart_update(rst_services *s, rst_arena *a, uint64_t item_id, int quantity,
+rst_err rst_cart_update(rst_services *s, rst_arena *a, const rst_cart_item *item, int quantity,
                         int state, rst_cart_item *out)
 {
+    uint64_t item_id = item->id;
     rst_db *db;
     rst_err err = rst_shard_of(s, item_id, RST_PRIMARY, &db);
     if (err != RST_OK)
@@ -222,13 +379,15 @@ rst_err rst_cart_update(rst_services *s, rst_arena *a, uint64_t item_id, int qua
     rst_db_rc rc = rst_db_exec(db, SQL_UPDATE, p, 4, &matched);
     if (rc != RST_DB_OK)
         return rst_store_fail(db, rc, "cart update");
+    cart_changed(s, item->user_id);
     if (matched == 0)
         return RST_E_NOT_FOUND;
     return item_by_id(s, a, item_id, out);
 }
 
-rst_err rst_cart_remove(rst_services *s, uint64_t item_id)
+rst_err rst_cart_remove(rst_services *s, const rst_cart_item *item)
 {
+    uint64_t item_id = item->id;
     rst_db *db;
     rst_err err = rst_shard_of(s, item_id, RST_PRIMARY, &db);
     if (err != RST_OK)
@@ -238,6 +397,7 @@ rst_err rst_cart_remove(rst_services *s, uint64_t item_id)
     rst_db_rc rc = rst_db_exec(db, SQL_DELETE, p, 1, &matched);
     if (rc != RST_DB_OK)
         return rst_store_fail(db, rc, "cart remove");
+    cart_changed(s, item->user_id);
     return matched > 0 ? RST_OK : RST_E_NOT_FOUND;
 }
 

@@ -9,7 +9,13 @@
  * users row (SELECT ... FOR UPDATE), so the 200-item cap and the 999
  * quantity bound hold under any concurrency, and the item itself is written
  * with an upsert on the (user, product) unique key: concurrent adds of one
- * product end in one item with the summed quantity. */
+ * product end in one item with the summed quantity.
+ *
+ * A cart's items (not their products, which have a cache of their own and
+ * change under the cart) are cached in Redis under cart:{uid}, stamped
+ * with the cart's version cart:{uid}:v; every write sets a new version
+ * after its commit, so a cached copy made from an older read can never be
+ * served again, whatever order readers and writers run in. */
 #ifndef ROOST_CARTS_H
 #define ROOST_CARTS_H
 
@@ -60,11 +66,11 @@ rst_err rst_cart_add(rst_services *s, rst_arena *a, uint64_t user_id, uint64_t p
                      int quantity, int state, rst_cart_item *out, int *created, rst_why *why);
 
 /* Changes an item's quantity (> 0) and/or state (-1 keep); RST_E_NOT_FOUND. */
-rst_err rst_cart_update(rst_services *s, rst_arena *a, uint64_t item_id, int quantity,
+rst_err rst_cart_update(rst_services *s, rst_arena *a, const rst_cart_item *item, int quantity,
                         int state, rst_cart_item *out);
 
 /* Removes an item; RST_E_NOT_FOUND when it was already gone. */
-rst_err rst_cart_remove(rst_services *s, uint64_t item_id);
+rst_err rst_cart_remove(rst_services *s, const rst_cart_item *item);
 
 /* Writes the CartItem object of API.md §4. */
 void rst_cart_item_json(rst_buf *b, const rst_cart_item *item, const rst_product_brief *product);

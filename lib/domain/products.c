@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cjson/cJSON.h>
 
 #include "core/buf.h"
 #include "core/log.h"
@@ -99,41 +98,128 @@ rst_err rst_product_get_json(rst_services *s, rst_arena *a, uint64_t id,
 
 /* ---------------------------------------------------------------- briefs */
 
-/* A string member copied into the arena; NULL when absent or not a string. */
-static const char *member_str(rst_arena *a, const cJSON *o, const char *name)
+/* A reader for the product objects this file writes (product_json):
+ * walks the top-level members and notes where each value's JSON text is,
+ * so a brief copies the name and img as they are, escapes and all, instead
+ * of a full JSON parse and a re-escape (which cost more than the rest of a
+ * cart). Anything unexpected makes the value unreadable: a miss. */
+typedef struct {
+    const char *p, *end;
+} scan;
+
+static void skip_ws(scan *sc)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    return cJSON_IsString(v) ? rst_arena_strdup(a, v->valuestring) : NULL;
+    while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\n' || *sc->p == '\t' || *sc->p == '\r'))
+        sc->p++;
 }
 
-/* Reads a brief out of a cached product object. -1 when the value is not
- * one (foreign or corrupt): the caller counts it as a miss. */
-static int brief_from_json(rst_arena *a, const char *json, size_t len, rst_product_brief *out)
+/* A string token at sc->p: its span (quotes included), or -1. */
+static int scan_string(scan *sc, const char **start, size_t *len)
 {
-    cJSON *o = cJSON_ParseWithLength(json, len);
-    int rc = -1;
-    const cJSON *price = o ? cJSON_GetObjectItemCaseSensitive(o, "price") : NULL;
-    const char *state = o ? member_str(a, o, "state") : NULL;
-    if (cJSON_IsNumber(price) && price->valuedouble >= 0 && price->valuedouble <= 100000000 &&
-        state != NULL) {
-        out->name = member_str(a, o, "name");
-        out->img = member_str(a, o, "img");
-        out->price = (int64_t)price->valuedouble;
-        out->active = strcmp(state, "active") == 0;
-        out->found = 1;
-        rc = out->name != NULL && out->img != NULL ? 0 : -1;
+    const char *q = sc->p;
+    if (q >= sc->end || *q != '"')
+        return -1;
+    for (q++; q < sc->end && *q != '"'; q++)
+        if (*q == '\\' && ++q == sc->end)
+            return -1;
+    if (q >= sc->end)
+        return -1;
+    *start = sc->p;
+    *len = (size_t)(q + 1 - sc->p);
+    sc->p = q + 1;
+    return 0;
+}
+
+/* Any other scalar (a number, true, false, null): up to , or }. */
+static int scan_scalar(scan *sc, const char **start, size_t *len)
+{
+    const char *q = sc->p;
+    while (q < sc->end && *q != ',' && *q != '}' && *q != ' ')
+        q++;
+    if (q == sc->p)
+        return -1;
+    *start = sc->p;
+    *len = (size_t)(q - sc->p);
+    sc->p = q;
+    return 0;
+}
+
+static int span_is(const char *s, size_t n, const char *lit)
+{
+    return n == strlen(lit) && memcmp(s, lit, n) == 0;
+}
+
+static int brief_from_json(const char *json, size_t len, rst_product_brief *out)
+{
+    scan sc = { json, json + len };
+    const char *price = NULL, *state = NULL;
+    size_t price_len = 0, state_len = 0;
+    out->name_json = out->img_json = NULL;
+    skip_ws(&sc);
+    if (sc.p >= sc.end || *sc.p++ != '{')
+        return -1;
+    for (;;) {
+        const char *k, *v;
+        size_t klen, vlen;
+        skip_ws(&sc);
+        if (scan_string(&sc, &k, &klen) != 0)
+            return -1;
+        skip_ws(&sc);
+        if (sc.p >= sc.end || *sc.p++ != ':')
+            return -1;
+        skip_ws(&sc);
+        int str = sc.p < sc.end && *sc.p == '"';
+        if ((str ? scan_string(&sc, &v, &vlen) : scan_scalar(&sc, &v, &vlen)) != 0)
+            return -1;
+        if (str && span_is(k, klen, "\"name\""))
+            out->name_json = v, out->name_len = vlen;
+        else if (str && span_is(k, klen, "\"img\""))
+            out->img_json = v, out->img_len = vlen;
+        else if (str && span_is(k, klen, "\"state\""))
+            state = v, state_len = vlen;
+        else if (!str && span_is(k, klen, "\"price\""))
+            price = v, price_len = vlen;
+        skip_ws(&sc);
+        if (sc.p < sc.end && *sc.p == ',') {
+            sc.p++;
+            continue;
+        }
+        if (sc.p < sc.end && *sc.p == '}')
+            break;
+        return -1;
     }
-    cJSON_Delete(o);
-    return rc;
+    uint64_t pr;
+    if (out->name_json == NULL || out->img_json == NULL || price == NULL || state == NULL ||
+        rst_parse_u64(price, &pr) != price_len || pr > 100000000)
+        return -1;
+    if (!span_is(state, state_len, "\"active\"") && !span_is(state, state_len, "\"inactive\""))
+        return -1;
+    out->price = (int64_t)pr;
+    out->active = state_len == 8;
+    out->found = 1;
+    return 0;
 }
 
-static void brief_from_row(const rst_value *row, rst_product_brief *out)
+/* A string as JSON text in the arena (quotes included). */
+static const char *json_text(rst_arena *a, const char *s, size_t n, size_t *len)
 {
-    out->found = 1;
-    out->name = row[1].s;
+    rst_buf b;
+    rst_buf_init(&b);
+    rst_json_strn(&b, s, n);
+    const char *copy = b.oom ? NULL : rst_arena_strndup(a, b.data, b.len);
+    *len = b.len;
+    rst_buf_free(&b);
+    return copy;
+}
+
+static int brief_from_row(rst_arena *a, const rst_value *row, rst_product_brief *out)
+{
+    out->name_json = json_text(a, row[1].s, row[1].len, &out->name_len);
+    out->img_json = json_text(a, row[3].s, row[3].len, &out->img_len);
     out->price = (int64_t)row[2].u;
-    out->img = row[3].s;
     out->active = strcmp(row[5].s, "active") == 0;
+    out->found = out->name_json != NULL && out->img_json != NULL;
+    return out->found ? 0 : -1;
 }
 
 /* The IN list of SQL_BRIEFS is padded to a power of two (with id 0, which
@@ -220,8 +306,9 @@ static rst_err briefs_from_db(rst_services *s, rst_arena *a, const uint64_t *ids
         return rst_store_fail(s->catalog, rc, "product briefs");
     for (int r = 0; r < rows.nrows; r++)
         for (int i = 0; i < n; i++)
-            if (!out[i].found && ids[i] == rst_row(&rows, r)[0].u)
-                brief_from_row(rst_row(&rows, r), &out[i]);
+            if (!out[i].found && ids[i] == rst_row(&rows, r)[0].u &&
+                brief_from_row(a, rst_row(&rows, r), &out[i]) != 0)
+                return RST_E_INTERNAL;
     cache_rows(s, a, &rows);
     return RST_OK;
 }
@@ -242,7 +329,7 @@ rst_err rst_products_brief(rst_services *s, rst_arena *a, const uint64_t *ids, i
     }
     if (rst_cache_mget(s->cache, a, keys, n, vals, lens) > 0)
         for (int i = 0; i < n; i++)
-            if (vals[i] != NULL && brief_from_json(a, vals[i], lens[i], &out[i]) != 0)
+            if (vals[i] != NULL && brief_from_json(vals[i], lens[i], &out[i]) != 0)
                 out[i] = (rst_product_brief){ .id = ids[i] };
     return briefs_from_db(s, a, ids, n, out);
 }
@@ -256,11 +343,11 @@ void rst_product_brief_json(rst_buf *b, const rst_product_brief *p)
     rst_buf_puts(b, "{\"id\":");
     rst_json_id(b, p->id);
     rst_buf_puts(b, ",\"name\":");
-    rst_json_str(b, p->name);
+    rst_buf_append(b, p->name_json, p->name_len);
     rst_buf_puts(b, ",\"price\":");
     rst_json_i64(b, p->price);
     rst_buf_puts(b, ",\"img\":");
-    rst_json_str(b, p->img);
+    rst_buf_append(b, p->img_json, p->img_len);
     rst_buf_puts(b, p->active ? ",\"state\":\"active\"}" : ",\"state\":\"inactive\"}");
 }
 

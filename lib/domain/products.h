@@ -25,8 +25,10 @@ rst_err rst_product_get_json(rst_services *s, rst_arena *a, uint64_t id,
 typedef struct {
     uint64_t    id;
     int         found;        /* 0: no such product in the catalog */
-    const char *name;         /* arena */
-    const char *img;          /* arena */
+    const char *name_json;    /* the name as a JSON string, quotes included */
+    size_t      name_len;
+    const char *img_json;     /* the img likewise */
+    size_t      img_len;
     int64_t     price;
     int         active;
 } rst_product_brief;

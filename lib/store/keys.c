@@ -55,6 +55,16 @@ int rst_key_throttle(const rst_cache *c, rst_key *k, const char *name_lc)
     return rst_key_fmt(k, rst_cache_prefix(c), "throttle:%s", name_lc);
 }
 
+int rst_key_cart(const rst_cache *c, rst_key *k, uint64_t user_id)
+{
+    return rst_key_fmt(k, rst_cache_prefix(c), "cart:%" PRIu64, user_id);
+}
+
+int rst_key_cart_version(const rst_cache *c, rst_key *k, uint64_t user_id)
+{
+    return rst_key_fmt(k, rst_cache_prefix(c), "cart:%" PRIu64 ":v", user_id);
+}
+
 int rst_key_idempotency(const rst_cache *c, rst_key *k, const char *hash_hex)
 {
     return rst_key_fmt(k, rst_cache_prefix(c), "idem:%s", hash_hex);

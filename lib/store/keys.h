@@ -31,6 +31,8 @@ int rst_key_products_page(const struct rst_cache *c, rst_key *k, const char *gen
                           uint64_t after_id, int offset, int limit);
 int rst_key_token_state(const struct rst_cache *c, rst_key *k, uint64_t user_id);
 int rst_key_throttle(const struct rst_cache *c, rst_key *k, const char *name_lc);
+int rst_key_cart(const struct rst_cache *c, rst_key *k, uint64_t user_id);
+int rst_key_cart_version(const struct rst_cache *c, rst_key *k, uint64_t user_id);
 int rst_key_idempotency(const struct rst_cache *c, rst_key *k, const char *hash_hex);
 
 #endif

@@ -3,6 +3,7 @@
  * concurrent adds, totals over saved items and inactive products, caching
  * headers, idempotent adds, and (last) a shard or Redis stopped. */
 #include <check.h>
+#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -517,6 +518,82 @@ START_TEST(idempotent_add_is_not_counted_twice)
 }
 END_TEST
 
+/* The cached copy of a cart (cart:{uid}) never outlives a write: read,
+ * write, read again, in every way a cart changes. */
+START_TEST(cart_reads_follow_every_write)
+{
+    user_t u;
+    new_user(&u, "cw");
+    const char *p1 = fresh_product(NULL), *p2 = fresh_product(NULL);
+    char item[ACCT_IDLEN], path[64], key[64];
+    api_resp r;
+    get_cart(&r, u.id, u.tok);                    /* the version is made */
+    api_free(&r);
+    get_cart(&r, u.id, u.tok);                    /* an empty copy is cached */
+    ck_assert_int_eq(cJSON_GetArraySize(api_json_at(&r, "items")), 0);
+    api_free(&r);
+    snprintf(key, sizeof(key), "%scart:%s", api_redis_prefix(), u.id);
+    redisReply *c = api_redis("EXISTS %s", key);
+    ck_assert_msg(c != NULL && c->type == REDIS_REPLY_INTEGER && c->integer == 1,
+                  "no cached copy of the cart");
+    freeReplyObject(c);
+    add_ok(u.id, p1, 1, u.tok, item);
+    get_cart(&r, u.id, u.tok);
+    ck_assert_int_eq(cJSON_GetArraySize(api_json_at(&r, "items")), 1);
+    api_free(&r);
+    add_ok(u.id, p1, 2, u.tok, NULL);             /* merge */
+    get_cart(&r, u.id, u.tok);
+    ck_assert_int_eq(num_at(&r, "items.0.quantity"), 3);
+    api_free(&r);
+    item_path(path, sizeof(path), item);
+    ck_assert_int_eq(status_of("PUT", path, "{\"state\":\"saved\"}", u.tok), 200);
+    get_cart(&r, u.id, u.tok);
+    ck_assert_str_eq(api_json_str(&r, "items.0.state"), "saved");
+    ck_assert_int_eq(num_at(&r, "total_quantity"), 0);
+    api_free(&r);
+    add_ok(u.id, p2, 1, u.tok, NULL);
+    ck_assert_int_eq(status_of("DELETE", path, NULL, admin_tok), 200);   /* by the admin */
+    get_cart(&r, u.id, u.tok);
+    ck_assert_int_eq(cJSON_GetArraySize(api_json_at(&r, "items")), 1);
+    ck_assert_str_eq(api_json_str(&r, "items.0.product_id"), p2);
+    api_free(&r);
+}
+END_TEST
+
+/* A foreign or corrupt copy, even one stamped with the current version,
+ * is a miss: the cart comes from the shard. */
+START_TEST(a_corrupt_cached_cart_is_a_miss)
+{
+    user_t u;
+    new_user(&u, "cq");
+    const char *p = fresh_product(NULL);
+    add_ok(u.id, p, 4, u.tok, NULL);
+    api_resp r;
+    get_cart(&r, u.id, u.tok);
+    api_free(&r);
+    redisReply *v = api_redis("GET %scart:%s:v", api_redis_prefix(), u.id);
+    ck_assert_msg(v != NULL && v->type == REDIS_REPLY_STRING, "no cart version");
+    char bad[128];
+    snprintf(bad, sizeof(bad), "%s\n1 2 3 4", v->str);
+    freeReplyObject(v);
+    redisReply *set = api_redis("SET %scart:%s %s", api_redis_prefix(), u.id, bad);
+    ck_assert_ptr_nonnull(set);
+    freeReplyObject(set);
+    get_cart(&r, u.id, u.tok);
+    ck_assert_int_eq(cJSON_GetArraySize(api_json_at(&r, "items")), 1);
+    ck_assert_int_eq(num_at(&r, "items.0.quantity"), 4);
+    api_free(&r);
+    /* A product value in the cache that is not a product is a miss too. */
+    set = api_redis("SET %sproduct:%s {\"name\":\"x\" EX 60", api_redis_prefix(), p);
+    ck_assert_ptr_nonnull(set);
+    freeReplyObject(set);
+    get_cart(&r, u.id, u.tok);
+    ck_assert_str_eq(api_json_str(&r, "items.0.product.id"), p);
+    ck_assert(cJSON_IsString(api_json_at(&r, "items.0.product.name")));
+    api_free(&r);
+}
+END_TEST
+
 /* ------------------------------------------------------------ races */
 
 /* n children POST bodies[i] to path at once (released together through a
@@ -717,6 +794,8 @@ Suite *suite_carts(void)
     tcase_add_test(t, totals_skip_saved_items_and_inactive_products);
     tcase_add_test(t, private_etags_and_304);
     tcase_add_test(t, idempotent_add_is_not_counted_twice);
+    tcase_add_test(t, cart_reads_follow_every_write);
+    tcase_add_test(t, a_corrupt_cached_cart_is_a_miss);
     tcase_add_test(t, concurrent_adds_of_one_product_merge);
     tcase_add_test(t, the_200_item_cap_holds_under_concurrent_adds);
     t = api_tcase(s, "carts_faults");

@@ -1,6 +1,7 @@
 /* test_timefmt.c -- unit tests of core/timefmt: RFC 3339 UTC formatting with
  * milliseconds, clamping, and the wall clock. */
 #include <string.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "core/timefmt.h"
@@ -38,6 +39,23 @@ START_TEST(test_clamped_to_year_9999)
 }
 END_TEST
 
+/* The hand-written calendar against the C library's, every 7 hours and a
+ * bit from 1970 to 2400 (every month end, leap day and century rule). */
+START_TEST(test_matches_gmtime)
+{
+    char want[64];
+    for (uint64_t ms = 0; ms < 13569465600000ULL; ms += 25200123ULL) {
+        time_t secs = (time_t)(ms / 1000);
+        struct tm tm;
+        ck_assert_ptr_nonnull(gmtime_r(&secs, &tm));
+        snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (unsigned)(ms % 1000));
+        expect_format(ms, want);
+    }
+}
+END_TEST
+
 START_TEST(test_now)
 {
     uint64_t before = (uint64_t)time(NULL) * 1000;
@@ -56,6 +74,7 @@ Suite *suite_timefmt(void)
 
     tcase_add_test(tc, test_known_instants);
     tcase_add_test(tc, test_clamped_to_year_9999);
+    tcase_add_test(tc, test_matches_gmtime);
     tcase_add_test(tc, test_now);
     suite_add_tcase(s, tc);
     return s;
