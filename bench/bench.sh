@@ -59,6 +59,7 @@ scenario() {
             header=*)     BENCH_HEADERS[$name]+=${opt#header=}$'\n';;
             bypass-cache) BENCH_HEADERS[$name]+="Authorization: Bearer x"$'\n';;
             auth=admin)   BENCH_AUTH[$name]=admin;;
+            auth=owner)   BENCH_AUTH[$name]=owner;;
             redis-down)   BENCH_REDIS_DOWN[$name]=1;;
             expect=*)     BENCH_EXPECT[$name]=${opt#expect=};;
             note=*)       BENCH_NOTE[$name]=${opt#note=};;
@@ -253,17 +254,42 @@ bench_fetch_lists() {
     awk -v n="${n:-0}" 'BEGIN { m = n < 5000 ? n : 5000; for (i = 0; i < m; i++) printf "bench%d\n", int(i * n / m) }' \
         >"$dir/user.txt"
     [[ -s $dir/user.txt ]] || die "the dataset has no users"
-    # Active cart items of the seeded carts, "user<TAB>item<TAB>product",
-    # a sample of at most 5000 spread over both shard servers.
+    # Active cart items of the seeded carts, "user<TAB>item<TAB>product<TAB>
+    # owner's name", from both shard servers; then the items of a sample of
+    # BENCH_CART_OWNERS owners, each signed in once for its token (5th
+    # field), so cart requests come from their owners as real ones do.
     local sock
     : >"$dir/cart.all"
     for sock in "$SOCK_DB1" "$SOCK_DB2"; do
         mariadb --no-defaults --socket="$sock" -u"$ADMIN_USER" -N -B -e \
-            "SELECT user_id, id, product_id FROM roost_shard.cart_items WHERE state = 'active'" \
+            "SELECT c.user_id, c.id, c.product_id, u.name FROM roost_shard.cart_items c
+             JOIN roost_shard.users u ON u.id = c.user_id WHERE c.state = 'active' ORDER BY c.id" \
             >>"$dir/cart.all" || die "cannot read the cart items from $sock"
     done
-    awk -F'\t' '{ a[NR] = $0 } END { m = NR < 5000 ? NR : 5000; for (i = 0; i < m; i++) print a[1 + int(i * NR / m)] }' \
-        "$dir/cart.all" >"$dir/cart.txt"
+    [[ -s $dir/cart.all ]] || { warn "the dataset has no carts: cart scenarios will fail"; return 0; }
+    bench_cart_owners "$dir"
+}
+
+BENCH_CART_OWNERS=${BENCH_CART_OWNERS:-100}
+
+# cart.txt: the items of BENCH_CART_OWNERS owners spread over the list,
+# each line with its owner's token.
+bench_cart_owners() {
+    local dir=$1 uid name body tok
+    awk -F'\t' '!seen[$1]++ { print $1 "\t" $4 }' "$dir/cart.all" |
+        awk -v m="$BENCH_CART_OWNERS" '{ a[NR] = $0 } END { k = NR < m ? NR : m; for (i = 0; i < k; i++) print a[1 + int(i * NR / k)] }' \
+        >"$dir/cart.owners"
+    : >"$dir/cart.tokens"
+    while IFS=$'\t' read -r uid name; do
+        body=$(curl -s --max-time 10 -H 'Accept: application/json' -H 'Content-Type: application/json' \
+               -d "{\"name\":\"$name\",\"password\":\"benchpass1\"}" "$URL/users/SignIn") || body=""
+        tok=$(sed -n 's/^{"access_token":"\([^"]*\)".*/\1/p' <<<"$body")
+        [[ -n $tok ]] || die "cart owner $name: sign-in failed: ${body:0:200}"
+        printf '%s\t%s\n' "$uid" "$tok" >>"$dir/cart.tokens"
+    done <"$dir/cart.owners"
+    awk -F'\t' 'NR == FNR { tok[$1] = $2; next } ($1 in tok) { print $1 "\t" $2 "\t" $3 "\t" tok[$1] }' \
+        "$dir/cart.tokens" "$dir/cart.all" >"$dir/cart.txt"
+    say "cart scenarios: $(wc -l <"$dir/cart.txt") items of $(wc -l <"$dir/cart.owners") signed-in owners"
 }
 
 # A token of the bench admin (made once with roostctl), for auth=admin
@@ -313,7 +339,8 @@ bench_requests() {
                 return out s
             }
             function all(s) { return subst(subst(subst(s, "{cart_user}", $1), "{cart_item}", $2), "{cart_product}", $3) }
-            { printf "%s\t%s\t%s\n", m, all(p), all(b) }' "$RUN/wrk/cart.txt" >"$file"
+            { printf "%s\t%s\t%s", m, all(p), all(b); if (owner) printf "\t%s", $4; printf "\n" }' \
+            owner="$([[ ${BENCH_AUTH[$name]} == owner ]] && echo 1)" "$RUN/wrk/cart.txt" >"$file"
         echo "$file"
         return 0
     fi
@@ -337,12 +364,16 @@ bench_requests() {
 # The first request of a scenario with curl: the status, then the headers
 # in BENCH_CURL_HEAD and the body in BENCH_CURL_BODY.
 bench_probe() {
-    local name=$1 file method path body line h
+    local name=$1 file method path body line h token
     local -a hdrs=(-H 'Accept: application/json')
     file=$(bench_requests "$name")
     method=${BENCH_METHOD[$name]}; path=${BENCH_PATH[$name]}; body=""
     if [[ -n $file ]]; then
-        IFS=$'\t' read -r method path body <"$file"
+        # cut, not read: tabs are IFS whitespace, and runs of them collapse.
+        line=$(head -n 1 "$file")
+        method=$(cut -f1 <<<"$line"); path=$(cut -f2 <<<"$line"); body=$(cut -f3 <<<"$line")
+        token=$(cut -f4 <<<"$line")
+        if [[ -n $token ]]; then hdrs+=(-H "Authorization: Bearer $token"); fi
     fi
     while IFS= read -r h; do if [[ -n $h ]]; then hdrs+=(-H "$h"); fi; done <<<"$(bench_headers "$name")"
     if [[ -n $body ]]; then hdrs+=(--data-binary "$body"); fi

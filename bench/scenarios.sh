@@ -21,6 +21,8 @@
 #         auth=admin       send the bench admin's token (made with roostctl
 #                          and signed in by the driver): for endpoints that
 #                          need one; the admin may read and change any cart
+#         auth=owner       with {cart_*}: each request carries its cart
+#                          owner's token (a sample of owners signs in once)
 #         redis-down       stop the stack's Redis for this scenario (roostd's
 #                          circuit breaker then serves from MariaDB) and start
 #                          it again afterwards
@@ -49,11 +51,13 @@ scenario products-list       scenario 0.12 GET  '/products?limit=20' bypass-cach
 scenario signin              scenario -    POST /users/SignIn \
     body='{"name":"{user}","password":"benchpass1"}' \
     note='Argon2id-bound: req/s here are sign-ins/s, rotating over bench users'
-scenario cart-list           scenario 0.10 GET  '/addToCars/{cart_user}' auth=admin \
-    note='a whole 20-item cart with its products (one shard query, one MGET), signed in'
-scenario cart-item           scenario 0.15 GET  '/addToCar/{cart_item}' auth=admin \
-    note='one cart item and its product, signed in'
-scenario cart-add-merge      scenario -    POST '/addToCars/{cart_user}' auth=admin \
+scenario cart-list           scenario 0.10 GET  '/addToCars/{cart_user}' auth=owner \
+    note='a whole 20-item cart with its products, by its owner: two Redis round trips (cart copy, product MGET)'
+scenario cart-item           scenario 0.08 GET  '/addToCar/{cart_item}' auth=owner \
+    note='one cart item and its product, by its owner: one shard query, one Redis GET'
+scenario cart-list-admin     scenario -    GET  '/addToCars/{cart_user}' auth=admin \
+    note='the same carts read by an admin: one more shard query (does the user exist?)'
+scenario cart-add-merge      scenario -    POST '/addToCars/{cart_user}' auth=owner \
     body='{"product_id":"{cart_product}","quantity":1}' \
     note='adds one more of a product already in the cart (200, merged): a locked shard transaction a request'
 scenario product-mariadb     scenario 0.15 GET  '/product/{product}' bypass-cache redis-down \

@@ -665,9 +665,27 @@ svc_refresh() {
 # Services already running are left alone, except that nginx reloads a
 # changed configuration and roostd is restarted when its binary or its
 # configuration is newer than the running process.
+# The stacks' ports lie inside Linux's ephemeral range (32768-60999 by
+# default): an outgoing connection that happens to take 38306 as its local
+# port (even one in TIME-WAIT) makes the bench stack's db1 fail to bind.
+# Reserving the ports keeps the kernel from handing them out; root only,
+# and a failure is only a warning.
+stack_reserve_ports() {
+    local f=/proc/sys/net/ipv4/ip_local_reserved_ports cur want p
+    [[ -w $f ]] || return 0
+    cur=$(cat "$f")
+    want=$cur
+    for p in "$PORT_NGINX" "$PORT_DB1" "$PORT_DB2" "$PORT_REDIS"; do
+        if ! grep -qE "(^|,)$p(,|$)" <<<"$cur"; then want=${want:+$want,}$p; fi
+    done
+    [[ $want == "$cur" ]] || echo "$want" >"$f" 2>/dev/null ||
+        warn "could not reserve the stack's ports in $f"
+}
+
 stack_start() {
     local t0 pids=() p rc=0 name
     t0=$(now_ms)
+    stack_reserve_ports
     svc_refresh
     if svc_running roostd && [[ $ROOSTD_BIN -nt $(svc_pidfile roostd) || $CONF -nt $(svc_pidfile roostd) ]]; then
         say "roostd: binary or configuration changed since it started: restarting it"

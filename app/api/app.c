@@ -174,7 +174,8 @@ static int authenticate(rst_ctx *c)
         return -1;
     }
     rst_claims claims;
-    switch (rst_token_verify(c->svc->secrets.jwt, token, (int64_t)(rst_time_now_ms() / 1000), &claims)) {
+    switch (rst_token_verify_cached(c->svc->tokens, c->svc->secrets.jwt, token,
+                                    (int64_t)(rst_time_now_ms() / 1000), &claims)) {
     case RST_TOKEN_OK:
         break;
     case RST_TOKEN_EXPIRED:

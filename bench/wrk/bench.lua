@@ -3,8 +3,9 @@
 -- Without BENCH_REQUESTS in the environment (or with it empty) it defines no request()
 -- function, so wrk sends its one pre-built request (the URL and the -H
 -- headers of the command line) at full speed. With BENCH_REQUESTS=FILE,
--- FILE holds one request a line, "METHOD<TAB>PATH[<TAB>BODY]": every thread
--- builds them all once (wrk.format adds the -H headers and Content-Length)
+-- FILE holds one request a line, "METHOD<TAB>PATH[<TAB>BODY[<TAB>TOKEN]]":
+-- every thread builds them all once (wrk.format adds the -H headers and
+-- Content-Length; a TOKEN becomes that request's Authorization: Bearer)
 -- and cycles through them, each thread from its own starting point.
 --
 -- done() prints one line the driver parses:
@@ -27,11 +28,19 @@ if file and file ~= "" then
 
    function init(args)
       for line in io.lines(file) do
-         local method, path, body = line:match("^([^\t]+)\t([^\t]+)\t?(.*)$")
+         local method, path, rest = line:match("^([^\t]+)\t([^\t]+)\t?(.*)$")
          if method then
+            local body, token = rest:match("^([^\t]*)\t(.+)$")
+            if not body then body = rest end
             if body == "" then body = nil end
+            local headers = nil
+            if token then
+               headers = {}
+               for k, v in pairs(wrk.headers) do headers[k] = v end
+               headers["Authorization"] = "Bearer " .. token
+            end
             n = n + 1
-            reqs[n] = wrk.format(method, path, nil, body)
+            reqs[n] = wrk.format(method, path, headers, body)
          end
       end
       if n == 0 then

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "auth/token.h"
 #include "core/ids.h"
@@ -76,6 +77,17 @@ static int read_int_grant(jwt_t *jwt, const char *name, int64_t *out)
     return 0;
 }
 
+/* iat not in the future, exp not past, both with the leeway; written so
+ * that no claim value, however large, can overflow. */
+static rst_token_rc check_times(const rst_claims *c, int64_t now_s)
+{
+    if (c->iat > now_s && c->iat - now_s > RST_TOKEN_LEEWAY_S)
+        return RST_TOKEN_INVALID;          /* issued in the future: not ours */
+    if (c->exp < now_s - RST_TOKEN_LEEWAY_S)
+        return RST_TOKEN_EXPIRED;
+    return RST_TOKEN_OK;
+}
+
 rst_token_rc rst_token_verify(const unsigned char key[32], const char *token,
                               int64_t now_s, rst_claims *out)
 {
@@ -100,19 +112,37 @@ rst_token_rc rst_token_verify(const unsigned char key[32], const char *token,
         goto done;
     if (strcmp(role, "admin") != 0 && strcmp(role, "user") != 0)
         goto done;
-    if (iat > now_s + RST_TOKEN_LEEWAY_S)
-        goto done;                         /* issued in the future: not ours */
-    if (exp + RST_TOKEN_LEEWAY_S < now_s) {
-        rc = RST_TOKEN_EXPIRED;
-        goto done;
-    }
     out->admin = strcmp(role, "admin") == 0;
     out->ver = (uint64_t)ver;
     out->iat = iat;
     out->exp = exp;
     strcpy(out->jti, jti);
-    rc = RST_TOKEN_OK;
+    rc = check_times(out, now_s);
 done:
     jwt_free(jwt);
+    return rc;
+}
+
+/* ------------------------------------------------------------ cache */
+
+rst_token_rc rst_token_verify_cached(rst_token_cache *tc, const unsigned char key[32],
+                                     const char *token, int64_t now_s, rst_claims *out)
+{
+    size_t len = token ? strlen(token) : 0;
+    if (tc == NULL || token == NULL || len >= RST_TOKEN_CACHE_LEN)
+        return rst_token_verify(key, token, now_s, out);
+    uint64_t hash = XXH3_64bits(token, len) | 1;          /* never 0: 0 marks empty */
+    rst_token_slot *slot = &tc->slots[hash % RST_TOKEN_CACHE_SLOTS];
+    if (slot->hash == hash && slot->len == len && sodium_memcmp(slot->token, token, len) == 0) {
+        *out = slot->claims;
+        return check_times(out, now_s);
+    }
+    rst_token_rc rc = rst_token_verify(key, token, now_s, out);
+    if (rc == RST_TOKEN_OK) {
+        slot->hash = hash;
+        slot->len = len;
+        memcpy(slot->token, token, len);
+        slot->claims = *out;
+    }
     return rc;
 }

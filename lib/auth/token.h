@@ -37,4 +37,29 @@ char *rst_token_issue(const unsigned char key[32], rst_claims *c, int64_t now_s,
 rst_token_rc rst_token_verify(const unsigned char key[32], const char *token,
                               int64_t now_s, rst_claims *out);
 
+/* Tokens that verified, remembered by a worker: a client sends the same
+ * token with every request for half an hour, and the HMAC, base64 and JSON
+ * work of verifying it costs more than many a whole request. A token seen
+ * before (the whole string, compared in constant time) is checked again
+ * for its times only: its signature and claims cannot have changed, and the
+ * key only changes with the process. Revocation (token versions) is the
+ * caller's check either way. */
+#define RST_TOKEN_CACHE_SLOTS 256
+#define RST_TOKEN_CACHE_LEN   512     /* longer tokens are verified every time */
+
+typedef struct {
+    uint64_t   hash;                  /* of the token text; 0: empty slot */
+    size_t     len;
+    char       token[RST_TOKEN_CACHE_LEN];
+    rst_claims claims;
+} rst_token_slot;
+
+typedef struct {
+    rst_token_slot slots[RST_TOKEN_CACHE_SLOTS];
+} rst_token_cache;
+
+/* rst_token_verify through the cache (NULL: no cache). */
+rst_token_rc rst_token_verify_cached(rst_token_cache *tc, const unsigned char key[32],
+                                     const char *token, int64_t now_s, rst_claims *out);
+
 #endif

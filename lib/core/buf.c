@@ -161,11 +161,11 @@ static size_t u64_to_dec(uint64_t v, char out[21])
 
 void rst_json_id(rst_buf *b, uint64_t id)
 {
-    char d[21];
-    size_t n = u64_to_dec(id, d);
-    rst_buf_putc(b, '"');
-    rst_buf_append(b, d, n);
-    rst_buf_putc(b, '"');
+    char d[23];
+    size_t n = u64_to_dec(id, d + 1);
+    d[0] = '"';
+    d[n + 1] = '"';
+    rst_buf_append(b, d, n + 2);
 }
 
 void rst_json_u64(rst_buf *b, uint64_t v)

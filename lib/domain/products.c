@@ -113,17 +113,23 @@ static void skip_ws(scan *sc)
         sc->p++;
 }
 
-/* A string token at sc->p: its span (quotes included), or -1. */
+/* A string token at sc->p: its span (quotes included), or -1. The
+ * closing quote is the first one after an even run of backslashes. */
 static int scan_string(scan *sc, const char **start, size_t *len)
 {
     const char *q = sc->p;
     if (q >= sc->end || *q != '"')
         return -1;
-    for (q++; q < sc->end && *q != '"'; q++)
-        if (*q == '\\' && ++q == sc->end)
+    for (q++;; q++) {
+        q = memchr(q, '"', (size_t)(sc->end - q));
+        if (q == NULL)
             return -1;
-    if (q >= sc->end)
-        return -1;
+        const char *b = q;
+        while (b > sc->p + 1 && b[-1] == '\\')
+            b--;
+        if ((q - b) % 2 == 0)
+            break;
+    }
     *start = sc->p;
     *len = (size_t)(q + 1 - sc->p);
     sc->p = q + 1;

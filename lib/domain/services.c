@@ -1,4 +1,6 @@
 /* services.c -- opening and closing a worker's shared resources. */
+#include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -18,7 +20,8 @@ int rst_services_open(rst_services *s, const rst_config *cfg,
         return -1;
     s->catalog = rst_db_new(&cfg->catalog);
     s->cache = rst_cache_new(cfg);
-    if (s->catalog == NULL || s->cache == NULL)
+    s->tokens = calloc(1, sizeof(*s->tokens));
+    if (s->catalog == NULL || s->cache == NULL || s->tokens == NULL)
         goto fail;
     for (int i = 0; i < cfg->nshard_servers; i++) {
         s->shards[i] = rst_db_new(&cfg->shard_servers[i]);
@@ -41,6 +44,10 @@ void rst_services_close(rst_services *s)
     s->nshards = 0;
     rst_cache_free(s->cache);
     s->cache = NULL;
+    if (s->tokens != NULL)
+        sodium_memzero(s->tokens, sizeof(*s->tokens));   /* bearer tokens are secrets */
+    free(s->tokens);
+    s->tokens = NULL;
 }
 
 rst_err rst_shard(rst_services *s, unsigned shard, rst_role role, rst_db **out)

@@ -9,6 +9,7 @@
 
 #include "auth/password.h"
 #include "auth/throttle.h"
+#include "auth/token.h"
 #include "core/config.h"
 #include "core/ids.h"
 #include "core/secret.h"
@@ -28,6 +29,7 @@ typedef struct {
     rst_secrets       secrets;
     rst_pw_params     pw;
     rst_throttle      throttle;  /* sign-in limits when Redis is down */
+    rst_token_cache  *tokens;    /* tokens this worker verified (auth/token.h) */
 } rst_services;
 
 /* 0 on success; -1 (out of memory or a bad generator number). Nothing

@@ -376,6 +376,51 @@ START_TEST(test_missing_or_bad_claims)
 }
 END_TEST
 
+/* Issue 14: exp + leeway overflowed for an exp near INT64_MAX (undefined
+ * behaviour; the sanitizer build traps it). Such a token is simply valid,
+ * and one issued at INT64_MAX is in the future. */
+START_TEST(test_extreme_times_do_not_overflow)
+{
+    char t[2048];
+    sign_hs256(KEY, JWT_HEADER, "{\"sub\":\"42\",\"role\":\"user\",\"iat\":1795895421,"
+               "\"exp\":9223372036854775807,\"jti\":\"ab\",\"ver\":0}", t, sizeof(t));
+    ck_assert_int_eq(verify(KEY, t, NOW), RST_TOKEN_OK);
+    sign_hs256(KEY, JWT_HEADER, "{\"sub\":\"42\",\"role\":\"user\",\"iat\":9223372036854775807,"
+               "\"exp\":9223372036854775807,\"jti\":\"ab\",\"ver\":0}", t, sizeof(t));
+    ck_assert_int_eq(verify(KEY, t, NOW), RST_TOKEN_INVALID);
+    sign_hs256(KEY, JWT_HEADER, "{\"sub\":\"42\",\"role\":\"user\",\"iat\":-9223372036854775808,"
+               "\"exp\":-9223372036854775808,\"jti\":\"ab\",\"ver\":0}", t, sizeof(t));
+    ck_assert_int_eq(verify(KEY, t, NOW), RST_TOKEN_EXPIRED);
+}
+END_TEST
+
+/* The cache answers a token it verified before, rechecks its times, and
+ * never lets a different string -- one byte changed -- borrow its answer. */
+START_TEST(test_cache_remembers_only_the_same_token)
+{
+    static rst_token_cache tc;
+    rst_claims c;
+    char *t = issue(KEY, 99, 1, 4, NOW, 60);
+    ck_assert_int_eq(rst_token_verify_cached(&tc, KEY, t, NOW, &c), RST_TOKEN_OK);
+    ck_assert_uint_eq(c.sub, 99);
+    memset(&c, 0, sizeof(c));
+    ck_assert_int_eq(rst_token_verify_cached(&tc, KEY, t, NOW, &c), RST_TOKEN_OK);
+    ck_assert_uint_eq(c.sub, 99);
+    ck_assert_int_eq(c.admin, 1);
+    ck_assert_uint_eq(c.ver, 4);
+    /* Later than exp + leeway: expired, from the cache too. */
+    ck_assert_int_eq(rst_token_verify_cached(&tc, KEY, t, NOW + 60 + RST_TOKEN_LEEWAY_S + 1, &c),
+                     RST_TOKEN_EXPIRED);
+    /* A tampered copy (last signature character changed) is verified, and fails. */
+    size_t n = strlen(t);
+    t[n - 1] = t[n - 1] == 'A' ? 'B' : 'A';
+    ck_assert_int_eq(rst_token_verify_cached(&tc, KEY, t, NOW, &c), RST_TOKEN_INVALID);
+    /* Garbage is refused without touching the cache. */
+    ck_assert_int_eq(rst_token_verify_cached(&tc, KEY, "a.b.c", NOW, &c), RST_TOKEN_INVALID);
+    free(t);
+}
+END_TEST
+
 Suite *suite_token(void)
 {
     Suite *s = suite_create("token");
@@ -394,6 +439,8 @@ Suite *suite_token(void)
     tcase_add_test(tc, test_expiry);
     tcase_add_test(tc, test_iat_in_future);
     tcase_add_test(tc, test_missing_or_bad_claims);
+    tcase_add_test(tc, test_extreme_times_do_not_overflow);
+    tcase_add_test(tc, test_cache_remembers_only_the_same_token);
     suite_add_tcase(s, tc);
     return s;
 }
