@@ -7,7 +7,8 @@
  * and its own kept connections in one epoll set, accepts connections itself,
  * and asks libfcgi to read a request only when its connection is readable.
  * Each connection has its own FCGX_Request whose listen socket is -1, so
- * libfcgi never blocks in accept() when a connection closes (DESIGN.md §8).
+ * libfcgi never blocks in accept() when a connection closes
+ * (docs/ARCHITECTURE.md §7).
  * A request is served from start to finish before the next one: one
  * request at a time, with one arena freed whole after each response.
  * To stop, recycle or make way for a reloaded configuration (SIGUSR2 from
@@ -318,7 +319,7 @@ static int should_recycle(const worker *w)
  * kept ones until nginx closes them or they sit idle (see close_idle).
  * Closing a kept connection nginx may be about to use races with it
  * sending a request, and nginx retries only idempotent requests: a POST
- * would fail with 502 (DESIGN.md §8). */
+ * would fail with 502 (docs/ARCHITECTURE.md §7). */
 static void begin_drain(worker *w)
 {
     w->draining = 1;

@@ -1,4 +1,4 @@
-/* shardmap.h -- logical shards to physical MariaDB servers (DESIGN.md §2).
+/* shardmap.h -- logical shards to physical MariaDB servers (docs/ARCHITECTURE.md §3).
  *
  * The map is built once from the config: an array indexed by logical shard
  * holding the server's index, so routing an id is two shifts and a load.

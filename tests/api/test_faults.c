@@ -1,4 +1,4 @@
-/* test_faults.c -- DESIGN.md §3 failure rules through nginx, by stopping and
+/* test_faults.c -- the failure rules of docs/ARCHITECTURE.md §5 through nginx, by stopping and
  * starting services of the test stack (`dev svc test stop|start NAME`):
  * Redis down (answers from MariaDB, /readyz 503), the catalog's server (db1)
  * down (502 from roostd for what Redis does not hold, recovery without a
