@@ -53,35 +53,18 @@ void rst_time_format(uint64_t unix_ms, char out[RST_TIME_LEN])
     digits(out + 20, (unsigned)(unix_ms % 1000), 3);
 }
 
-uint64_t rst_time_now_ms(void)
+/* A clock in units of 1/per_s seconds. CLOCK_REALTIME cannot fail on
+ * Linux; 0 keeps callers well defined (the id generator then stays on its
+ * last millisecond). */
+static uint64_t clock_in(clockid_t id, uint64_t per_s)
 {
     struct timespec ts;
-
-    /* CLOCK_REALTIME cannot fail on Linux; 0 keeps callers well defined
-     * (the id generator then stays on its last millisecond). */
-    if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0)
+    if (clock_gettime(id, &ts) != 0 || ts.tv_sec < 0)
         return 0;
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return (uint64_t)ts.tv_sec * per_s + (uint64_t)ts.tv_nsec / (1000000000ULL / per_s);
 }
 
-uint64_t rst_time_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t rst_time_now_us(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0)
-        return 0;
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-uint64_t rst_time_mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
+uint64_t rst_time_now_ms(void) { return clock_in(CLOCK_REALTIME, 1000); }
+uint64_t rst_time_now_us(void) { return clock_in(CLOCK_REALTIME, 1000000); }
+uint64_t rst_time_mono_ms(void) { return clock_in(CLOCK_MONOTONIC, 1000); }
+uint64_t rst_time_mono_us(void) { return clock_in(CLOCK_MONOTONIC, 1000000); }

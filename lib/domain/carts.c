@@ -251,19 +251,11 @@ rst_err rst_cart_list(rst_services *s, rst_arena *a, uint64_t user_id, rst_cart 
 /* The item row alone. */
 static rst_err item_by_id(rst_services *s, rst_arena *a, uint64_t item_id, rst_cart_item *item)
 {
-    rst_db *db;
-    rst_err err = rst_shard_of(s, item_id, RST_PRIMARY, &db);
-    if (err != RST_OK)
-        return err;
-    rst_param p[1] = { rst_p_u64(item_id) };
-    rst_rows rows;
-    rst_db_rc rc = rst_db_query(db, a, SQL_BY_ID, p, 1, ITEM_COLS, &rows);
-    if (rc != RST_DB_OK)
-        return rst_store_fail(db, rc, "cart item get");
-    if (rows.nrows == 0)
-        return RST_E_NOT_FOUND;
-    row_to_item(rst_row(&rows, 0), item);
-    return RST_OK;
+    const rst_value *row;
+    rst_err err = rst_shard_row(s, a, item_id, SQL_BY_ID, ITEM_COLS, "cart item get", &row);
+    if (err == RST_OK)
+        row_to_item(row, item);
+    return err;
 }
 
 rst_err rst_cart_get(rst_services *s, rst_arena *a, uint64_t item_id, rst_cart_item *item,

@@ -63,6 +63,24 @@ rst_err rst_shard_of(rst_services *s, uint64_t id, rst_role role, rst_db **out)
     return rst_shard(s, rst_id_shard(id), role, out);
 }
 
+rst_err rst_shard_row(rst_services *s, rst_arena *a, uint64_t id, const char *sql,
+                      const char *cols, const char *what, const rst_value **row)
+{
+    rst_db *db;
+    rst_err err = rst_shard_of(s, id, RST_PRIMARY, &db);
+    if (err != RST_OK)
+        return err;
+    rst_param p[1] = { rst_p_u64(id) };
+    rst_rows rows;
+    rst_db_rc rc = rst_db_query(db, a, sql, p, 1, cols, &rows);
+    if (rc != RST_DB_OK)
+        return rst_store_fail(db, rc, what);
+    if (rows.nrows == 0)
+        return RST_E_NOT_FOUND;
+    *row = rst_row(&rows, 0);
+    return RST_OK;
+}
+
 rst_err rst_store_fail(rst_db *db, rst_db_rc rc, const char *what)
 {
     switch (rc) {

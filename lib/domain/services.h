@@ -50,6 +50,12 @@ typedef enum { RST_PRIMARY, RST_REPLICA } rst_role;
 rst_err rst_shard(rst_services *s, unsigned shard, rst_role role, rst_db **out);
 rst_err rst_shard_of(rst_services *s, uint64_t id, rst_role role, rst_db **out);
 
+/* The one row a statement with a single `?` finds for `id` on the id's own
+ * shard (primary): RST_OK and *row (arena), RST_E_NOT_FOUND when there is
+ * none, or the store failure mapped. `what` names it for the log. */
+rst_err rst_shard_row(rst_services *s, rst_arena *a, uint64_t id, const char *sql,
+                      const char *cols, const char *what, const rst_value **row);
+
 /* Maps a store failure onto a service error and logs it: down or timed
  * out -> RST_E_UNAVAILABLE (warning), deadlock or lock wait ->
  * RST_E_BUSY, duplicate key -> RST_E_CONFLICT, anything else ->

@@ -158,19 +158,11 @@ static rst_err reload_after_change(rst_services *s, rst_arena *a, rst_user *u)
 
 rst_err rst_users_get(rst_services *s, rst_arena *a, uint64_t id, rst_user *out)
 {
-    rst_db *db;
-    rst_err err = rst_shard_of(s, id, RST_PRIMARY, &db);
-    if (err != RST_OK)
-        return err;
-    rst_param p[1] = { rst_p_u64(id) };
-    rst_rows rows;
-    rst_db_rc rc = rst_db_query(db, a, SQL_USER_BY_ID, p, 1, USER_COLS, &rows);
-    if (rc != RST_DB_OK)
-        return rst_store_fail(db, rc, "user get");
-    if (rows.nrows == 0)
-        return RST_E_NOT_FOUND;
-    row_to_user(rst_row(&rows, 0), out);
-    return RST_OK;
+    const rst_value *row;
+    rst_err err = rst_shard_row(s, a, id, SQL_USER_BY_ID, USER_COLS, "user get", &row);
+    if (err == RST_OK)
+        row_to_user(row, out);
+    return err;
 }
 
 /* The directory row for a lower-cased name. */
@@ -369,19 +361,12 @@ rst_err rst_users_token_state(rst_services *s, rst_arena *a, uint64_t id,
         return RST_OK;
     if (got == 1)
         rst_cache_del(s->cache, &k);     /* unreadable: let the fill below replace it */
-    rst_db *db;
-    rst_err err = rst_shard_of(s, id, RST_PRIMARY, &db);
+    const rst_value *row;
+    rst_err err = rst_shard_row(s, a, id, SQL_TOKEN_STATE, "US", "token state", &row);
     if (err != RST_OK)
         return err;
-    rst_param p[1] = { rst_p_u64(id) };
-    rst_rows rows;
-    rst_db_rc rc = rst_db_query(db, a, SQL_TOKEN_STATE, p, 1, "US", &rows);
-    if (rc != RST_DB_OK)
-        return rst_store_fail(db, rc, "token state");
-    if (rows.nrows == 0)
-        return RST_E_NOT_FOUND;
-    *version = rst_row(&rows, 0)[0].u;
-    *admin = strcmp(rst_row(&rows, 0)[1].s, "admin") == 0;
+    *version = row[0].u;
+    *admin = strcmp(row[1].s, "admin") == 0;
     cache_token_state(s, id, *version, *admin, 1);
     return RST_OK;
 }
