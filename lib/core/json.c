@@ -447,7 +447,24 @@ static int ordinal_has_nul(const scanner *s, size_t ordinal, size_t *cursor)
  * The same walk also numbers the strings as the scanner did (a member's
  * name, then its value) and flags string values that hold a \u0000
  * escape: cJSON ends valuestring at the NUL, so "a\u0000b" would read as
- * "a" without the flag (see rst_json_string_has_nul). */
+ * "a" without the flag (see rst_json_string_has_nul); member names with
+ * one are renamed (poison_name). */
+/* A member name that held a \u0000 escape reaches cJSON cut at the NUL:
+ * "name\u0000x" would be read as "name". Such a name is no field's, so it
+ * is renamed to one that no field has (a lone U+0001), which leaves the
+ * member present, unknown and ignored. */
+static int poison_name(cJSON *n)
+{
+    char *poisoned = cJSON_malloc(2);
+    if (poisoned == NULL)
+        return -1;
+    poisoned[0] = '\x01';
+    poisoned[1] = '\0';
+    cJSON_free(n->string);
+    n->string = poisoned;
+    return 0;
+}
+
 static rst_json_status annotate_numbers(cJSON *root, const scanner *s,
                                         const char *body)
 {
@@ -456,8 +473,11 @@ static rst_json_status annotate_numbers(cJSON *root, const scanner *s,
     cJSON *n = root;
 
     while (n != NULL) {
-        if (n->string != NULL)
-            ordinal++;                       /* the member's name */
+        if (n->string != NULL) {             /* the member's name */
+            if (ordinal_has_nul(s, ordinal, &nul_cursor) && poison_name(n) != 0)
+                return RST_JSON_NOMEM;
+            ordinal++;
+        }
         if (cJSON_IsString(n)) {
             if (ordinal_has_nul(s, ordinal, &nul_cursor))
                 n->type |= RST_JSON_FLAG_NUL;

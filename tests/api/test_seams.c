@@ -1,7 +1,8 @@
-/* test_seams.c -- defects found in the service seams, each tested against
- * the real stack: a name cut to 30 characters promoting somebody else,
- * statements built at run time sharing a cache slot, and Redis values that
- * are foreign or corrupt being read as numbers. */
+/* test_seams.c -- defects found in the service seams and by hostile input,
+ * each tested against the real stack: a name cut to 30 characters promoting
+ * somebody else, statements built at run time sharing a cache slot, Redis
+ * values that are foreign or corrupt being read as numbers, nginx's own
+ * TRACE answer, and JSON keys holding \u0000. */
 #include <check.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -140,6 +141,48 @@ START_TEST(a_corrupt_product_page_is_a_miss)
 }
 END_TEST
 
+/* ------------------------------------------------------------ issue 14 */
+
+/* nginx refuses TRACE itself; the answer must still follow API.md §1.1:
+ * 404 for a path no route has, 405 with Allow for one that has. */
+START_TEST(trace_and_connect_follow_the_routes)
+{
+    static const char *const methods[] = { "TRACE", "CONNECT" };
+    char allow[64];
+    for (int i = 0; i < 2; i++) {
+        api_resp r;
+        api_ok(api_request(&r, methods[i], "/nope", NULL, 0, NULL));
+        api_assert_error(&r, 404, "not_found");
+        api_free(&r);
+        api_ok(api_request(&r, methods[i], "/products", NULL, 0, NULL));
+        api_assert_error(&r, 405, "method_not_allowed");
+        ck_assert_ptr_nonnull(api_header(&r, "Allow", allow, sizeof(allow)));
+        ck_assert_str_eq(allow, "GET, HEAD, POST");
+        api_free(&r);
+    }
+}
+END_TEST
+
+/* A key with \u0000 is an unknown field, never the field before the NUL. */
+START_TEST(nul_keys_are_unknown_fields)
+{
+    api_resp r;
+    api_ok(acct_req(&r, "POST", "/users/SignUp",
+                    "{\"name\\u0000\":\"x\",\"password\":\"pass word 1\"}", NULL, NULL));
+    acct_assert_fields(&r, ACCT_FIELDS("name"));
+    api_free(&r);
+    char name[ACCT_NAMELEN], body[160], id[ACCT_IDLEN];
+    acct_unique_name(name, sizeof(name), "nk");
+    snprintf(body, sizeof(body), "{\"name\\u0000x\":\"zz1\",\"name\":\"%s\",\"password\":\"pass word 1\"}",
+             name);
+    api_ok(acct_req(&r, "POST", "/users/SignUp", body, NULL, NULL));
+    ck_assert_msg(r.status == 201, "sign-up: %ld %s", r.status, r.body);
+    ck_assert_str_eq(api_json_str(&r, "user.name"), name);
+    acct_copy_str(id, sizeof(id), api_json_str(&r, "user.id"));
+    api_free(&r);
+}
+END_TEST
+
 Suite *suite_seams(void)
 {
     Suite *s = suite_create("seams");
@@ -149,5 +192,7 @@ Suite *suite_seams(void)
     tcase_add_test(t, a_corrupt_token_state_never_grants_admin);
     tcase_add_test(t, a_corrupt_throttle_count_is_no_count);
     tcase_add_test(t, a_corrupt_product_page_is_a_miss);
+    tcase_add_test(t, trace_and_connect_follow_the_routes);
+    tcase_add_test(t, nul_keys_are_unknown_fields);
     return s;
 }

@@ -653,6 +653,28 @@ START_TEST(test_nul_strings_are_flagged)
 }
 END_TEST
 
+/* Issue 14: "name\u0000" reached cJSON as "name" and was read as the
+ * name field. A name with a NUL is an unknown field, whatever follows the
+ * NUL, and never hides or replaces the real member. */
+START_TEST(test_nul_member_names_are_no_field)
+{
+    cJSON *root = NULL;
+    const char *body = "{\"name\\u0000\":\"x\",\"name\\u0000x\":\"zz1\",\"price\\u0000zz\":1299,"
+                       "\"name\":\"n1\"}";
+    ck_assert_int_eq(rst_json_parse_body(body, strlen(body), &root), RST_JSON_OK);
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "name");
+    ck_assert_ptr_nonnull(name);
+    ck_assert_str_eq(name->valuestring, "n1");
+    ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(root, "price"));
+    ck_assert_int_eq(cJSON_GetArraySize(root), 4);     /* present, under no field's name */
+    cJSON_Delete(root);
+    body = "{\"name\\u0000\":\"x\"}";
+    ck_assert_int_eq(rst_json_parse_body(body, strlen(body), &root), RST_JSON_OK);
+    ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(root, "name"));
+    cJSON_Delete(root);
+}
+END_TEST
+
 /* An allocator for cJSON that fails once `budget` allocations are spent.
  * Check runs each test in its own process, and the test restores the default
  * hooks, so this global does not leak into other tests. */
@@ -718,6 +740,7 @@ Suite *suite_json(void)
     tcase_add_test(syntax, test_surrogate_escapes);
     tcase_add_test(syntax, test_escaped_nul_is_valid);
     tcase_add_test(syntax, test_nul_strings_are_flagged);
+    tcase_add_test(syntax, test_nul_member_names_are_no_field);
     tcase_add_test(syntax, test_not_object);
     tcase_add_test(syntax, test_null_and_empty_inputs);
     suite_add_tcase(s, syntax);
