@@ -407,10 +407,17 @@ int rst_cache_mget(rst_cache *c, rst_arena *a, const rst_key *keys, int n,
 int rst_cache_ping(rst_cache *c, uint64_t *usec)
 {
     uint64_t t0 = rst_time_mono_us();
-    c->retry_at_ms = c->retry_at_ms ? 1 : 0;   /* let this one call through */
     rst_cmd cmd;
     rst_cmd_init(&cmd, "PING");
+    int had_ctx = c->ctx != NULL;
+    c->retry_at_ms = c->retry_at_ms ? 1 : 0;   /* let this one call through */
     int rc = run_ok(c, &cmd);
+    /* A kept connection may have died with a Redis restart: the question
+     * is whether Redis answers now, so ask once more on a new one. */
+    if (rc != 0 && had_ctx) {
+        c->retry_at_ms = c->retry_at_ms ? 1 : 0;
+        rc = run_ok(c, &cmd);
+    }
     if (usec != NULL)
         *usec = rst_time_mono_us() - t0;
     return rc;
