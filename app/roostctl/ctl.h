@@ -9,5 +9,6 @@
 
 int rst_ctl_seed(rst_services *s, int argc, char **argv);
 int rst_ctl_user(rst_services *s, int argc, char **argv);
+int rst_ctl_repair(rst_services *s, int argc, char **argv);
 
 #endif

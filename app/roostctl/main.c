@@ -27,6 +27,8 @@ static void usage(FILE *out)
         "                     create a user (or an admin) with the password read from stdin\n"
         "  user promote NAME  make NAME an admin (revokes NAME's older tokens)\n"
         "  user demote NAME   make NAME a plain user (revokes NAME's older tokens)\n"
+        "  repair follows [--dry-run]\n"
+        "                     complete or remove half-written follows, fix follow counters\n"
         "\n"
         "Options:\n"
         "  -c FILE            configuration file (default $ROOST_CONF, else\n"
@@ -201,6 +203,8 @@ int main(int argc, char **argv)
         rc = rst_ctl_user(&svc, rest, args);
     else if (strcmp(cmd, "seed") == 0)
         rc = rst_ctl_seed(&svc, rest, args);
+    else if (strcmp(cmd, "repair") == 0)
+        rc = rst_ctl_repair(&svc, rest, args);
     else {
         fprintf(stderr, "roostctl: unknown command '%s'\n", cmd);
         usage(stderr);

@@ -18,5 +18,6 @@ Suite *suite_roostd(void);
 Suite *suite_faults(void);
 Suite *suite_seams(void);
 Suite *suite_carts(void);
+Suite *suite_follows(void);
 
 #endif
