@@ -23,6 +23,7 @@ static const wanted_param wanted[] = {
     WANT("HTTP_AUTHORIZATION", authorization),
     WANT("HTTP_IF_NONE_MATCH", if_none_match),
     WANT("HTTP_IDEMPOTENCY_KEY", idempotency_key),
+    WANT("HTTP_X_ROOST_FAILPOINT", failpoint),
     WANT("HTTP_X_REQUEST_ID", request_id),
     WANT("REMOTE_ADDR", remote_addr),
 };

@@ -24,6 +24,7 @@ typedef struct {
     const char *authorization;
     const char *if_none_match;
     const char *idempotency_key;
+    const char *failpoint;       /* X-Roost-Failpoint (honoured by test stacks only) */
     const char *request_id;      /* nginx's $request_id, or "-" */
     const char *remote_addr;
     const char *content_length;

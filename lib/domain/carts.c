@@ -31,6 +31,8 @@ static const char SQL_UPDATE[] =
     "UPDATE cart_items SET quantity = COALESCE(?, quantity), state = COALESCE(?, state), "
     "updated_at = ? WHERE id = ?";
 static const char SQL_DELETE[] = "DELETE FROM cart_items WHERE id = ?";
+/* Was an add applied? The item carries the add's own updated_at. */
+static const char SQL_PROBE[] = "SELECT id FROM cart_items WHERE id = ? AND updated_at = ?";
 
 static const char *state_name(int saved) { return saved ? "saved" : "active"; }
 
@@ -291,12 +293,14 @@ static rst_db_rc item_count(rst_db *db, rst_arena *a, uint64_t user_id, uint64_t
 }
 
 /* The steps of an add, with the owner's row locked. RST_OK with *item_id
- * set, or the error (the caller rolls back). */
+ * and *stamp (the updated_at it writes) set, or the error (the caller rolls
+ * back). */
 static rst_err add_locked(rst_services *s, rst_db *db, rst_arena *a, uint64_t user_id,
                           uint64_t product_id, int quantity, int state, uint64_t *item_id,
-                          int *created, rst_why *why)
+                          uint64_t *stamp, int *created, rst_why *why)
 {
     uint64_t now = rst_time_now_ms(), count;
+    *stamp = now;
     rst_cart_item old;
     int found;
     rst_param owner[1] = { rst_p_u64(user_id) };
@@ -342,9 +346,18 @@ rst_err rst_cart_add(rst_services *s, rst_arena *a, uint64_t user_id, uint64_t p
     rst_db_rc rc = rst_db_begin(db);
     if (rc != RST_DB_OK)
         return rst_store_fail(db, rc, "cart add: begin");
-    uint64_t item_id = 0;
-    err = add_locked(s, db, a, user_id, product_id, quantity, state, &item_id, created, why);
-    if (err == RST_OK && (rc = rst_db_commit(db)) != RST_DB_OK)
+    uint64_t item_id = 0, stamp = 0;
+    err = add_locked(s, db, a, user_id, product_id, quantity, state, &item_id, &stamp, created,
+                     why);
+    if (err == RST_OK && (rc = rst_db_commit(db)) == RST_DB_UNKNOWN) {
+        /* The write stamped the item with its own updated_at. */
+        rst_param probe[2] = { rst_p_u64(item_id), rst_p_time(stamp) };
+        if (rst_store_outcome(db, SQL_PROBE, probe, 2, "cart add") != RST_OK)
+            return RST_E_UNAVAILABLE;       /* not applied, or still unknown: retry */
+        cart_changed(s, user_id);
+        return item_by_id(s, a, item_id, out);
+    }
+    if (err == RST_OK && rc != RST_DB_OK)
         err = rst_store_fail(db, rc, "cart add: commit");
     if (err != RST_OK) {
         rst_db_rollback(db);

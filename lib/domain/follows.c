@@ -86,11 +86,20 @@ static int find_half(rst_db *db, rst_arena *a, const char *sql, uint64_t k1, uin
     return 1;
 }
 
+/* Whether the half of an edge is there: the probe of an unknown outcome. */
+static const char SQL_OUT_HAS[] =
+    "SELECT follower_id FROM follows_out WHERE follower_id = ? AND followee_id = ?";
+static const char SQL_IN_HAS[] =
+    "SELECT followee_id FROM follows_in WHERE followee_id = ? AND follower_id = ?";
+
 /* One local transaction: the row statement, and the counter statement
- * only when the row statement changed a row. *changed says whether it did. */
+ * only when the row statement changed a row. *changed says whether it did.
+ * A commit whose answer was lost is settled by looking: `probe` (keyed as
+ * the row statement's first two parameters) finds the row exactly when an
+ * add was applied, and `adds` says which way the write went. */
 static rst_err write_half(rst_db *db, const char *row_sql, const rst_param *row_p, int nrow,
-                          const char *count_sql, uint64_t counted_user, int *changed,
-                          const char *what)
+                          const char *count_sql, uint64_t counted_user, const char *probe,
+                          int adds, int *changed, const char *what)
 {
     uint64_t affected = 0;
     rst_param cp[1] = { rst_p_u64(counted_user) };
@@ -101,11 +110,19 @@ static rst_err write_half(rst_db *db, const char *row_sql, const rst_param *row_
         rc = rst_db_exec(db, count_sql, cp, 1, NULL);
     if (rc == RST_DB_OK)
         rc = rst_db_commit(db);
+    *changed = affected > 0;
+    if (rc == RST_DB_UNKNOWN) {
+        rst_err err = rst_store_outcome(db, probe, row_p, 2, what);
+        /* The row is there after an add that happened, gone after a
+         * removal that happened: either way the write is settled. */
+        if (err == RST_E_UNAVAILABLE)
+            return err;
+        return (err == RST_OK) == adds ? RST_OK : RST_E_UNAVAILABLE;
+    }
     if (rc != RST_DB_OK) {
         rst_db_rollback(db);
         return rst_store_fail(db, rc, what);
     }
-    *changed = affected > 0;
     return RST_OK;
 }
 
@@ -114,31 +131,31 @@ static rst_err add_out(rst_db *db, const rst_follow *f)
     int changed;
     rst_param p[4] = { rst_p_u64(f->follower_id), rst_p_u64(f->followee_id), rst_p_u64(f->id),
                        rst_p_time(f->created_ms) };
-    return write_half(db, SQL_OUT_ADD, p, 4, SQL_FOLLOWING_UP, f->follower_id, &changed,
-                      "follow: out half");
+    return write_half(db, SQL_OUT_ADD, p, 4, SQL_FOLLOWING_UP, f->follower_id, SQL_OUT_HAS, 1,
+                      &changed, "follow: out half");
 }
 
 static rst_err add_in(rst_db *db, const rst_follow *f, int *created)
 {
     rst_param p[4] = { rst_p_u64(f->followee_id), rst_p_u64(f->follower_id), rst_p_u64(f->id),
                        rst_p_time(f->created_ms) };
-    return write_half(db, SQL_IN_ADD, p, 4, SQL_FOLLOWERS_UP, f->followee_id, created,
-                      "follow: in half");
+    return write_half(db, SQL_IN_ADD, p, 4, SQL_FOLLOWERS_UP, f->followee_id, SQL_IN_HAS, 1,
+                      created, "follow: in half");
 }
 
 static rst_err del_out(rst_db *db, const rst_follow *f)
 {
     int changed;
     rst_param p[2] = { rst_p_u64(f->follower_id), rst_p_u64(f->followee_id) };
-    return write_half(db, SQL_OUT_DEL, p, 2, SQL_FOLLOWING_DOWN, f->follower_id, &changed,
-                      "unfollow: out half");
+    return write_half(db, SQL_OUT_DEL, p, 2, SQL_FOLLOWING_DOWN, f->follower_id, SQL_OUT_HAS, 0,
+                      &changed, "unfollow: out half");
 }
 
 static rst_err del_in(rst_db *db, const rst_follow *f, int *removed)
 {
     rst_param p[2] = { rst_p_u64(f->followee_id), rst_p_u64(f->follower_id) };
-    return write_half(db, SQL_IN_DEL, p, 2, SQL_FOLLOWERS_DOWN, f->followee_id, removed,
-                      "unfollow: in half");
+    return write_half(db, SQL_IN_DEL, p, 2, SQL_FOLLOWERS_DOWN, f->followee_id, SQL_IN_HAS, 0,
+                      removed, "unfollow: in half");
 }
 
 /* ------------------------------------------------------------ edges */

@@ -16,6 +16,7 @@
     "SELECT id, name, price, img, description, state, created_at, updated_at FROM products "
 
 static const char SQL_GET[] = PRODUCT_SELECT "WHERE id = ?";
+static const char SQL_EXISTS[] = "SELECT id FROM products WHERE id = ?";
 static const char SQL_LIST_AFTER[] = PRODUCT_SELECT "WHERE id > ? ORDER BY id LIMIT ?";
 static const char SQL_LIST_OFFSET[] = PRODUCT_SELECT "ORDER BY id LIMIT ? OFFSET ?";
 static const char SQL_INSERT[] =
@@ -498,8 +499,13 @@ rst_err rst_product_create(rst_services *s, rst_arena *a, const rst_product_inpu
     rst_db_rc rc = rst_db_exec(s->catalog, SQL_INSERT, p, 8, NULL);
     if (rc == RST_DB_DUP)
         return rst_fail(why, RST_E_CONFLICT, "name", "a product with this name exists");
-    if (rc != RST_DB_OK)
+    if (rc == RST_DB_UNKNOWN) {
+        rst_param probe[1] = { rst_p_u64(*id) };
+        if (rst_store_outcome(s->catalog, SQL_EXISTS, probe, 1, "product create") != RST_OK)
+            return RST_E_UNAVAILABLE;       /* not applied, or still unknown: retry */
+    } else if (rc != RST_DB_OK) {
         return rst_store_fail(s->catalog, rc, "product create");
+    }
     return publish(s, a, *id, json, len);
 }
 

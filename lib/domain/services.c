@@ -81,6 +81,25 @@ rst_err rst_shard_row(rst_services *s, rst_arena *a, uint64_t id, const char *sq
     return RST_OK;
 }
 
+rst_err rst_store_outcome(rst_db *db, const char *probe, const rst_param *p, int n,
+                          const char *what)
+{
+    rst_arena a;
+    rst_rows rows;
+    rst_arena_init(&a, 1024);
+    rst_db_rc rc = rst_db_query(db, &a, probe, p, n, "U", &rows);
+    int applied = rc == RST_DB_OK && rows.nrows > 0;
+    rst_arena_free(&a);
+    if (rc != RST_DB_OK) {
+        rst_log_error("%s: the connection died under a write and the server cannot be asked "
+                      "whether it was applied: %s", what, rst_db_last_error(db));
+        return RST_E_UNAVAILABLE;
+    }
+    rst_log_warn("%s: the connection died under a write; looked again: the row is %s", what,
+                 applied ? "there" : "not there");
+    return applied ? RST_OK : RST_E_NOT_FOUND;
+}
+
 rst_err rst_store_fail(rst_db *db, rst_db_rc rc, const char *what)
 {
     switch (rc) {
@@ -94,6 +113,10 @@ rst_err rst_store_fail(rst_db *db, rst_db_rc rc, const char *what)
         return RST_E_BUSY;
     case RST_DB_DUP:
         return RST_E_CONFLICT;
+    case RST_DB_UNKNOWN:
+        rst_log_warn("%s: outcome unknown, the connection died under a write: %s", what,
+                     rst_db_last_error(db));
+        return RST_E_UNAVAILABLE;
     case RST_DB_ERR:
         break;
     }

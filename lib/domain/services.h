@@ -56,6 +56,17 @@ rst_err rst_shard_of(rst_services *s, uint64_t id, rst_role role, rst_db **out);
 rst_err rst_shard_row(rst_services *s, rst_arena *a, uint64_t id, const char *sql,
                       const char *cols, const char *what, const rst_value **row);
 
+/* After a write answered RST_DB_UNKNOWN (the connection died under a
+ * commit): finds out whether it happened, so that the client is told the
+ * truth (docs/OPERATIONS.md, "When things fail"). `probe` is a SELECT with
+ * the parameters p that finds a row exactly when the write was applied
+ * (ids are made before the insert, so there is always one to look for).
+ * RST_OK when the probe finds the row, RST_E_NOT_FOUND when it does not,
+ * RST_E_UNAVAILABLE when the server still cannot be asked (the outcome
+ * stays unknown, and the log says so). */
+rst_err rst_store_outcome(rst_db *db, const char *probe, const rst_param *p, int n,
+                          const char *what);
+
 /* Maps a store failure onto a service error and logs it: down or timed
  * out -> RST_E_UNAVAILABLE (warning), deadlock or lock wait ->
  * RST_E_BUSY, duplicate key -> RST_E_CONFLICT, anything else ->

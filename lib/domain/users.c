@@ -34,6 +34,7 @@ static const char SQL_SET_ROLE[] =
  * the old version cached when Redis comes back: this bounds how long. */
 #define TOKEN_STATE_TTL_S 60
 
+static const char SQL_USER_EXISTS[] = "SELECT id FROM users WHERE id = ?";
 static const char SQL_TOKEN_STATE[] = "SELECT token_version, role FROM users WHERE id = ?";
 
 /* ------------------------------------------------------------ rules */
@@ -222,6 +223,13 @@ rst_err rst_users_signup(rst_services *s, rst_arena *a, const char *name,
         rc = rst_db_exec(db, SQL_INSERT_USER, user, 6, NULL);
     if (rc == RST_DB_OK)
         rc = rst_db_commit(db);
+    if (rc == RST_DB_UNKNOWN) {
+        rst_param probe[1] = { rst_p_u64(id) };
+        err = rst_store_outcome(db, SQL_USER_EXISTS, probe, 1, "sign-up");
+        if (err != RST_OK)
+            return RST_E_UNAVAILABLE;       /* not applied, or still unknown: retry */
+        return rst_users_get(s, a, id, out);
+    }
     if (rc != RST_DB_OK) {
         rst_db_rollback(db);
         if (rc == RST_DB_DUP)

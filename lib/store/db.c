@@ -33,6 +33,7 @@ struct rst_db {
     int                nstmts;
     uint64_t           last_used_ms;
     int                in_txn;  /* between begin and commit/rollback */
+    int                lose_reply;  /* failpoint: the next commit's answer is lost */
     char               err[512];
 };
 
@@ -417,8 +418,10 @@ static rst_db_rc fetch_rows(rst_db *db, MYSQL_STMT *st, rst_arena *a, const char
     return RST_DB_OK;
 }
 
+/* *sent (may be NULL) says whether the statement reached the server. */
 static rst_db_rc run_stmt(rst_db *db, rst_arena *a, const char *sql, const rst_param *params,
-                          int nparams, const char *cols, rst_rows *out, uint64_t *affected)
+                          int nparams, const char *cols, rst_rows *out, uint64_t *affected,
+                          int *sent)
 {
     rst_db_rc rc = connect_db(db);
     if (rc != RST_DB_OK)
@@ -434,6 +437,8 @@ static rst_db_rc run_stmt(rst_db *db, rst_arena *a, const char *sql, const rst_p
     }
     if (bind_params(st, a, params, nparams, &pb) != 0)
         return stmt_fail(db, st, "bind");
+    if (sent != NULL)
+        *sent = 1;
     if (mysql_stmt_execute(st) != 0)
         return stmt_fail(db, st, "execute");
     db->last_used_ms = rst_time_mono_ms();
@@ -451,11 +456,25 @@ rst_db_rc rst_db_query(rst_db *db, rst_arena *arena, const char *sql,
                        const char *cols, rst_rows *out)
 {
     int had_conn = db->conn != NULL;
-    rst_db_rc rc = run_stmt(db, arena, sql, params, nparams, cols, out, NULL);
+    rst_db_rc rc = run_stmt(db, arena, sql, params, nparams, cols, out, NULL, NULL);
     /* A kept connection may have died while idle: one retry on a new one. */
     if (rc == RST_DB_DOWN && had_conn)
-        rc = run_stmt(db, arena, sql, params, nparams, cols, out, NULL);
+        rc = run_stmt(db, arena, sql, params, nparams, cols, out, NULL, NULL);
     return rc;
+}
+
+void rst_db_failpoint_lose_reply(rst_db *db) { db->lose_reply = 1; }
+void rst_db_failpoints_clear(rst_db *db) { db->lose_reply = 0; }
+
+/* After a write was carried out: the failpoint, when armed, loses its
+ * answer. */
+static rst_db_rc reply_lost(rst_db *db)
+{
+    db->lose_reply = 0;
+    disconnect(db);
+    snprintf(db->err, sizeof(db->err), "%s: failpoint: the answer to a write was lost",
+             db->conf->name);
+    return RST_DB_UNKNOWN;
 }
 
 /* Writes are not retried after they were sent, so make sure an idle
@@ -477,8 +496,15 @@ rst_db_rc rst_db_exec(rst_db *db, const char *sql, const rst_param *params,
     rst_arena a;
     rst_arena_init(&a, 2048);
     check_idle_conn(db);
-    rst_db_rc rc = run_stmt(db, &a, sql, params, nparams, NULL, NULL, affected);
+    int autocommit = !db->in_txn, sent = 0;
+    rst_db_rc rc = run_stmt(db, &a, sql, params, nparams, NULL, NULL, affected, &sent);
     rst_arena_free(&a);
+    /* Outside a transaction a write is its own commit: sent and then cut
+     * off, it may have been applied. Inside one, the server rolls back. */
+    if (autocommit && sent && rc == RST_DB_DOWN)
+        return RST_DB_UNKNOWN;
+    if (autocommit && rc == RST_DB_OK && db->lose_reply)
+        return reply_lost(db);
     return rc;
 }
 
@@ -520,6 +546,14 @@ rst_db_rc rst_db_begin(rst_db *db)
     return RST_DB_OK;
 }
 
+/* A connection that died under a COMMIT leaves its outcome unknown: the
+ * server may have committed before it went. */
+static rst_db_rc commit_failed(rst_db *db)
+{
+    rst_db_rc rc = classify(db, mysql_errno(db->conn), mysql_error(db->conn));
+    return rc == RST_DB_DOWN ? RST_DB_UNKNOWN : rc;
+}
+
 rst_db_rc rst_db_commit(rst_db *db)
 {
     if (db->conn == NULL) {
@@ -528,7 +562,9 @@ rst_db_rc rst_db_commit(rst_db *db)
     }
     db->in_txn = 0;
     if (mysql_commit(db->conn) != 0)
-        return classify(db, mysql_errno(db->conn), mysql_error(db->conn));
+        return commit_failed(db);
+    if (db->lose_reply)
+        return reply_lost(db);
     if (mysql_autocommit(db->conn, 1) != 0)
         return classify(db, mysql_errno(db->conn), mysql_error(db->conn));
     db->last_used_ms = rst_time_mono_ms();

@@ -22,7 +22,9 @@ typedef enum {
     RST_DB_DOWN = -1,     /* server unreachable or connection lost */
     RST_DB_DUP  = -2,     /* unique key violated */
     RST_DB_BUSY = -3,     /* deadlock or lock wait timeout: the transaction was undone */
-    RST_DB_ERR  = -4      /* anything else: a bug or a schema problem */
+    RST_DB_ERR  = -4,     /* anything else: a bug or a schema problem */
+    RST_DB_UNKNOWN = -5   /* a COMMIT, or a write outside a transaction, was sent and the
+                           * connection died before the answer: it may have been applied */
 } rst_db_rc;
 
 typedef enum { RST_P_NULL, RST_P_U64, RST_P_I64, RST_P_STR, RST_P_TIME } rst_ptype;
@@ -87,6 +89,13 @@ void      rst_db_rollback(rst_db *db);
 /* Runs one SQL statement without parameters (migrations, DDL), as a
  * one-off prepared statement. */
 rst_db_rc rst_db_exec_literal(rst_db *db, const char *sql, size_t len);
+
+/* A failpoint for tests: the next commit or write outside a transaction on
+ * this handle is carried out, then its answer is "lost" (the connection is
+ * dropped and RST_DB_UNKNOWN returned), as when a server dies between
+ * committing and answering. rst_db_failpoints_clear() disarms it. */
+void rst_db_failpoint_lose_reply(rst_db *db);
+void rst_db_failpoints_clear(rst_db *db);
 
 /* Round-trips to the server; RST_DB_OK when it answers. *usec gets the time. */
 rst_db_rc rst_db_ping(rst_db *db, uint64_t *usec);

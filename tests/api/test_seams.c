@@ -183,6 +183,60 @@ START_TEST(nul_keys_are_unknown_fields)
 }
 END_TEST
 
+/* A commit whose answer was lost (the failpoint: the write is carried out,
+ * then the connection dropped, as when a shard dies between committing and
+ * answering) is looked for before anyone is answered: a write that
+ * happened answers success, once. Before, it answered 502 and the retry
+ * found a 409. */
+static const char *const LOST[] = { "X-Roost-Failpoint: write-reply-lost", NULL };
+
+START_TEST(a_write_whose_answer_was_lost_is_reported_truthfully)
+{
+    char name[ACCT_NAMELEN], body[256], tok[ACCT_TOKLEN], id[ACCT_IDLEN];
+    char aname[ACCT_NAMELEN], admin[ACCT_TOKLEN], pname[64], pid[ACCT_IDLEN], path[80];
+    api_resp r;
+    acct_unique_name(name, sizeof(name), "lost");
+    acct_creds_body(body, sizeof(body), name, ACCT_PW);
+    api_ok(acct_req(&r, "POST", "/users/SignUp", body, NULL, LOST));
+    ck_assert_msg(r.status == 201, "sign-up with the answer lost: %ld %s", r.status, r.body);
+    acct_copy_str(id, sizeof(id), api_json_str(&r, "user.id"));
+    api_free(&r);
+    api_ok(acct_req(&r, "POST", "/users/SignUp", body, NULL, NULL));
+    api_assert_error(&r, 409, "conflict");            /* made once */
+    api_free(&r);
+    acct_signin(name, ACCT_PW, tok);
+    /* A product (one statement outside a transaction). */
+    ck_assert_int_eq(acct_make_admin("lostadm", aname, NULL, admin), 0);
+    acct_unique_name(pname, sizeof(pname), "Lost");
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"price\":250}", pname);
+    api_ok(acct_req(&r, "POST", "/products", body, admin, LOST));
+    ck_assert_msg(r.status == 201, "product with the answer lost: %ld %s", r.status, r.body);
+    acct_copy_str(pid, sizeof(pid), api_json_str(&r, "product.id"));
+    api_free(&r);
+    /* A cart add, then a merge: each applied exactly once. */
+    snprintf(path, sizeof(path), "/addToCars/%s", id);
+    snprintf(body, sizeof(body), "{\"product_id\":\"%s\",\"quantity\":2}", pid);
+    api_ok(acct_req(&r, "POST", path, body, tok, LOST));
+    ck_assert_msg(r.status == 201, "cart add with the answer lost: %ld %s", r.status, r.body);
+    api_free(&r);
+    api_ok(acct_req(&r, "POST", path, body, tok, LOST));
+    ck_assert_msg(r.status == 200, "cart merge with the answer lost: %ld %s", r.status, r.body);
+    ck_assert_int_eq((int)api_json_at(&r, "item.quantity")->valuedouble, 4);
+    api_free(&r);
+    /* A follow: both halves' commits lose their answers. */
+    char other[ACCT_NAMELEN], oid[ACCT_IDLEN];
+    acct_new_user("lostf", other, oid, NULL);
+    snprintf(path, sizeof(path), "/followers/%s", oid);
+    api_ok(acct_req(&r, "POST", path, NULL, tok, LOST));
+    ck_assert_msg(r.status == 201, "follow with the answers lost: %ld %s", r.status, r.body);
+    api_free(&r);
+    snprintf(path, sizeof(path), "/users/%s", oid);
+    api_ok(api_get_fresh(&r, path));
+    ck_assert_int_eq((int)api_json_at(&r, "user.followers_count")->valuedouble, 1);
+    api_free(&r);
+}
+END_TEST
+
 Suite *suite_seams(void)
 {
     Suite *s = suite_create("seams");
@@ -194,5 +248,6 @@ Suite *suite_seams(void)
     tcase_add_test(t, a_corrupt_product_page_is_a_miss);
     tcase_add_test(t, trace_and_connect_follow_the_routes);
     tcase_add_test(t, nul_keys_are_unknown_fields);
+    tcase_add_test(t, a_write_whose_answer_was_lost_is_reported_truthfully);
     return s;
 }
