@@ -16,6 +16,7 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     Suite *(*const suites[])(void) = { suite_conventions, suite_products, suite_users,
                                        suite_product_writes, suite_limits, suite_ops, suite_roostd, suite_seams, suite_carts, suite_follows,
+                                       suite_tweets, suite_tweet_faults,
                                        suite_faults };
     SRunner *sr = srunner_create(suites[0]());
     for (size_t i = 1; i < sizeof(suites) / sizeof(suites[0]); i++)

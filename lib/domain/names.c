@@ -1,0 +1,95 @@
+/* names.c -- authors' names, cached in Redis (see names.h). */
+#include <string.h>
+
+#include "domain/names.h"
+#include "domain/shardq.h"
+#include "domain/users.h"
+
+/* Long: a rename overwrites the entry, so its age does not matter; the TTL
+ * only bounds a name written while Redis was unreachable by the rename. */
+#define NAME_TTL_S 3600
+
+static const char SQL_NAMES[] = "SELECT id, name FROM users WHERE id IN ";
+
+/* A cached name is a valid user name and nothing else; anything else
+ * (a foreign or corrupt value) is a miss. */
+static int cached_name_ok(const char *v, size_t len)
+{
+    return v != NULL && rst_user_name_problem(v, len) == NULL;
+}
+
+/* Adds the names just read from the shards, all in one round trip. */
+static void fill_cache(rst_services *s, const rst_rows *rows)
+{
+    rst_batch b;
+    if (rows->nrows == 0 || rst_batch_begin(&b, s->cache) != 0)
+        return;
+    for (int r = 0; r < rows->nrows; r++) {
+        const rst_value *row = rst_row(rows, r);
+        rst_key k;
+        rst_cmd cmd;
+        rst_key_user_name(s->cache, &k, row[0].u);
+        rst_cmd_init(&cmd, "SET");
+        rst_cmd_key(&cmd, &k);
+        rst_cmd_str(&cmd, row[1].s, row[1].len);
+        rst_cmd_str(&cmd, "EX", 2);
+        rst_cmd_int(&cmd, NAME_TTL_S);
+        rst_cmd_str(&cmd, "NX", 2);
+        rst_batch_add(&b, &cmd);
+    }
+    rst_batch_end(&b);
+}
+
+/* The misses from the shards; names[] of users that do not exist stay NULL. */
+static rst_err names_from_shards(rst_services *s, rst_arena *a, const uint64_t *uids, int n,
+                                 const char **names)
+{
+    uint64_t miss[RST_NAMES_MAX];
+    int nmiss = 0;
+    for (int i = 0; i < n; i++)
+        if (names[i] == NULL)
+            miss[nmiss++] = uids[i];
+    if (nmiss == 0)
+        return RST_OK;
+    rst_rows rows;
+    rst_err err = rst_shards_lookup(s, a, SQL_NAMES, "US", miss, nmiss, &rows);
+    if (err != RST_OK)
+        return err;
+    for (int r = 0; r < rows.nrows; r++) {
+        const rst_value *row = rst_row(&rows, r);
+        for (int i = 0; i < n; i++)
+            if (names[i] == NULL && uids[i] == row[0].u)
+                names[i] = row[1].s;
+    }
+    fill_cache(s, &rows);
+    return RST_OK;
+}
+
+rst_err rst_names_get(rst_services *s, rst_arena *a, const uint64_t *uids, int n,
+                      const char **names)
+{
+    if (n <= 0)
+        return RST_OK;
+    if (n > RST_NAMES_MAX)
+        return RST_E_INTERNAL;
+    rst_key *keys = rst_arena_alloc(a, sizeof(rst_key) * (size_t)n);
+    char **vals = rst_arena_alloc(a, sizeof(char *) * (size_t)n);
+    size_t *lens = rst_arena_alloc(a, sizeof(size_t) * (size_t)n);
+    if (keys == NULL || vals == NULL || lens == NULL)
+        return RST_E_INTERNAL;
+    for (int i = 0; i < n; i++)
+        rst_key_user_name(s->cache, &keys[i], uids[i]);
+    if (rst_cache_mget(s->cache, a, keys, n, vals, lens) < 0)
+        memset(vals, 0, sizeof(char *) * (size_t)n);      /* Redis down: all misses */
+    for (int i = 0; i < n; i++)
+        names[i] = cached_name_ok(vals[i], vals[i] ? lens[i] : 0) ? vals[i] : NULL;
+    return names_from_shards(s, a, uids, n, names);
+}
+
+void rst_names_publish(rst_services *s, uint64_t uid, const char *name)
+{
+    rst_key k;
+    rst_key_user_name(s->cache, &k, uid);
+    if (rst_cache_set(s->cache, &k, name, strlen(name), NAME_TTL_S) != 0)
+        rst_cache_del(s->cache, &k);
+}
