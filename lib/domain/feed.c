@@ -98,13 +98,29 @@ static int take_members(const redisReply *r, uint64_t *ids, int *n, int *sentine
 
 typedef enum { RANGE_OK, RANGE_DOWN, RANGE_CORRUPT } range_rc;
 
+/* 1 when a ZRANGE 0 0 reply is the sentinel: the set holds everything. */
+static int is_sentinel_reply(const redisReply *r)
+{
+    return r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+           r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->len == MEMBER_LEN &&
+           memcmp(r->element[0]->str, SENTINEL, MEMBER_LEN) == 0;
+}
+
+/* What the set said about one range. */
+typedef struct {
+    int       sentinel;   /* the range reached the sentinel: nothing older */
+    int       whole;      /* the set's oldest member is the sentinel */
+    long long card;       /* its size */
+} range_info;
+
 /* One round trip: the range of up to `want` ids after `offset` (by rank
- * from the newest, or below `below` by value) and the set's size. */
+ * from the newest, or below `below` by value), the set's size and its
+ * oldest member (a range past the end of a whole set is the end). */
 static range_rc redis_ids(rst_services *s, uint64_t below, int offset, int want, uint64_t *ids,
-                          int *n, int *sentinel, long long *card)
+                          int *n, range_info *info)
 {
     rst_key k;
-    rst_cmd range, size;
+    rst_cmd range, size, oldest;
     char max[MEMBER_LEN + 2];
     rst_key_feed(s->cache, &k);
     if (below == UINT64_MAX) {
@@ -125,18 +141,26 @@ static range_rc redis_ids(rst_services *s, uint64_t below, int offset, int want,
     }
     rst_cmd_init(&size, "ZCARD");
     rst_cmd_key(&size, &k);
+    rst_cmd_init(&oldest, "ZRANGE");
+    rst_cmd_key(&oldest, &k);
+    rst_cmd_int(&oldest, 0);
+    rst_cmd_int(&oldest, 0);
     rst_batch b;
     if (rst_batch_begin(&b, s->cache) != 0)
         return RANGE_DOWN;
     rst_batch_add(&b, &range);
     rst_batch_add(&b, &size);
-    redisReply *r1 = rst_batch_next(&b), *r2 = rst_batch_next(&b);
+    rst_batch_add(&b, &oldest);
+    redisReply *r1 = rst_batch_next(&b), *r2 = rst_batch_next(&b), *r3 = rst_batch_next(&b);
     rst_batch_end(&b);
     range_rc rc = RANGE_DOWN;
-    if (r1 != NULL && r2 != NULL) {
+    memset(info, 0, sizeof(*info));
+    if (r1 != NULL && r2 != NULL && r3 != NULL) {
         rc = RANGE_CORRUPT;
-        if (take_members(r1, ids, n, sentinel) == 0 && r2->type == REDIS_REPLY_INTEGER) {
-            *card = r2->integer;
+        if (take_members(r1, ids, n, &info->sentinel) == 0 && r2->type == REDIS_REPLY_INTEGER &&
+            r3->type == REDIS_REPLY_ARRAY) {
+            info->card = r2->integer;
+            info->whole = is_sentinel_reply(r3);
             rc = RANGE_OK;
         }
     }
@@ -144,6 +168,8 @@ static range_rc redis_ids(rst_services *s, uint64_t below, int offset, int want,
         freeReplyObject(r1);
     if (r2)
         freeReplyObject(r2);
+    if (r3)
+        freeReplyObject(r3);
     return rc;
 }
 
@@ -209,11 +235,10 @@ static rst_err feed_ids(void *ctx, rst_arena *a, uint64_t below, int offset, int
     *n = 0;
     *end = 0;
     if (!fs->shards_only) {
-        int sentinel = 0;
-        long long card = 0;
-        range_rc rc = redis_ids(fs->s, below, offset, want, ids, n, &sentinel, &card);
-        if (rc == RANGE_OK && (sentinel || *n == want)) {
-            *end = sentinel;
+        range_info info;
+        range_rc rc = redis_ids(fs->s, below, offset, want, ids, n, &info);
+        if (rc == RANGE_OK && (info.sentinel || info.whole || *n == want)) {
+            *end = info.sentinel || (info.whole && *n < want);
             return RST_OK;
         }
         fs->shards_only = 1;
@@ -224,7 +249,7 @@ static rst_err feed_ids(void *ctx, rst_arena *a, uint64_t below, int offset, int
             rst_cache_del(fs->s->cache, &k);
             *n = 0;
         }
-        fs->rebuild = rc == RANGE_CORRUPT || (rc == RANGE_OK && card < RST_FEED_DEPTH_MIN);
+        fs->rebuild = rc == RANGE_CORRUPT || (rc == RANGE_OK && info.card < RST_FEED_DEPTH_MIN);
         if (*n > 0) {
             below = ids[*n - 1];                /* the set ran out here: go on from the shards */
             offset = 0;
@@ -362,6 +387,34 @@ static int swap_in(rst_services *s, const rst_key *live, const rst_key *build, i
     return rc;
 }
 
+/* 1 when the set can serve every page: deep enough, or holding everything
+ * (its oldest member is the sentinel). Asked again under the lock, since
+ * another worker may have rebuilt it since this one looked. */
+static int set_is_whole(rst_services *s, const rst_key *live)
+{
+    rst_cmd card, oldest;
+    rst_batch b;
+    rst_cmd_init(&card, "ZCARD");
+    rst_cmd_key(&card, live);
+    rst_cmd_init(&oldest, "ZRANGE");
+    rst_cmd_key(&oldest, live);
+    rst_cmd_int(&oldest, 0);
+    rst_cmd_int(&oldest, 0);
+    if (rst_batch_begin(&b, s->cache) != 0)
+        return 0;
+    rst_batch_add(&b, &card);
+    rst_batch_add(&b, &oldest);
+    redisReply *r1 = rst_batch_next(&b), *r2 = rst_batch_next(&b);
+    rst_batch_end(&b);
+    int whole = (r1 != NULL && r1->type == REDIS_REPLY_INTEGER &&
+                 r1->integer >= RST_FEED_DEPTH_MIN) || is_sentinel_reply(r2);
+    if (r1)
+        freeReplyObject(r1);
+    if (r2)
+        freeReplyObject(r2);
+    return whole;
+}
+
 rst_err rst_feed_rebuild(rst_services *s, int fresh, long *count)
 {
     rst_key lock, live, build;
@@ -373,6 +426,10 @@ rst_err rst_feed_rebuild(rst_services *s, int fresh, long *count)
     rst_key_feed_build(s->cache, &build);
     if (rst_cache_claim(s->cache, &lock, token, (size_t)tlen, LOCK_TTL_S) != 1)
         return RST_OK;                       /* another worker builds it, or Redis is down */
+    if (!fresh && set_is_whole(s, &live)) {
+        rst_cache_del(s->cache, &lock);
+        return RST_OK;
+    }
     uint64_t t0 = rst_time_mono_ms();
     long n = 0;
     rst_err err = RST_OK;

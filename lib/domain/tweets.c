@@ -37,7 +37,6 @@ static const char SQL_USER_IDS[] =
 #define TOMBSTONE "-"
 #define TOMBSTONE_TTL_S 600
 #define COLLECT_ROUNDS 6
-#define COLLECT_SLACK 8
 
 /* ------------------------------------------------------------ stored form */
 
@@ -522,36 +521,41 @@ rst_err rst_tweets_collect(rst_services *s, rst_arena *a, rst_id_source src, voi
                            void (*gone)(rst_services *s, const uint64_t *ids, int n),
                            rst_tweet_page *out)
 {
-    int need = limit + 1, nlive = 0, end = 0;
+    int nlive = 0, end = 0, more = 0, round;
     uint64_t below = before != 0 ? before : UINT64_MAX;
-    rst_tweet_ref *live = rst_arena_alloc(a, sizeof(*live) * (size_t)(need + RST_COLLECT_MAX));
+    rst_tweet_ref *live = rst_arena_alloc(a, sizeof(*live) * (size_t)(limit + 1));
     if (live == NULL)
         return RST_E_INTERNAL;
-    for (int round = 0; round < COLLECT_ROUNDS && nlive < need && !end; round++) {
+    for (round = 0; round < COLLECT_ROUNDS && nlive < limit && !end; round++) {
         uint64_t ids[RST_COLLECT_MAX], dead[RST_COLLECT_MAX];
-        int want = need - nlive + (round == 0 ? COLLECT_SLACK : need), n = 0, k, nd;
-        if (want > RST_COLLECT_MAX)
-            want = RST_COLLECT_MAX;
-        rst_err err = src(ctx, a, below, offset, want, ids, &n, &end);
+        /* One id more than the page still shows: whether another follows.
+         * That one is not loaded, so a page never needs the server of a
+         * tweet it does not show. */
+        int show = limit - nlive, n = 0, k, nd;
+        rst_err err = src(ctx, a, below, offset, show + 1, ids, &n, &end);
         if (err != RST_OK)
             return err;
         if (n == 0) {
             end = 1;
             break;
         }
+        more = n > show;
+        if (show > n)
+            show = n;
         offset = 0;
-        below = ids[n - 1];
-        if ((err = rst_tweets_load(s, a, ids, n, live + nlive, &k, dead, &nd)) != RST_OK)
+        below = ids[show - 1];
+        if ((err = rst_tweets_load(s, a, ids, show, live + nlive, &k, dead, &nd)) != RST_OK)
             return err;
         nlive += k;
         if (nd > 0 && gone != NULL)
-            gone(s, dead, nd);
+            gone(s, dead, nd);              /* and the next round fills their places */
     }
-    out->count = nlive < limit ? nlive : limit;
-    out->has_more = nlive > limit || (!end && nlive < need);
-    /* A page that ran out of rounds among deleted tweets still hands on a
-     * cursor: from the oldest id it looked at. */
-    out->last_id = out->count > 0 ? live[out->count - 1].id : below;
+    out->count = nlive;
+    /* Rounds spent among deleted tweets: a cursor from the oldest id seen. */
+    out->has_more = (nlive == limit && more) || (nlive < limit && !end && round == COLLECT_ROUNDS);
+    out->last_id = nlive > 0 ? live[nlive - 1].id : below;
+    if (out->has_more && nlive < limit)
+        out->last_id = below;
     return render_list(s, a, live, out->count, &out->items_json, &out->items_len);
 }
 

@@ -81,8 +81,10 @@ typedef rst_err (*rst_id_source)(void *ctx, rst_arena *a, uint64_t below, int of
 
 /* Builds a page from a source: loads the tweets of the ids it gives,
  * skips the ones that are gone (and reports them through `gone`, may be
- * NULL), asks for more until the page has limit + 1 live tweets or the
- * source ends, then renders limit of them with their authors' names. */
+ * NULL), asks for more until the page has `limit` live tweets or the
+ * source ends, and renders them with their authors' names. One id past
+ * the page says whether another follows; its tweet is not loaded, so a
+ * page needs only the servers of the tweets it shows. */
 rst_err rst_tweets_collect(rst_services *s, rst_arena *a, rst_id_source src, void *ctx,
                            uint64_t before, int offset, int limit,
                            void (*gone)(rst_services *s, const uint64_t *ids, int n),
