@@ -265,7 +265,8 @@ rst_err rst_feed_page(rst_services *s, rst_arena *a, uint64_t before, int offset
                       rst_tweet_page *out)
 {
     feed_source fs = { .s = s };
-    rst_err err = rst_tweets_collect(s, a, feed_ids, &fs, before, offset, limit, feed_gone, out);
+    rst_err err = rst_tweets_collect(s, a, feed_ids, &fs, before, offset, limit, NULL, feed_gone,
+                                     out);
     if (err == RST_OK && fs.rebuild) {
         long count;
         rst_feed_rebuild(s, 0, &count);

@@ -1,5 +1,8 @@
 /* names.c -- authors' names, cached in Redis (see names.h). */
+#include <inttypes.h>
 #include <string.h>
+
+#include "core/log.h"
 
 #include "domain/names.h"
 #include "domain/shardq.h"
@@ -86,10 +89,32 @@ rst_err rst_names_get(rst_services *s, rst_arena *a, const uint64_t *uids, int n
     return names_from_shards(s, a, uids, n, names);
 }
 
+typedef struct {
+    rst_services *s;
+    uint64_t      uid;
+    const char   *name;
+} name_news;
+
+static void queue_name(rst_batch *b, void *arg)
+{
+    const name_news *n = arg;
+    rst_key k;
+    rst_cmd cmd;
+    rst_key_user_name(n->s->cache, &k, n->uid);
+    rst_cmd_init(&cmd, "SET");
+    rst_cmd_key(&cmd, &k);
+    rst_cmd_str(&cmd, n->name, strlen(n->name));
+    rst_cmd_str(&cmd, "EX", 2);
+    rst_cmd_int(&cmd, NAME_TTL_S);
+    rst_batch_add(b, &cmd);
+}
+
+/* Through an open breaker and past a dead kept connection
+ * (rst_cache_write): a name left behind would show on every tweet. */
 void rst_names_publish(rst_services *s, uint64_t uid, const char *name)
 {
-    rst_key k;
-    rst_key_user_name(s->cache, &k, uid);
-    if (rst_cache_set(s->cache, &k, name, strlen(name), NAME_TTL_S) != 0)
-        rst_cache_del(s->cache, &k);
+    name_news n = { s, uid, name };
+    if (rst_cache_write(s->cache, queue_name, &n) != 0)
+        rst_log_warn("user %" PRIu64 ": renamed while Redis is unavailable; tweets may show "
+                     "the old name until it expires", uid);
 }

@@ -230,9 +230,10 @@ rst_err rst_tweets_load(rst_services *s, rst_arena *a, const uint64_t *ids, int 
 
 /* ------------------------------------------------------------ rendering */
 
-/* The distinct authors of t[0..n) and their names. */
+/* The distinct authors of t[0..n) and their names (`known`'s without a
+ * lookup). */
 static rst_err author_names(rst_services *s, rst_arena *a, const rst_tweet_ref *t, int n,
-                            uint64_t *uids, const char **names, int *nu)
+                            const rst_author *known, uint64_t *uids, const char **names, int *nu)
 {
     *nu = 0;
     for (int i = 0; i < n; i++) {
@@ -241,6 +242,10 @@ static rst_err author_names(rst_services *s, rst_arena *a, const rst_tweet_ref *
             k++;
         if (k == *nu)
             uids[(*nu)++] = t[i].user_id;
+    }
+    if (*nu == 1 && known != NULL && uids[0] == known->user_id) {
+        names[0] = known->name;
+        return RST_OK;
     }
     return *nu > 0 ? rst_names_get(s, a, uids, *nu, names) : RST_OK;
 }
@@ -255,14 +260,14 @@ static const char *name_of(const uint64_t *uids, const char **names, int nu, uin
 
 /* "[tweet,tweet,...]" of t[0..n) into the arena. */
 static rst_err render_list(rst_services *s, rst_arena *a, const rst_tweet_ref *t, int n,
-                           const char **json, size_t *len)
+                           const rst_author *known, const char **json, size_t *len)
 {
     uint64_t uids[RST_NAMES_MAX];
     const char *names[RST_NAMES_MAX];
     int nu;
     if (n > RST_NAMES_MAX)
         return RST_E_INTERNAL;
-    rst_err err = author_names(s, a, t, n, uids, names, &nu);
+    rst_err err = author_names(s, a, t, n, known, uids, names, &nu);
     if (err != RST_OK)
         return err;
     rst_buf b;
@@ -287,7 +292,7 @@ static rst_err render_one(rst_services *s, rst_arena *a, const rst_tweet_ref *t,
 {
     const char *list;
     size_t n;
-    rst_err err = render_list(s, a, t, 1, &list, &n);
+    rst_err err = render_list(s, a, t, 1, NULL, &list, &n);
     if (err != RST_OK)
         return err;
     *json = list + 1;
@@ -364,48 +369,45 @@ static rst_db_rc exec_all(rst_db *db, const char *const *sql, rst_param *const *
     return rc;
 }
 
-/* Puts a written tweet in Redis (overwriting), and tells the feed. */
-static void publish(rst_services *s, const rst_tweet_ref *t, int created)
+/* What a write tells Redis after it committed. */
+typedef struct {
+    rst_services        *s;
+    const rst_tweet_ref *t;       /* the new copy, or NULL for a delete */
+    uint64_t             id;
+    int                  created;
+} tweet_news;
+
+/* The tweet's new copy (or its tombstone) and the feed's change, queued
+ * as one batch. */
+static void queue_news(rst_batch *b, void *arg)
 {
-    rst_batch b;
+    const tweet_news *n = arg;
     rst_key k;
     rst_cmd cmd;
-    rst_key_tweet(s->cache, &k, t->id);
-    if (rst_batch_begin(&b, s->cache) != 0) {
-        rst_log_warn("tweet %" PRIu64 ": Redis is unavailable; its cache and the feed miss "
-                     "this write until they are rebuilt", t->id);
-        return;
-    }
+    rst_key_tweet(n->s->cache, &k, n->id);
     rst_cmd_init(&cmd, "SET");
     rst_cmd_key(&cmd, &k);
-    rst_cmd_str(&cmd, t->stored, t->len);
+    if (n->t != NULL)
+        rst_cmd_str(&cmd, n->t->stored, n->t->len);
+    else
+        rst_cmd_str(&cmd, TOMBSTONE, 1);
     rst_cmd_str(&cmd, "EX", 2);
-    rst_cmd_int(&cmd, tweet_ttl(s));
-    rst_batch_add(&b, &cmd);
-    if (created)
-        rst_feed_queue_add(s, &b, t->id);
-    rst_batch_end(&b);
+    rst_cmd_int(&cmd, n->t != NULL ? tweet_ttl(n->s) : TOMBSTONE_TTL_S);
+    rst_batch_add(b, &cmd);
+    if (n->t == NULL)
+        rst_feed_queue_remove(n->s, b, n->id);
+    else if (n->created)
+        rst_feed_queue_add(n->s, b, n->id);
 }
 
-/* A deleted tweet: a tombstone in its key, its id out of the feed. */
-static void publish_delete(rst_services *s, uint64_t id)
+/* After a commit: Redis gets the news, overwriting any older copy; see
+ * rst_cache_write for why this goes through an open breaker. */
+static void publish(rst_services *s, uint64_t id, const rst_tweet_ref *t, int created)
 {
-    rst_batch b;
-    rst_key k;
-    rst_cmd cmd;
-    rst_key_tweet(s->cache, &k, id);
-    if (rst_batch_begin(&b, s->cache) != 0) {
-        rst_log_warn("tweet %" PRIu64 ": deleted while Redis is unavailable", id);
-        return;
-    }
-    rst_cmd_init(&cmd, "SET");
-    rst_cmd_key(&cmd, &k);
-    rst_cmd_str(&cmd, TOMBSTONE, 1);
-    rst_cmd_str(&cmd, "EX", 2);
-    rst_cmd_int(&cmd, TOMBSTONE_TTL_S);
-    rst_batch_add(&b, &cmd);
-    rst_feed_queue_remove(s, &b, id);
-    rst_batch_end(&b);
+    tweet_news n = { s, t, id, created };
+    if (rst_cache_write(s->cache, queue_news, &n) != 0)
+        rst_log_warn("tweet %" PRIu64 ": Redis is unavailable; its cache and the feed miss "
+                     "this write until they expire or are rebuilt", id);
 }
 
 rst_err rst_tweet_create(rst_services *s, rst_arena *a, uint64_t user_id, const char *msg,
@@ -444,7 +446,7 @@ rst_err rst_tweet_create(rst_services *s, rst_arena *a, uint64_t user_id, const 
     rst_tweet_ref t;
     if (row_to_ref(a, row, &t) != 0)
         return RST_E_INTERNAL;
-    publish(s, &t, 1);
+    publish(s, *id, &t, 1);
     return render_one(s, a, &t, json, jlen);
 }
 
@@ -472,7 +474,7 @@ rst_err rst_tweet_update(rst_services *s, rst_arena *a, uint64_t id, const char 
     rst_tweet_ref t;
     if (row_to_ref(a, rst_row(&rows, 0), &t) != 0)
         return RST_E_INTERNAL;
-    publish(s, &t, 0);
+    publish(s, id, &t, 0);
     return render_one(s, a, &t, json, jlen);
 }
 
@@ -510,14 +512,14 @@ rst_err rst_tweet_delete(rst_services *s, rst_arena *a, uint64_t id, const char 
     }
     if ((err = commit_checked(db, a, id, 0, "tweet delete")) != RST_OK)
         return err;
-    publish_delete(s, id);
+    publish(s, id, NULL, 0);
     return render_one(s, a, &t, json, jlen);
 }
 
 /* ------------------------------------------------------------ pages */
 
 rst_err rst_tweets_collect(rst_services *s, rst_arena *a, rst_id_source src, void *ctx,
-                           uint64_t before, int offset, int limit,
+                           uint64_t before, int offset, int limit, const rst_author *known,
                            void (*gone)(rst_services *s, const uint64_t *ids, int n),
                            rst_tweet_page *out)
 {
@@ -556,7 +558,7 @@ rst_err rst_tweets_collect(rst_services *s, rst_arena *a, rst_id_source src, voi
     out->last_id = nlive > 0 ? live[nlive - 1].id : below;
     if (out->has_more && nlive < limit)
         out->last_id = below;
-    return render_list(s, a, live, out->count, &out->items_json, &out->items_len);
+    return render_list(s, a, live, out->count, known, &out->items_json, &out->items_len);
 }
 
 typedef struct {
@@ -593,5 +595,6 @@ rst_err rst_tweets_of_user(rst_services *s, rst_arena *a, uint64_t user_id, uint
         err = RST_E_NOT_FOUND;
     if (err != RST_OK)
         return err;
-    return rst_tweets_collect(s, a, user_ids, &us, before, offset, limit, NULL, out);
+    rst_author me = { user_id, name };
+    return rst_tweets_collect(s, a, user_ids, &us, before, offset, limit, &me, NULL, out);
 }

@@ -76,6 +76,13 @@ rst_err rst_tweets_of_user(rst_services *s, rst_arena *a, uint64_t user_id, uint
 typedef rst_err (*rst_id_source)(void *ctx, rst_arena *a, uint64_t below, int offset, int want,
                                  uint64_t *ids, int *n, int *end);
 
+/* An author whose current name the caller already holds (a user's own
+ * list): the page then needs no name lookup. */
+typedef struct {
+    uint64_t    user_id;
+    const char *name;
+} rst_author;
+
 /* The most ids a source is asked for at once. */
 #define RST_COLLECT_MAX 120
 
@@ -84,9 +91,10 @@ typedef rst_err (*rst_id_source)(void *ctx, rst_arena *a, uint64_t below, int of
  * NULL), asks for more until the page has `limit` live tweets or the
  * source ends, and renders them with their authors' names. One id past
  * the page says whether another follows; its tweet is not loaded, so a
- * page needs only the servers of the tweets it shows. */
+ * page needs only the servers of the tweets it shows. `known` (may be
+ * NULL) spares the name lookup of that author. */
 rst_err rst_tweets_collect(rst_services *s, rst_arena *a, rst_id_source src, void *ctx,
-                           uint64_t before, int offset, int limit,
+                           uint64_t before, int offset, int limit, const rst_author *known,
                            void (*gone)(rst_services *s, const uint64_t *ids, int n),
                            rst_tweet_page *out);
 

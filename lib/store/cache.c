@@ -402,6 +402,36 @@ int rst_cache_mget(rst_cache *c, rst_arena *a, const rst_key *keys, int n,
     return hits;
 }
 
+/* Every reply of a batch, freed: 0 when all came back and none is an error. */
+static int batch_all_ok(rst_batch *b)
+{
+    int ok = 1, n = b->queued;
+    for (int i = 0; i < n; i++) {
+        redisReply *r = rst_batch_next(b);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR)
+            ok = 0;
+        if (r != NULL)
+            freeReplyObject(r);
+    }
+    rst_batch_end(b);
+    return ok && !b->failed;
+}
+
+int rst_cache_write(rst_cache *c, void (*fill)(rst_batch *b, void *arg), void *arg)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        rst_batch b;
+        if (c->retry_at_ms != 0)
+            c->retry_at_ms = 1;             /* through the breaker, for this call */
+        if (rst_batch_begin(&b, c) != 0)
+            continue;
+        fill(&b, arg);
+        if (batch_all_ok(&b))
+            return 0;
+    }
+    return -1;
+}
+
 /* ------------------------------------------------------------ health */
 
 int rst_cache_ping(rst_cache *c, uint64_t *usec)
