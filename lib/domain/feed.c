@@ -185,18 +185,28 @@ static void feed_gone(rst_services *s, const uint64_t *ids, int n)
     rst_batch_end(&b);
 }
 
-void rst_feed_queue_add(rst_services *s, rst_batch *b, uint64_t id)
+/* VERB feed:ids [0] <member of id> onto b (ZADD takes the score 0). */
+static void queue_member(rst_services *s, rst_batch *b, const char *verb, uint64_t id)
 {
     rst_key k;
     rst_cmd cmd;
     char m[MEMBER_LEN + 1];
     rst_key_feed(s->cache, &k);
     member_of(id, m);
-    rst_cmd_init(&cmd, "ZADD");
+    rst_cmd_init(&cmd, verb);
     rst_cmd_key(&cmd, &k);
-    rst_cmd_str(&cmd, "0", 1);
+    if (strcmp(verb, "ZADD") == 0)
+        rst_cmd_str(&cmd, "0", 1);
     rst_cmd_str(&cmd, m, MEMBER_LEN);
     rst_batch_add(b, &cmd);
+}
+
+void rst_feed_queue_add(rst_services *s, rst_batch *b, uint64_t id)
+{
+    rst_key k;
+    rst_cmd cmd;
+    rst_key_feed(s->cache, &k);
+    queue_member(s, b, "ZADD", id);
     /* Keep the newest RST_FEED_CAP: the oldest go, the sentinel first. */
     rst_cmd_init(&cmd, "ZREMRANGEBYRANK");
     rst_cmd_key(&cmd, &k);
@@ -207,15 +217,7 @@ void rst_feed_queue_add(rst_services *s, rst_batch *b, uint64_t id)
 
 void rst_feed_queue_remove(rst_services *s, rst_batch *b, uint64_t id)
 {
-    rst_key k;
-    rst_cmd cmd;
-    char m[MEMBER_LEN + 1];
-    rst_key_feed(s->cache, &k);
-    member_of(id, m);
-    rst_cmd_init(&cmd, "ZREM");
-    rst_cmd_key(&cmd, &k);
-    rst_cmd_str(&cmd, m, MEMBER_LEN);
-    rst_batch_add(b, &cmd);
+    queue_member(s, b, "ZREM", id);
 }
 
 /* ------------------------------------------------------------ pages */

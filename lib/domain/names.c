@@ -32,12 +32,7 @@ static void fill_cache(rst_services *s, const rst_rows *rows)
         rst_key k;
         rst_cmd cmd;
         rst_key_user_name(s->cache, &k, row[0].u);
-        rst_cmd_init(&cmd, "SET");
-        rst_cmd_key(&cmd, &k);
-        rst_cmd_str(&cmd, row[1].s, row[1].len);
-        rst_cmd_str(&cmd, "EX", 2);
-        rst_cmd_int(&cmd, NAME_TTL_S);
-        rst_cmd_str(&cmd, "NX", 2);
+        rst_cmd_set(&cmd, &k, row[1].s, row[1].len, NAME_TTL_S, 1);
         rst_batch_add(&b, &cmd);
     }
     rst_batch_end(&b);
@@ -101,11 +96,7 @@ static void queue_name(rst_batch *b, void *arg)
     rst_key k;
     rst_cmd cmd;
     rst_key_user_name(n->s->cache, &k, n->uid);
-    rst_cmd_init(&cmd, "SET");
-    rst_cmd_key(&cmd, &k);
-    rst_cmd_str(&cmd, n->name, strlen(n->name));
-    rst_cmd_str(&cmd, "EX", 2);
-    rst_cmd_int(&cmd, NAME_TTL_S);
+    rst_cmd_set(&cmd, &k, n->name, strlen(n->name), NAME_TTL_S, 0);
     rst_batch_add(b, &cmd);
 }
 

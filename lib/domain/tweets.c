@@ -137,12 +137,7 @@ static void fill_cache(rst_services *s, const rst_tweet_ref *t, int n)
         rst_key k;
         rst_cmd cmd;
         rst_key_tweet(s->cache, &k, t[i].id);
-        rst_cmd_init(&cmd, "SET");
-        rst_cmd_key(&cmd, &k);
-        rst_cmd_str(&cmd, t[i].stored, t[i].len);
-        rst_cmd_str(&cmd, "EX", 2);
-        rst_cmd_int(&cmd, tweet_ttl(s));
-        rst_cmd_str(&cmd, "NX", 2);
+        rst_cmd_set(&cmd, &k, t[i].stored, t[i].len, tweet_ttl(s), 1);
         rst_batch_add(&b, &cmd);
     }
     rst_batch_end(&b);
@@ -385,14 +380,10 @@ static void queue_news(rst_batch *b, void *arg)
     rst_key k;
     rst_cmd cmd;
     rst_key_tweet(n->s->cache, &k, n->id);
-    rst_cmd_init(&cmd, "SET");
-    rst_cmd_key(&cmd, &k);
     if (n->t != NULL)
-        rst_cmd_str(&cmd, n->t->stored, n->t->len);
+        rst_cmd_set(&cmd, &k, n->t->stored, n->t->len, tweet_ttl(n->s), 0);
     else
-        rst_cmd_str(&cmd, TOMBSTONE, 1);
-    rst_cmd_str(&cmd, "EX", 2);
-    rst_cmd_int(&cmd, n->t != NULL ? tweet_ttl(n->s) : TOMBSTONE_TTL_S);
+        rst_cmd_set(&cmd, &k, TOMBSTONE, 1, TOMBSTONE_TTL_S, 0);
     rst_batch_add(b, &cmd);
     if (n->t == NULL)
         rst_feed_queue_remove(n->s, b, n->id);

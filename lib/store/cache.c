@@ -210,7 +210,7 @@ int rst_cache_get(rst_cache *c, rst_arena *a, const rst_key *k, char **val, size
     return rc;
 }
 
-static void set_cmd(rst_cmd *cmd, const rst_key *k, const char *val, size_t len, int ttl, int nx)
+void rst_cmd_set(rst_cmd *cmd, const rst_key *k, const char *val, size_t len, int ttl, int nx)
 {
     rst_cmd_init(cmd, "SET");
     rst_cmd_key(cmd, k);
@@ -226,21 +226,21 @@ static void set_cmd(rst_cmd *cmd, const rst_key *k, const char *val, size_t len,
 int rst_cache_set(rst_cache *c, const rst_key *k, const char *val, size_t len, int ttl)
 {
     rst_cmd cmd;
-    set_cmd(&cmd, k, val, len, ttl, 0);
+    rst_cmd_set(&cmd, k, val, len, ttl, 0);
     return run_ok(c, &cmd);
 }
 
 int rst_cache_add(rst_cache *c, const rst_key *k, const char *val, size_t len, int ttl)
 {
     rst_cmd cmd;
-    set_cmd(&cmd, k, val, len, ttl > 0 ? ttl : DEFAULT_ADD_TTL_S, 1);
+    rst_cmd_set(&cmd, k, val, len, ttl > 0 ? ttl : DEFAULT_ADD_TTL_S, 1);
     return run_ok(c, &cmd);
 }
 
 int rst_cache_claim(rst_cache *c, const rst_key *k, const char *val, size_t len, int ttl)
 {
     rst_cmd cmd;
-    set_cmd(&cmd, k, val, len, ttl > 0 ? ttl : DEFAULT_ADD_TTL_S, 1);
+    rst_cmd_set(&cmd, k, val, len, ttl > 0 ? ttl : DEFAULT_ADD_TTL_S, 1);
     redisReply *r = rst_cache_run(c, &cmd);
     if (r == NULL)
         return -1;

@@ -70,6 +70,9 @@ void rst_cmd_key(rst_cmd *cmd, const rst_key *k);
 void rst_cmd_str(rst_cmd *cmd, const char *s, size_t len);
 void rst_cmd_int(rst_cmd *cmd, long long v);
 
+/* SET k val [EX ttl] [NX] (ttl 0: none), for batches. */
+void rst_cmd_set(rst_cmd *cmd, const rst_key *k, const char *val, size_t len, int ttl, int nx);
+
 /* Runs one command. The reply is the caller's (freeReplyObject), NULL when
  * unavailable; an error reply is returned as such. */
 redisReply *rst_cache_run(rst_cache *c, const rst_cmd *cmd);
