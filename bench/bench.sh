@@ -240,8 +240,38 @@ bench_stop_floors() {
 
 # ---------------------------------------------------------------- requests
 
-# The lists the templates draw from: product ids from the catalog, and a
-# sample of bench user names.
+# Up to $2 rows of query $1 on roost_shard, from every shard server.
+bench_shard_rows() {
+    local sock
+    for sock in "$SOCK_DB1" "$SOCK_DB2"; do
+        mariadb --no-defaults --socket="$sock" -u"$ADMIN_USER" -N -B roost_shard -e "$1 LIMIT $2" ||
+            die "cannot read from the shard server at $sock"
+    done
+}
+
+# The feed's cursor at depth $1 (a multiple of 100), by walking it.
+bench_feed_cursor() {
+    local depth=$1 cur="" page
+    for (( page = 0; page < depth / 100; page++ )); do
+        cur=$(curl -s --max-time 10 -H 'Accept: application/json' -H 'Authorization: Bearer x' \
+              "$URL/tweets?limit=100${cur:+&cursor=$cur}" | sed -n 's/.*"next_cursor":"\([^"]*\)".*/\1/p')
+        [[ -n $cur ]] || die "the feed ends before depth $depth (page $page)"
+    done
+    echo "$cur"
+}
+
+# Tweet lists: a sample of tweet ids and of users with tweets from both
+# shard servers, and the feed's cursor at depth 10 000.
+bench_tweet_lists() {
+    local dir=$1
+    bench_shard_rows 'SELECT id FROM tweets WHERE id % 89 = 0' 2500 >"$dir/tweet.txt"
+    [[ -s $dir/tweet.txt ]] || die "the dataset has no tweets"
+    bench_shard_rows 'SELECT id FROM users WHERE tweets_count > 0' 2500 >"$dir/tweet_user.txt"
+    bench_feed_cursor 10000 >"$dir/feed_cursor.txt"
+}
+
+# The lists the templates draw from: product ids from the catalog, a sample
+# of bench user names, the tweet lists, and the seeded carts.
 bench_fetch_lists() {
     local dir=$RUN/wrk n
     mkdir -p "$dir"
@@ -254,6 +284,7 @@ bench_fetch_lists() {
     awk -v n="${n:-0}" 'BEGIN { m = n < 5000 ? n : 5000; for (i = 0; i < m; i++) printf "bench%d\n", int(i * n / m) }' \
         >"$dir/user.txt"
     [[ -s $dir/user.txt ]] || die "the dataset has no users"
+    bench_tweet_lists "$dir"
     # Active cart items of the seeded carts, "user<TAB>item<TAB>product<TAB>
     # owner's name", from both shard servers; then the items of a sample of
     # BENCH_CART_OWNERS owners, each signed in once for its token (5th
@@ -326,9 +357,21 @@ bench_headers() {
 bench_requests() {
     local name=$1 method=${BENCH_METHOD[$1]} path=${BENCH_PATH[$1]} body=${BENCH_BODY[$1]}
     local file=$RUN/wrk/$name.requests var="" v
-    for v in product first_product user; do
+    for v in product first_product user tweet tweet_user feed_cursor; do
         if [[ "$path$body" == *"{$v}"* ]]; then var=$v; fi
     done
+    if [[ "$path$body" == *"{poster}"* ]]; then
+        # {poster}: a signed-in cart owner (cart.tokens), with its token.
+        awk -F'\t' -v m="$method" -v p="$path" -v b="$body" '
+            function subst(s, val,    i, out) {
+                out = ""
+                while ((i = index(s, "{poster}")) > 0) { out = out substr(s, 1, i - 1) val; s = substr(s, i + 8) }
+                return out s
+            }
+            { printf "%s\t%s\t%s\t%s\n", m, subst(p, $1), subst(b, $1), $2 }' "$RUN/wrk/cart.tokens" >"$file"
+        echo "$file"
+        return 0
+    fi
     if [[ "$path$body" == *"{cart_"* ]]; then
         # {cart_user}, {cart_item}, {cart_product}: the fields of one line
         # of cart.txt, so a request names an item and the cart it is in.

@@ -10,7 +10,11 @@
 #         and {user} by bench user names, and the requests are spread over
 #         them (the wrk threads cycle through the list); {cart_user},
 #         {cart_item} and {cart_product} come from one active item of the
-#         seeded carts (20 items each): its owner, its id, its product
+#         seeded carts (20 items each): its owner, its id, its product;
+#         {tweet} is drawn from a sample of tweet ids, {tweet_user} from
+#         users with tweets, {feed_cursor} is the feed's cursor at depth
+#         10 000, and {poster} a signed-in user whose token each request
+#         carries (the cart owners')
 # OPTION  body=TEXT        a request body ({product} and {user} work here too;
 #                          Content-Type: application/json is sent with it)
 #         header='N: V'    one more request header
@@ -60,5 +64,19 @@ scenario cart-list-admin     scenario -    GET  '/addToCars/{cart_user}' auth=ad
 scenario cart-add-merge      scenario -    POST '/addToCars/{cart_user}' auth=owner \
     body='{"product_id":"{cart_product}","quantity":1}' \
     note='adds one more of a product already in the cart (200, merged): a locked shard transaction a request'
+scenario tweet-redis         scenario 0.20 GET  '/tweet/{tweet}' bypass-cache \
+    note='tweets spread over both shard servers: their JSON and the author name from Redis'
+scenario feed-page1          scenario 0.12 GET  '/tweets?limit=20' bypass-cache \
+    note='the global feed, page 1 of 20: the Redis sorted set, one MGET of tweets, one of names'
+scenario feed-page50         scenario -    GET  '/tweets?limit=20&page=50' bypass-cache \
+    note='page 50 by rank in the same sorted set (ZREVRANGE 980..1000)'
+scenario feed-deep-cursor    scenario 0.10 GET  '/tweets?limit=20&cursor={feed_cursor}' bypass-cache \
+    note='a cursor at depth 10 000 (ZREVRANGEBYLEX); target: within 1.2x of feed-page1 (0.12 / 1.2)'
+scenario tweets-user         scenario 0.12 GET  '/tweets/{tweet_user}?limit=20' bypass-cache \
+    note='one user'"'"'s tweets: one index range scan on the shard, then one MGET'
+scenario tweet-post          scenario -    POST '/tweets/{poster}' body='{"message":"a bench tweet"}' \
+    note='writes/s and p99: signed-in users posting (insert + tweets_count in one transaction, then Redis)'
 scenario product-mariadb     scenario 0.15 GET  '/product/{product}' bypass-cache redis-down \
     note='Redis stopped: roostd serves every product from MariaDB'
+scenario feed-scatter        scenario -    GET  '/tweets?limit=20' bypass-cache redis-down \
+    note='Redis stopped: page 1 by scatter-gather over both shard servers at once, k-way merge'

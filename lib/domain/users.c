@@ -8,6 +8,7 @@
 #include "core/num.h"
 #include "core/timefmt.h"
 #include "core/utf8.h"
+#include "domain/names.h"
 #include "domain/users.h"
 
 #define USER_COLS "USSUUUUTTS"
@@ -333,6 +334,7 @@ rst_err rst_users_rename(rst_services *s, rst_arena *a, rst_user *u, const char 
             rst_log_warn("rename of user %" PRIu64 ": old name claim left behind: %s",
                          u->id, rst_db_last_error(old_db));
     }
+    rst_names_publish(s, u->id, new_name);     /* tweets show the new name at once */
     return rst_users_get(s, a, u->id, u);
 }
 

@@ -210,7 +210,7 @@ int rst_cache_get(rst_cache *c, rst_arena *a, const rst_key *k, char **val, size
     return rc;
 }
 
-static void set_cmd(rst_cmd *cmd, const rst_key *k, const char *val, size_t len, int ttl, int nx)
+void rst_cmd_set(rst_cmd *cmd, const rst_key *k, const char *val, size_t len, int ttl, int nx)
 {
     rst_cmd_init(cmd, "SET");
     rst_cmd_key(cmd, k);
@@ -226,21 +226,21 @@ static void set_cmd(rst_cmd *cmd, const rst_key *k, const char *val, size_t len,
 int rst_cache_set(rst_cache *c, const rst_key *k, const char *val, size_t len, int ttl)
 {
     rst_cmd cmd;
-    set_cmd(&cmd, k, val, len, ttl, 0);
+    rst_cmd_set(&cmd, k, val, len, ttl, 0);
     return run_ok(c, &cmd);
 }
 
 int rst_cache_add(rst_cache *c, const rst_key *k, const char *val, size_t len, int ttl)
 {
     rst_cmd cmd;
-    set_cmd(&cmd, k, val, len, ttl > 0 ? ttl : DEFAULT_ADD_TTL_S, 1);
+    rst_cmd_set(&cmd, k, val, len, ttl > 0 ? ttl : DEFAULT_ADD_TTL_S, 1);
     return run_ok(c, &cmd);
 }
 
 int rst_cache_claim(rst_cache *c, const rst_key *k, const char *val, size_t len, int ttl)
 {
     rst_cmd cmd;
-    set_cmd(&cmd, k, val, len, ttl > 0 ? ttl : DEFAULT_ADD_TTL_S, 1);
+    rst_cmd_set(&cmd, k, val, len, ttl > 0 ? ttl : DEFAULT_ADD_TTL_S, 1);
     redisReply *r = rst_cache_run(c, &cmd);
     if (r == NULL)
         return -1;
@@ -400,6 +400,36 @@ int rst_cache_mget(rst_cache *c, rst_arena *a, const rst_key *keys, int n,
     }
     freeReplyObject(r);
     return hits;
+}
+
+/* Every reply of a batch, freed: 0 when all came back and none is an error. */
+static int batch_all_ok(rst_batch *b)
+{
+    int ok = 1, n = b->queued;
+    for (int i = 0; i < n; i++) {
+        redisReply *r = rst_batch_next(b);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR)
+            ok = 0;
+        if (r != NULL)
+            freeReplyObject(r);
+    }
+    rst_batch_end(b);
+    return ok && !b->failed;
+}
+
+int rst_cache_write(rst_cache *c, void (*fill)(rst_batch *b, void *arg), void *arg)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        rst_batch b;
+        if (c->retry_at_ms != 0)
+            c->retry_at_ms = 1;             /* through the breaker, for this call */
+        if (rst_batch_begin(&b, c) != 0)
+            continue;
+        fill(&b, arg);
+        if (batch_all_ok(&b))
+            return 0;
+    }
+    return -1;
 }
 
 /* ------------------------------------------------------------ health */

@@ -70,6 +70,9 @@ void rst_cmd_key(rst_cmd *cmd, const rst_key *k);
 void rst_cmd_str(rst_cmd *cmd, const char *s, size_t len);
 void rst_cmd_int(rst_cmd *cmd, long long v);
 
+/* SET k val [EX ttl] [NX] (ttl 0: none), for batches. */
+void rst_cmd_set(rst_cmd *cmd, const rst_key *k, const char *val, size_t len, int ttl, int nx);
+
 /* Runs one command. The reply is the caller's (freeReplyObject), NULL when
  * unavailable; an error reply is returned as such. */
 redisReply *rst_cache_run(rst_cache *c, const rst_cmd *cmd);
@@ -99,6 +102,16 @@ void rst_batch_add_argv(rst_batch *b, int argc, const char *const *argv, const s
 redisReply *rst_batch_next(rst_batch *b);
 /* Reads the replies nobody took, so the connection stays in step. */
 void rst_batch_end(rst_batch *b);
+
+/* For writes that keep Redis in step with a commit (a new copy, a
+ * tombstone, an index entry): fill(b, arg) queues the commands, which go
+ * out as one batch even while this worker's breaker is open -- other
+ * workers may be reading Redis, and the copy this write replaces would
+ * otherwise stay -- and once more on a fresh connection when the first try
+ * fails (a kept connection dies with a Redis restart). The commands must
+ * be safe to send twice. 0 when every reply came back and none is an
+ * error, else -1. */
+int rst_cache_write(rst_cache *c, void (*fill)(rst_batch *b, void *arg), void *arg);
 
 /* PING with timing; 0 when Redis answers (ignores the breaker). */
 int rst_cache_ping(rst_cache *c, uint64_t *usec);

@@ -2,9 +2,12 @@
 #include <errmsg.h>
 #include <mysql.h>
 #include <mysqld_error.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <xxhash.h>
 
@@ -121,6 +124,9 @@ static rst_db_rc connect_db(rst_db *db)
     mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rt);
     mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rt);
     mysql_options(m, MYSQL_OPT_RECONNECT, &off);
+    /* Allows the _start/_cont calls of rst_db_query_many; the blocking
+     * calls work on such a connection as before. */
+    mysql_options(m, MYSQL_OPT_NONBLOCK, 0);
     mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     /* DATETIME columns hold UTC; make NOW() agree. */
     mysql_options(m, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
@@ -475,6 +481,231 @@ static rst_db_rc reply_lost(rst_db *db)
     snprintf(db->err, sizeof(db->err), "%s: failpoint: the answer to a write was lost",
              db->conf->name);
     return RST_DB_UNKNOWN;
+}
+
+/* ------------------------------------------------------------ scatter-gather */
+
+/* Where one job of rst_db_query_many stands: executing, then moving the
+ * result set to the client (store_result), then done. */
+typedef enum { JOB_EXECUTE, JOB_STORE, JOB_DONE } job_step;
+
+typedef struct {
+    rst_db_job *job;
+    MYSQL_STMT *st;
+    job_step    step;
+    int         wait;            /* MYSQL_WAIT_* bits the library waits for */
+    uint64_t    deadline_ms;     /* monotonic: the server's timeout */
+    uint64_t    lib_timeout_ms;  /* monotonic: when the library wants MYSQL_WAIT_TIMEOUT */
+    int         had_conn;        /* a kept connection: retry once if it was dead */
+    int         timed_out;       /* never retried: a hung server would cost twice */
+    int         slot;            /* index in the pollfd array, -1 when none */
+} job_state;
+
+static void job_finish(job_state *js, rst_db_rc rc)
+{
+    js->job->rc = rc;
+    js->step = JOB_DONE;
+    js->wait = 0;
+}
+
+/* Gives up on a job whose server did not answer in time. The socket is
+ * shut down first, so that closing the connection mid-operation cannot
+ * block on the same server again. */
+static void job_abandon(job_state *js, const char *why)
+{
+    rst_db *db = js->job->db;
+    snprintf(db->err, sizeof(db->err), "%s: %s", db->conf->name, why);
+    if (db->conn != NULL)
+        shutdown(mysql_get_socket(db->conn), SHUT_RDWR);
+    disconnect(db);
+    js->timed_out = 1;
+    job_finish(js, RST_DB_DOWN);
+}
+
+/* Called whenever a _start or _cont call returned: either the library
+ * waits again (js->wait), or the step is over and ret is its result. */
+static void job_advance(job_state *js, int ret, rst_arena *a, const char *cols)
+{
+    rst_db *db = js->job->db;
+    while (js->wait == 0 && js->step != JOB_DONE) {
+        if (js->step == JOB_EXECUTE) {
+            if (ret != 0) {
+                job_finish(js, stmt_fail(db, js->st, "execute"));
+                return;
+            }
+            js->step = JOB_STORE;
+            js->wait = mysql_stmt_store_result_start(&ret, js->st);
+        } else {
+            if (ret != 0) {
+                job_finish(js, stmt_fail(db, js->st, "store result"));
+                return;
+            }
+            /* The rows are on the client now: fetching them does no I/O. */
+            db->last_used_ms = rst_time_mono_ms();
+            job_finish(js, fetch_rows(db, js->st, a, cols, &js->job->rows));
+            return;
+        }
+    }
+    if (js->wait & MYSQL_WAIT_TIMEOUT)
+        js->lib_timeout_ms = rst_time_mono_ms() + mysql_get_timeout_value_ms(db->conn);
+}
+
+static void job_start(job_state *js, rst_arena *a, const char *cols)
+{
+    rst_db_job *j = js->job;
+    rst_db *db = j->db;
+    rst_db_rc rc;
+    js->had_conn = db->conn != NULL;
+    js->slot = -1;
+    if (db->in_txn) {
+        snprintf(db->err, sizeof(db->err), "%s: scatter-gather inside a transaction", db->conf->name);
+        job_finish(js, RST_DB_ERR);
+        return;
+    }
+    if ((rc = connect_db(db)) != RST_DB_OK) {
+        job_finish(js, rc);
+        return;
+    }
+    MYSQL_STMT *st = prepared(db, j->sql, &rc);
+    if (st == NULL) {
+        job_finish(js, rc);
+        return;
+    }
+    if ((int)mysql_stmt_param_count(st) != j->nparams) {
+        snprintf(db->err, sizeof(db->err), "%s: statement takes %lu parameters, caller gave %d",
+                 db->conf->name, mysql_stmt_param_count(st), j->nparams);
+        job_finish(js, RST_DB_ERR);
+        return;
+    }
+    param_binds pb;
+    if (bind_params(st, a, j->params, j->nparams, &pb) != 0) {
+        job_finish(js, stmt_fail(db, st, "bind"));
+        return;
+    }
+    int ret = 0;
+    js->st = st;
+    js->step = JOB_EXECUTE;
+    js->deadline_ms = rst_time_mono_ms() + (uint64_t)db->conf->timeout * 1000;
+    js->wait = mysql_stmt_execute_start(&ret, st);
+    job_advance(js, ret, a, cols);
+}
+
+static void job_resume(job_state *js, int ready, rst_arena *a, const char *cols)
+{
+    int ret = 0;
+    if (js->step == JOB_EXECUTE)
+        js->wait = mysql_stmt_execute_cont(&ret, js->st, ready);
+    else
+        js->wait = mysql_stmt_store_result_cont(&ret, js->st, ready);
+    job_advance(js, ret, a, cols);
+}
+
+static short poll_events(int wait)
+{
+    short ev = 0;
+    if (wait & MYSQL_WAIT_READ)
+        ev |= POLLIN;
+    if (wait & MYSQL_WAIT_WRITE)
+        ev |= POLLOUT;
+    if (wait & MYSQL_WAIT_EXCEPT)
+        ev |= POLLPRI;
+    return ev;
+}
+
+/* What happened to a job's socket, as the library's MYSQL_WAIT_* bits. An
+ * error or hang-up wakes whatever it waits for: the library then finds
+ * the failure itself. */
+static int ready_bits(const job_state *js, short revents, uint64_t now)
+{
+    int ready = 0;
+    if (revents & POLLIN)
+        ready |= MYSQL_WAIT_READ;
+    if (revents & POLLOUT)
+        ready |= MYSQL_WAIT_WRITE;
+    if (revents & POLLPRI)
+        ready |= MYSQL_WAIT_EXCEPT;
+    if (revents & (POLLERR | POLLHUP | POLLNVAL))
+        ready |= js->wait & (MYSQL_WAIT_READ | MYSQL_WAIT_WRITE);
+    if ((js->wait & MYSQL_WAIT_TIMEOUT) && now >= js->lib_timeout_ms)
+        ready |= MYSQL_WAIT_TIMEOUT;
+    return ready;
+}
+
+/* One poll() over every job still running, until none is. */
+static void run_jobs(job_state *js, int n, struct pollfd *pfd, rst_arena *a, const char *cols)
+{
+    for (;;) {
+        uint64_t now = rst_time_mono_ms(), wake = UINT64_MAX;
+        int nfds = 0;
+        for (int i = 0; i < n; i++) {
+            js[i].slot = -1;
+            if (js[i].step == JOB_DONE)
+                continue;
+            if (now >= js[i].deadline_ms) {
+                job_abandon(&js[i], "timed out waiting for the server");
+                continue;
+            }
+            uint64_t until = js[i].deadline_ms;
+            if ((js[i].wait & MYSQL_WAIT_TIMEOUT) && js[i].lib_timeout_ms < until)
+                until = js[i].lib_timeout_ms;
+            if (until < wake)
+                wake = until;
+            pfd[nfds] = (struct pollfd){ .fd = mysql_get_socket(js[i].job->db->conn),
+                                         .events = poll_events(js[i].wait) };
+            js[i].slot = nfds++;
+        }
+        if (nfds == 0)
+            return;
+        int ms = wake > now ? (int)(wake - now) : 0;
+        if (poll(pfd, (nfds_t)nfds, ms) < 0 && errno != EINTR) {
+            for (int i = 0; i < n; i++)
+                if (js[i].step != JOB_DONE)
+                    job_abandon(&js[i], "poll failed");
+            return;
+        }
+        now = rst_time_mono_ms();
+        for (int i = 0; i < n; i++) {
+            if (js[i].slot < 0 || js[i].step == JOB_DONE)
+                continue;
+            int ready = ready_bits(&js[i], pfd[js[i].slot].revents, now);
+            if (ready != 0)
+                job_resume(&js[i], ready, a, cols);
+        }
+    }
+}
+
+int rst_db_query_many(rst_db_job *jobs, int njobs, rst_arena *arena, const char *cols)
+{
+    if (njobs <= 0)
+        return 0;
+    job_state *js = rst_arena_calloc(arena, sizeof(*js) * (size_t)njobs);
+    struct pollfd *pfd = rst_arena_calloc(arena, sizeof(*pfd) * (size_t)njobs);
+    for (int i = 0; i < njobs; i++) {
+        jobs[i].rc = RST_DB_ERR;
+        memset(&jobs[i].rows, 0, sizeof(jobs[i].rows));
+    }
+    if (js == NULL || pfd == NULL)
+        return njobs;
+    for (int i = 0; i < njobs; i++) {
+        js[i].job = &jobs[i];
+        job_start(&js[i], arena, cols);
+    }
+    run_jobs(js, njobs, pfd, arena, cols);
+    /* A kept connection may have died while idle (a server restart): those
+     * jobs once more, on new connections, again all at once. */
+    int again = 0;
+    for (int i = 0; i < njobs; i++) {
+        if (jobs[i].rc == RST_DB_DOWN && js[i].had_conn && !js[i].timed_out) {
+            job_start(&js[i], arena, cols);
+            again = 1;
+        }
+    }
+    if (again)
+        run_jobs(js, njobs, pfd, arena, cols);
+    int failed = 0;
+    for (int i = 0; i < njobs; i++)
+        failed += jobs[i].rc != RST_DB_OK;
+    return failed;
 }
 
 /* Writes are not retried after they were sent, so make sure an idle

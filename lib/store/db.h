@@ -81,6 +81,29 @@ rst_db_rc rst_db_query(rst_db *db, rst_arena *arena, const char *sql,
 rst_db_rc rst_db_exec(rst_db *db, const char *sql, const rst_param *params,
                       int nparams, uint64_t *affected);
 
+/* One query of a scatter-gather: run on `db`, its rows and outcome come
+ * back in `rows` and `rc`. */
+typedef struct {
+    rst_db          *db;
+    const char      *sql;
+    const rst_param *params;
+    int              nparams;
+    rst_rows         rows;      /* out: valid when rc is RST_DB_OK */
+    rst_db_rc        rc;        /* out */
+} rst_db_job;
+
+/* Runs every job at the same time, each on its own server, and waits for
+ * all of them with poll(): the call takes as long as the slowest server,
+ * not the sum. Uses MariaDB Connector/C's non-blocking API for the
+ * execution and the transfer of the result; connecting and preparing (once
+ * per connection) stay blocking. Each job is bounded by its server's
+ * timeout; a server that fails or times out fails only its own job
+ * (rc RST_DB_DOWN, the connection dropped), and a kept connection found
+ * dead is retried once on a new one, like rst_db_query. The jobs must use
+ * distinct handles, none inside a transaction. `cols` as in rst_db_query.
+ * Returns the number of jobs that failed. */
+int rst_db_query_many(rst_db_job *jobs, int njobs, rst_arena *arena, const char *cols);
+
 /* Transactions on this connection. begin connects if needed. */
 rst_db_rc rst_db_begin(rst_db *db);
 rst_db_rc rst_db_commit(rst_db *db);

@@ -69,3 +69,28 @@ int rst_key_idempotency(const rst_cache *c, rst_key *k, const char *hash_hex)
 {
     return rst_key_fmt(k, rst_cache_prefix(c), "idem:%s", hash_hex);
 }
+
+int rst_key_tweet(const rst_cache *c, rst_key *k, uint64_t id)
+{
+    return rst_key_fmt(k, rst_cache_prefix(c), "tweet:%" PRIu64, id);
+}
+
+int rst_key_user_name(const rst_cache *c, rst_key *k, uint64_t user_id)
+{
+    return rst_key_fmt(k, rst_cache_prefix(c), "user:%" PRIu64 ":name", user_id);
+}
+
+int rst_key_feed(const rst_cache *c, rst_key *k)
+{
+    return rst_key_fmt(k, rst_cache_prefix(c), "feed:ids");
+}
+
+int rst_key_feed_build(const rst_cache *c, rst_key *k)
+{
+    return rst_key_fmt(k, rst_cache_prefix(c), "feed:build");
+}
+
+int rst_key_feed_lock(const rst_cache *c, rst_key *k)
+{
+    return rst_key_fmt(k, rst_cache_prefix(c), "feed:lock");
+}

@@ -34,5 +34,11 @@ int rst_key_throttle(const struct rst_cache *c, rst_key *k, const char *name_lc)
 int rst_key_cart(const struct rst_cache *c, rst_key *k, uint64_t user_id);
 int rst_key_cart_version(const struct rst_cache *c, rst_key *k, uint64_t user_id);
 int rst_key_idempotency(const struct rst_cache *c, rst_key *k, const char *hash_hex);
+/* Tweets and the global feed (lib/domain/tweets.c, feed.c, names.c). */
+int rst_key_tweet(const struct rst_cache *c, rst_key *k, uint64_t id);
+int rst_key_user_name(const struct rst_cache *c, rst_key *k, uint64_t user_id);
+int rst_key_feed(const struct rst_cache *c, rst_key *k);
+int rst_key_feed_build(const struct rst_cache *c, rst_key *k);
+int rst_key_feed_lock(const struct rst_cache *c, rst_key *k);
 
 #endif

@@ -223,6 +223,15 @@ START_TEST(a_write_whose_answer_was_lost_is_reported_truthfully)
     ck_assert_msg(r.status == 200, "cart merge with the answer lost: %ld %s", r.status, r.body);
     ck_assert_int_eq((int)api_json_at(&r, "item.quantity")->valuedouble, 4);
     api_free(&r);
+    /* A tweet (its commit's answer lost), made once. */
+    snprintf(path, sizeof(path), "/tweets/%s", id);
+    api_ok(acct_req(&r, "POST", path, "{\"message\":\"lost and found\"}", tok, LOST));
+    ck_assert_msg(r.status == 201, "tweet with the answer lost: %ld %s", r.status, r.body);
+    api_free(&r);
+    snprintf(path, sizeof(path), "/users/%s", id);
+    api_ok(api_get_fresh(&r, path));
+    ck_assert_int_eq((int)api_json_at(&r, "user.tweets_count")->valuedouble, 1);
+    api_free(&r);
     /* A follow: both halves' commits lose their answers. */
     char other[ACCT_NAMELEN], oid[ACCT_IDLEN];
     acct_new_user("lostf", other, oid, NULL);

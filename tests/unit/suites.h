@@ -21,5 +21,6 @@ Suite *suite_token(void);
 Suite *suite_password(void);
 Suite *suite_worker(void);
 Suite *suite_api(void);
+Suite *suite_kmerge(void);
 
 #endif
