@@ -5,6 +5,7 @@
 
 #include "core/timefmt.h"
 #include "domain/follows.h"
+#include "domain/names.h"
 #include "domain/users.h"
 
 #define LOCK_WAIT_S 5
@@ -397,6 +398,82 @@ rst_err rst_follows_repair(rst_services *s, int dry_run,
         err = repair_counters(s->shards[i], &a, dry_run, out);
     rst_arena_free(&a);
     return err;
+}
+
+/* ------------------------------------------------------------ lists */
+
+static const char SQL_IN_AFTER[] =
+    "SELECT follower_id, id, created_at FROM follows_in WHERE followee_id = ? AND id < ? "
+    "ORDER BY id DESC LIMIT ?";
+static const char SQL_IN_PAGE[] =
+    "SELECT follower_id, id, created_at FROM follows_in WHERE followee_id = ? "
+    "ORDER BY id DESC LIMIT ? OFFSET ?";
+static const char SQL_OUT_AFTER[] =
+    "SELECT followee_id, id, created_at FROM follows_out WHERE follower_id = ? AND id < ? "
+    "ORDER BY id DESC LIMIT ?";
+static const char SQL_OUT_PAGE[] =
+    "SELECT followee_id, id, created_at FROM follows_out WHERE follower_id = ? "
+    "ORDER BY id DESC LIMIT ? OFFSET ?";
+
+/* One index range of `limit + 1` rows of uid's half, newest edge first. */
+static rst_err list_rows(rst_services *s, rst_arena *a, const rst_follow_query *q, rst_rows *rows)
+{
+    rst_db *db;
+    rst_err err = rst_shard_of(s, q->user_id, RST_PRIMARY, &db);
+    if (err != RST_OK)
+        return err;
+    rst_db_rc rc;
+    if (q->page_offset < 0) {
+        rst_param p[3] = { rst_p_u64(q->user_id), rst_p_u64(q->before ? q->before : UINT64_MAX),
+                           rst_p_i64(q->limit + 1) };
+        rc = rst_db_query(db, a, q->incoming ? SQL_IN_AFTER : SQL_OUT_AFTER, p, 3, "UUT", rows);
+    } else {
+        rst_param p[3] = { rst_p_u64(q->user_id), rst_p_i64(q->limit + 1),
+                           rst_p_i64(q->page_offset) };
+        rc = rst_db_query(db, a, q->incoming ? SQL_IN_PAGE : SQL_OUT_PAGE, p, 3, "UUT", rows);
+    }
+    return rc == RST_DB_OK ? RST_OK : rst_store_fail(db, rc, "follow list");
+}
+
+rst_err rst_follow_list(rst_services *s, rst_arena *a, const rst_follow_query *q,
+                        rst_follow_page *out)
+{
+    rst_user u;
+    rst_rows rows;
+    rst_err err = rst_users_get(s, a, q->user_id, &u);
+    if (err == RST_OK)
+        err = list_rows(s, a, q, &rows);
+    if (err != RST_OK)
+        return err;
+    int n = rows.nrows > q->limit ? q->limit : rows.nrows;
+    out->has_more = rows.nrows > q->limit;
+    out->n = n;
+    out->items = rst_arena_alloc(a, sizeof(rst_follow_entry) * (size_t)(n + 1));
+    uint64_t *uids = rst_arena_alloc(a, sizeof(uint64_t) * (size_t)(n + 1));
+    const char **names = rst_arena_alloc(a, sizeof(char *) * (size_t)(n + 1));
+    if (out->items == NULL || uids == NULL || names == NULL)
+        return RST_E_INTERNAL;
+    for (int i = 0; i < n; i++)
+        uids[i] = rst_row(&rows, i)[0].u;
+    if (n > 0 && (err = rst_names_get(s, a, uids, n, names)) != RST_OK)
+        return err;
+    for (int i = 0; i < n; i++) {
+        const rst_value *v = rst_row(&rows, i);
+        out->items[i] = (rst_follow_entry){ .user_id = v[0].u, .name = names[i],
+                                            .edge_id = v[1].u, .created_ms = v[2].u };
+    }
+    return RST_OK;
+}
+
+void rst_follow_entry_json(rst_buf *b, const rst_follow_entry *e)
+{
+    rst_buf_puts(b, "{\"id\":");
+    rst_json_id(b, e->user_id);
+    rst_buf_puts(b, ",\"name\":");
+    rst_json_str(b, e->name);
+    rst_buf_puts(b, ",\"followed_at\":");
+    rst_json_time(b, e->created_ms);
+    rst_buf_putc(b, '}');
 }
 
 void rst_follow_json(rst_buf *b, const rst_follow *f)

@@ -61,6 +61,38 @@ rst_err rst_follows_repair(rst_services *s, int dry_run,
                            void (*progress)(uint64_t done, uint64_t total, void *arg), void *arg,
                            rst_follow_repair *out);
 
+/* A page of one user's followers (incoming) or of the users they follow,
+ * newest follow first: after the edge `before` (a cursor; 0: the start),
+ * or from `page_offset` (page-based; -1 for cursor paging). */
+typedef struct {
+    uint64_t user_id;
+    int      incoming;
+    uint64_t before;
+    int      page_offset;
+    int      limit;
+} rst_follow_query;
+
+typedef struct {
+    uint64_t    user_id;         /* the other user of the edge */
+    const char *name;            /* their current name (NULL: gone) */
+    uint64_t    edge_id;         /* the cursor key */
+    uint64_t    created_ms;
+} rst_follow_entry;
+
+typedef struct {
+    rst_follow_entry *items;
+    int               n;
+    int               has_more;
+} rst_follow_page;
+
+/* RST_E_NOT_FOUND when the user does not exist. One index range scan of
+ * limit + 1 rows on the user's shard, and the names in one batch. */
+rst_err rst_follow_list(rst_services *s, rst_arena *a, const rst_follow_query *q,
+                        rst_follow_page *out);
+
+/* {"id", "name", "followed_at"} */
+void rst_follow_entry_json(rst_buf *b, const rst_follow_entry *e);
+
 /* Writes {"follower_id", "followee_id", "created_at"}. */
 void rst_follow_json(rst_buf *b, const rst_follow *f);
 

@@ -727,8 +727,12 @@ rst_db_rc rst_db_exec(rst_db *db, const char *sql, const rst_param *params,
     rst_arena a;
     rst_arena_init(&a, 2048);
     check_idle_conn(db);
-    int autocommit = !db->in_txn, sent = 0;
+    int autocommit = !db->in_txn, sent = 0, had_conn = db->conn != NULL;
     rst_db_rc rc = run_stmt(db, &a, sql, params, nparams, NULL, NULL, affected, &sent);
+    /* A kept connection found dead before the statement left (preparing
+     * it failed): nothing reached the server, so once more on a new one. */
+    if (autocommit && !sent && had_conn && rc == RST_DB_DOWN)
+        rc = run_stmt(db, &a, sql, params, nparams, NULL, NULL, affected, &sent);
     rst_arena_free(&a);
     /* Outside a transaction a write is its own commit: sent and then cut
      * off, it may have been applied. Inside one, the server rolls back. */
@@ -764,14 +768,26 @@ rst_db_rc rst_db_exec_literal(rst_db *db, const char *sql, size_t len)
     return RST_DB_OK;
 }
 
+/* Starting a transaction changes nothing on the server, so a kept
+ * connection that turns out dead here (a server restart a moment ago) is
+ * replaced and the start tried once more. */
 rst_db_rc rst_db_begin(rst_db *db)
 {
     check_idle_conn(db);
-    rst_db_rc rc = connect_db(db);
+    rst_db_rc rc = RST_DB_DOWN;
+    for (int attempt = 0; attempt < 2 && rc == RST_DB_DOWN; attempt++) {
+        int had_conn = db->conn != NULL;
+        rc = connect_db(db);
+        if (rc != RST_DB_OK)
+            return rc;
+        if (mysql_autocommit(db->conn, 0) != 0) {
+            rc = classify(db, mysql_errno(db->conn), mysql_error(db->conn));
+            if (!had_conn)
+                return rc;
+        }
+    }
     if (rc != RST_DB_OK)
         return rc;
-    if (mysql_autocommit(db->conn, 0) != 0)
-        return classify(db, mysql_errno(db->conn), mysql_error(db->conn));
     db->in_txn = 1;
     db->last_used_ms = rst_time_mono_ms();
     return RST_DB_OK;

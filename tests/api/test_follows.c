@@ -282,6 +282,81 @@ START_TEST(repair_completes_and_removes_half_written_edges)
 }
 END_TEST
 
+/* The lists: newest follow first, {"id", "name", "followed_at"}, pages and
+ * cursors, the follower's current name, 404 for an unknown user. */
+START_TEST(lists_newest_first_with_pages_and_cursors)
+{
+    user_t star, fans[3];
+    new_user(&star, "fl");
+    for (int i = 0; i < 3; i++) {
+        new_user(&fans[i], "fm");
+        ck_assert_int_eq(follow("POST", &fans[i], &star, NULL), 201);
+    }
+    ck_assert_int_eq(follow("POST", &star, &fans[0], NULL), 201);
+    char path[256];
+    api_resp r;
+    snprintf(path, sizeof(path), "/followers/%s?limit=2", star.id);
+    api_ok(api_get_fresh(&r, path));
+    ck_assert_int_eq(r.status, 200);
+    const cJSON *items = api_json_at(&r, "items");
+    ck_assert_int_eq(cJSON_GetArraySize(items), 2);
+    ck_assert_str_eq(api_json_str(&r, "items.0.id"), fans[2].id);       /* newest first */
+    ck_assert_str_eq(api_json_str(&r, "items.0.name"), fans[2].name);
+    ck_assert(api_is_timestamp(api_json_str(&r, "items.0.followed_at")));
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetArrayItem(items, 0)), 3);
+    ck_assert_str_eq(api_json_str(&r, "items.1.id"), fans[1].id);
+    ck_assert_int_eq((int)api_json_at(&r, "next_page")->valuedouble, 2);
+    char cursor[128];
+    acct_copy_str(cursor, sizeof(cursor), api_json_str(&r, "next_cursor"));
+    api_free(&r);
+    snprintf(path, sizeof(path), "/followers/%s?limit=2&cursor=%s", star.id, cursor);
+    api_ok(api_get_fresh(&r, path));
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(cJSON_GetArraySize(api_json_at(&r, "items")), 1);
+    ck_assert_str_eq(api_json_str(&r, "items.0.id"), fans[0].id);
+    ck_assert(cJSON_IsNull(api_json_at(&r, "next_cursor")));
+    api_free(&r);
+    /* The cursor is bound to its list: another user's list refuses it. */
+    snprintf(path, sizeof(path), "/followers/%s?limit=2&cursor=%s", fans[0].id, cursor);
+    api_ok(api_get_fresh(&r, path));
+    api_assert_error(&r, 422, "validation_failed");
+    api_free(&r);
+    snprintf(path, sizeof(path), "/following/%s?limit=2&cursor=%s", star.id, cursor);
+    api_ok(api_get_fresh(&r, path));
+    api_assert_error(&r, 422, "validation_failed");
+    api_free(&r);
+    snprintf(path, sizeof(path), "/followers/%s?page=2&limit=2", star.id);
+    api_ok(api_get_fresh(&r, path));
+    ck_assert_str_eq(api_json_str(&r, "items.0.id"), fans[0].id);
+    ck_assert(cJSON_IsNull(api_json_at(&r, "next_page")));
+    api_free(&r);
+    snprintf(path, sizeof(path), "/following/%s", star.id);
+    api_ok(api_get_fresh(&r, path));
+    ck_assert_int_eq(cJSON_GetArraySize(api_json_at(&r, "items")), 1);
+    ck_assert_str_eq(api_json_str(&r, "items.0.id"), fans[0].id);
+    char cc[64];
+    ck_assert_ptr_nonnull(api_header(&r, "Cache-Control", cc, sizeof(cc)));
+    ck_assert_str_eq(cc, "public, max-age=1");
+    api_free(&r);
+    /* A rename shows in the lists. */
+    char rename[64], body[96];
+    snprintf(rename, sizeof(rename), "%sr", fans[2].name);
+    snprintf(body, sizeof(body), "{\"name\":\"%s\"}", rename);
+    snprintf(path, sizeof(path), "/users/%s", fans[2].id);
+    api_ok(acct_req(&r, "PUT", path, body, fans[2].tok, NULL));
+    ck_assert_int_eq(r.status, 200);
+    api_free(&r);
+    snprintf(path, sizeof(path), "/followers/%s?limit=1", star.id);
+    api_ok(api_get_fresh(&r, path));
+    ck_assert_str_eq(api_json_str(&r, "items.0.name"), rename);
+    api_free(&r);
+    snprintf(path, sizeof(path), "/followers/%llu", (unsigned long long)id_of(&star) + 1);
+    api_ok(api_get_fresh(&r, path));
+    api_assert_error(&r, 404, "not_found");
+    api_free(&r);
+}
+END_TEST
+
 /* ------------------------------------------------------------ faults */
 
 static int server_of(const user_t *u)
@@ -346,6 +421,7 @@ Suite *suite_follows(void)
     tcase_add_test(t, a_storm_on_one_pair_keeps_counters_equal_to_edges);
     tcase_add_test(t, a_half_written_follow_is_completed_by_a_retry);
     tcase_add_test(t, repair_completes_and_removes_half_written_edges);
+    tcase_add_test(t, lists_newest_first_with_pages_and_cursors);
     t = api_tcase(s, "follows_faults");
     tcase_add_unchecked_fixture(t, NULL, restart_all);
     tcase_set_timeout(t, 60);
