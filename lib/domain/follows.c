@@ -193,8 +193,13 @@ static rst_err follow_locked(rst_services *s, rst_arena *a, const edge_dbs *d, r
     return err;
 }
 
-rst_err rst_follow_add(rst_services *s, rst_arena *a, uint64_t follower, uint64_t followee,
-                       rst_follow *out, int *created)
+/* Runs `step` on the edge follower -> followee with the follower's lock
+ * held, once the followee is known to exist. */
+typedef rst_err (*locked_step)(rst_services *s, rst_arena *a, const edge_dbs *d, rst_follow *f,
+                               int *created);
+
+static rst_err with_lock(rst_services *s, rst_arena *a, uint64_t follower, uint64_t followee,
+                         locked_step step, rst_follow *out, int *created)
 {
     rst_user u;
     edge_dbs d;
@@ -206,14 +211,21 @@ rst_err rst_follow_add(rst_services *s, rst_arena *a, uint64_t follower, uint64_
     if (err != RST_OK)
         return err;
     *out = (rst_follow){ .follower_id = follower, .followee_id = followee };
-    err = follow_locked(s, a, &d, out, created);
+    err = step(s, a, &d, out, created);
     drop_lock(d.out_db, a, follower);
     return err;
 }
 
+rst_err rst_follow_add(rst_services *s, rst_arena *a, uint64_t follower, uint64_t followee,
+                       rst_follow *out, int *created)
+{
+    return with_lock(s, a, follower, followee, follow_locked, out, created);
+}
+
 /* With the lock held: the out half goes first; an in half left by an
  * interrupted unfollow goes too, and counts as the edge that was there. */
-static rst_err unfollow_locked(rst_arena *a, const edge_dbs *d, rst_follow *f)
+static rst_err unfollow_locked(rst_services *s, rst_arena *a, const edge_dbs *d, rst_follow *f,
+                               int *removed_edge)
 {
     rst_err err = RST_OK;
     int out = find_half(d->out_db, a, SQL_OUT_GET, f->follower_id, f->followee_id, f, &err);
@@ -229,6 +241,7 @@ static rst_err unfollow_locked(rst_arena *a, const edge_dbs *d, rst_follow *f)
         return RST_E_NOT_FOUND;
     if (!out)
         *f = in_half;
+    *removed_edge = 1;
     int removed = 0;
     return in ? del_in(d->in_db, f, &removed) : RST_OK;
 }
@@ -236,19 +249,8 @@ static rst_err unfollow_locked(rst_arena *a, const edge_dbs *d, rst_follow *f)
 rst_err rst_follow_remove(rst_services *s, rst_arena *a, uint64_t follower, uint64_t followee,
                           rst_follow *out)
 {
-    rst_user u;
-    edge_dbs d;
-    rst_err err = rst_users_get(s, a, followee, &u);
-    if (err == RST_OK)
-        err = edge_servers(s, follower, followee, &d);
-    if (err == RST_OK)
-        err = take_lock(d.out_db, a, follower);
-    if (err != RST_OK)
-        return err;
-    *out = (rst_follow){ .follower_id = follower, .followee_id = followee };
-    err = unfollow_locked(a, &d, out);
-    drop_lock(d.out_db, a, follower);
-    return err;
+    int removed = 0;
+    return with_lock(s, a, follower, followee, unfollow_locked, out, &removed);
 }
 
 /* ------------------------------------------------------------ repair */
