@@ -46,9 +46,7 @@ static void read_params(rst_request *req, char **envp)
     }
 }
 
-/* Reads and discards what is left of stdin, so that the next request on a
- * kept connection starts at a record boundary. */
-static void drain(FCGX_Request *fr)
+void rst_request_drain(FCGX_Request *fr)
 {
     char sink[4096];
     while (FCGX_GetStr(sink, sizeof(sink), fr->in) > 0)
@@ -63,7 +61,7 @@ static int read_body(rst_request *req, FCGX_Request *fr, rst_arena *a)
         want = 0;
     if (want > RST_BODY_MAX) {
         req->body_too_large = 1;
-        drain(fr);
+        rst_request_drain(fr);
         req->body = "";
         return 0;
     }
@@ -78,7 +76,7 @@ static int read_body(rst_request *req, FCGX_Request *fr, rst_arena *a)
         got += (size_t)n;
     }
     buf[got] = '\0';
-    drain(fr);               /* a body longer than announced is ignored */
+    rst_request_drain(fr);   /* a body longer than announced is ignored */
     req->body = buf;
     req->body_len = got;
     return 0;

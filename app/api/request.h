@@ -38,4 +38,8 @@ typedef struct {
  * 0 on success, -1 on allocation failure or a broken stream. */
 int rst_request_read(rst_request *req, FCGX_Request *fr, rst_arena *a);
 
+/* Reads and discards what is left of stdin, so that the next request on a
+ * kept connection starts at a record boundary. */
+void rst_request_drain(FCGX_Request *fr);
+
 #endif

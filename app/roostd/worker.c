@@ -227,9 +227,7 @@ static void serve_request(worker *w, conn *c)
     rst_response_init(&resp, &w->body);
     if (rst_request_read(&req, &c->req, &w->arena) != 0) {
         rst_log_error("cannot read a request: out of memory");
-        char sink[4096];
-        while (FCGX_GetStr(sink, sizeof(sink), c->req.in) > 0)
-            ;                                   /* keep the connection in step */
+        rst_request_drain(&c->req);             /* keep the connection in step */
         rst_response_error(&resp, 500, "internal_error", "out of memory");
         rst_response_send(&resp, &req, &c->req);
         rst_arena_reset(&w->arena);
