@@ -270,12 +270,23 @@ bench_tweet_lists() {
     bench_feed_cursor 10000 >"$dir/feed_cursor.txt"
 }
 
+# Signs bench user $1 in (the seeder's password): echoes the token, or
+# the start of the answer and fails.
+bench_signin() {
+    local body tok
+    body=$(curl -s --max-time 10 -H 'Accept: application/json' -H 'Content-Type: application/json' \
+           -d "{\"name\":\"$1\",\"password\":\"benchpass1\"}" "$URL/users/SignIn") || body=""
+    tok=$(sed -n 's/^{"access_token":"\([^"]*\)".*/\1/p' <<<"$body")
+    [[ -n $tok ]] || { echo "${body:0:200}"; return 1; }
+    echo "$tok"
+}
+
 # Follower lists and timelines: the most-followed bench user ({celebrity}),
 # the path of its followers' page at cursor depth 10 000
 # ({followers_deep_path}, by walking it), and a sample of users following
 # about 200 accounts, each signed in once ({reader}: reader.tokens).
 bench_follow_lists() {
-    local dir=$1 cur="" page uid name body tok
+    local dir=$1 cur="" page uid name tok
     bench_shard_rows 'SELECT followers_count, id FROM users ORDER BY followers_count DESC' 1 |
         sort -rn | head -n 1 | cut -f2 >"$dir/celebrity.txt"
     [[ -s $dir/celebrity.txt ]] || die "the dataset has no users"
@@ -290,10 +301,7 @@ bench_follow_lists() {
         >"$dir/reader.users"
     : >"$dir/reader.tokens"
     while IFS=$'\t' read -r uid name; do
-        body=$(curl -s --max-time 10 -H 'Accept: application/json' -H 'Content-Type: application/json' \
-               -d "{\"name\":\"$name\",\"password\":\"benchpass1\"}" "$URL/users/SignIn") || body=""
-        tok=$(sed -n 's/^{"access_token":"\([^"]*\)".*/\1/p' <<<"$body")
-        [[ -n $tok ]] || die "timeline reader $name: sign-in failed: ${body:0:200}"
+        tok=$(bench_signin "$name") || die "timeline reader $name: sign-in failed: $tok"
         printf '%s\t%s\n' "$uid" "$tok" >>"$dir/reader.tokens"
     done <"$dir/reader.users"
     [[ -s $dir/reader.tokens ]] || warn "no bench user follows about 200 accounts: the timeline scenario will fail"
@@ -336,16 +344,13 @@ BENCH_CART_OWNERS=${BENCH_CART_OWNERS:-100}
 # cart.txt: the items of BENCH_CART_OWNERS owners spread over the list,
 # each line with its owner's token.
 bench_cart_owners() {
-    local dir=$1 uid name body tok
+    local dir=$1 uid name tok
     awk -F'\t' '!seen[$1]++ { print $1 "\t" $4 }' "$dir/cart.all" |
         awk -v m="$BENCH_CART_OWNERS" '{ a[NR] = $0 } END { k = NR < m ? NR : m; for (i = 0; i < k; i++) print a[1 + int(i * NR / k)] }' \
         >"$dir/cart.owners"
     : >"$dir/cart.tokens"
     while IFS=$'\t' read -r uid name; do
-        body=$(curl -s --max-time 10 -H 'Accept: application/json' -H 'Content-Type: application/json' \
-               -d "{\"name\":\"$name\",\"password\":\"benchpass1\"}" "$URL/users/SignIn") || body=""
-        tok=$(sed -n 's/^{"access_token":"\([^"]*\)".*/\1/p' <<<"$body")
-        [[ -n $tok ]] || die "cart owner $name: sign-in failed: ${body:0:200}"
+        tok=$(bench_signin "$name") || die "cart owner $name: sign-in failed: $tok"
         printf '%s\t%s\n' "$uid" "$tok" >>"$dir/cart.tokens"
     done <"$dir/cart.owners"
     awk -F'\t' 'NR == FNR { tok[$1] = $2; next } ($1 in tok) { print $1 "\t" $2 "\t" $3 "\t" tok[$1] }' \
