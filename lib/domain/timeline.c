@@ -787,8 +787,8 @@ static rst_err run_job(rst_services *s, rst_arena *a, const fanout_job *j, int *
             return RST_OK;                   /* the author is gone */
         if (err != RST_OK)
             return err;
-        if (row[0].u > (uint64_t)s->cfg->fanout_max_followers)
-            return RST_OK;                   /* merged in at read time */
+        if (row[0].u == 0 || row[0].u > (uint64_t)s->cfg->fanout_max_followers)
+            return RST_OK;                   /* nobody to tell, or merged in at read time */
     }
     rst_err err = rst_shard_of(s, j->author, RST_PRIMARY, &db);
     if (err != RST_OK)
