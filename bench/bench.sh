@@ -270,6 +270,43 @@ bench_tweet_lists() {
     bench_feed_cursor 10000 >"$dir/feed_cursor.txt"
 }
 
+# Signs bench user $1 in (the seeder's password): echoes the token, or
+# the start of the answer and fails.
+bench_signin() {
+    local body tok
+    body=$(curl -s --max-time 10 -H 'Accept: application/json' -H 'Content-Type: application/json' \
+           -d "{\"name\":\"$1\",\"password\":\"benchpass1\"}" "$URL/users/SignIn") || body=""
+    tok=$(sed -n 's/^{"access_token":"\([^"]*\)".*/\1/p' <<<"$body")
+    [[ -n $tok ]] || { echo "${body:0:200}"; return 1; }
+    echo "$tok"
+}
+
+# Follower lists and timelines: the most-followed bench user ({celebrity}),
+# the path of its followers' page at cursor depth 10 000
+# ({followers_deep_path}, by walking it), and a sample of users following
+# about 200 accounts, each signed in once ({reader}: reader.tokens).
+bench_follow_lists() {
+    local dir=$1 cur="" page uid name tok
+    bench_shard_rows 'SELECT followers_count, id FROM users ORDER BY followers_count DESC' 1 |
+        sort -rn | head -n 1 | cut -f2 >"$dir/celebrity.txt"
+    [[ -s $dir/celebrity.txt ]] || die "the dataset has no users"
+    for (( page = 0; page < 100; page++ )); do
+        cur=$(curl -s --max-time 10 -H 'Accept: application/json' -H 'Authorization: Bearer x'               "$URL/followers/$(cat "$dir/celebrity.txt")?limit=100${cur:+&cursor=$cur}" |
+              sed -n 's/.*"next_cursor":"\([^"]*\)".*/\1/p')
+        [[ -n $cur ]] || { warn "the most-followed user has fewer than 10 000 followers"; break; }
+    done
+    printf '/followers/%s?limit=20%s\n' "$(cat "$dir/celebrity.txt")" "${cur:+&cursor=$cur}" \
+        >"$dir/followers_deep_path.txt"
+    bench_shard_rows 'SELECT id, name FROM users WHERE following_count BETWEEN 150 AND 250' 10 \
+        >"$dir/reader.users"
+    : >"$dir/reader.tokens"
+    while IFS=$'\t' read -r uid name; do
+        tok=$(bench_signin "$name") || die "timeline reader $name: sign-in failed: $tok"
+        printf '%s\t%s\n' "$uid" "$tok" >>"$dir/reader.tokens"
+    done <"$dir/reader.users"
+    [[ -s $dir/reader.tokens ]] || warn "no bench user follows about 200 accounts: the timeline scenario will fail"
+}
+
 # The lists the templates draw from: product ids from the catalog, a sample
 # of bench user names, the tweet lists, and the seeded carts.
 bench_fetch_lists() {
@@ -285,6 +322,7 @@ bench_fetch_lists() {
         >"$dir/user.txt"
     [[ -s $dir/user.txt ]] || die "the dataset has no users"
     bench_tweet_lists "$dir"
+    bench_follow_lists "$dir"
     # Active cart items of the seeded carts, "user<TAB>item<TAB>product<TAB>
     # owner's name", from both shard servers; then the items of a sample of
     # BENCH_CART_OWNERS owners, each signed in once for its token (5th
@@ -306,16 +344,13 @@ BENCH_CART_OWNERS=${BENCH_CART_OWNERS:-100}
 # cart.txt: the items of BENCH_CART_OWNERS owners spread over the list,
 # each line with its owner's token.
 bench_cart_owners() {
-    local dir=$1 uid name body tok
+    local dir=$1 uid name tok
     awk -F'\t' '!seen[$1]++ { print $1 "\t" $4 }' "$dir/cart.all" |
         awk -v m="$BENCH_CART_OWNERS" '{ a[NR] = $0 } END { k = NR < m ? NR : m; for (i = 0; i < k; i++) print a[1 + int(i * NR / k)] }' \
         >"$dir/cart.owners"
     : >"$dir/cart.tokens"
     while IFS=$'\t' read -r uid name; do
-        body=$(curl -s --max-time 10 -H 'Accept: application/json' -H 'Content-Type: application/json' \
-               -d "{\"name\":\"$name\",\"password\":\"benchpass1\"}" "$URL/users/SignIn") || body=""
-        tok=$(sed -n 's/^{"access_token":"\([^"]*\)".*/\1/p' <<<"$body")
-        [[ -n $tok ]] || die "cart owner $name: sign-in failed: ${body:0:200}"
+        tok=$(bench_signin "$name") || die "cart owner $name: sign-in failed: $tok"
         printf '%s\t%s\n' "$uid" "$tok" >>"$dir/cart.tokens"
     done <"$dir/cart.owners"
     awk -F'\t' 'NR == FNR { tok[$1] = $2; next } ($1 in tok) { print $1 "\t" $2 "\t" $3 "\t" tok[$1] }' \
@@ -357,7 +392,7 @@ bench_headers() {
 bench_requests() {
     local name=$1 method=${BENCH_METHOD[$1]} path=${BENCH_PATH[$1]} body=${BENCH_BODY[$1]}
     local file=$RUN/wrk/$name.requests var="" v
-    for v in product first_product user tweet tweet_user feed_cursor; do
+    for v in product first_product user tweet tweet_user feed_cursor celebrity followers_deep_path; do
         if [[ "$path$body" == *"{$v}"* ]]; then var=$v; fi
     done
     if [[ "$path$body" == *"{poster}"* ]]; then
@@ -369,6 +404,22 @@ bench_requests() {
                 return out s
             }
             { printf "%s\t%s\t%s\t%s\n", m, subst(p, $1), subst(b, $1), $2 }' "$RUN/wrk/cart.tokens" >"$file"
+        echo "$file"
+        return 0
+    fi
+    if [[ "$path$body" == *"{reader}"* ]]; then
+        # {reader}: a signed-in user following about 200 accounts, with
+        # its token (the path needs no id: GET /timeline is the caller's).
+        awk -F'\t' -v m="$method" -v p="${path//\{reader\}/}" '{ printf "%s\t%s\t\t%s\n", m, p, $2 }' \
+            "$RUN/wrk/reader.tokens" >"$file"
+        echo "$file"
+        return 0
+    fi
+    if [[ "$path$body" == *"{follow_pair}"* ]]; then
+        # {follow_pair}: a signed-in cart owner follows, then unfollows, a
+        # user with tweets: two lines a pair, each owner its own followee.
+        paste <(cut -f2 "$RUN/wrk/cart.tokens") <(head -n "$(wc -l <"$RUN/wrk/cart.tokens")" "$RUN/wrk/tweet_user.txt") |
+            awk -F'\t' '{ printf "POST\t/followers/%s\t\t%s\nDELETE\t/followers/%s\t\t%s\n", $2, $1, $2, $1 }' >"$file"
         echo "$file"
         return 0
     fi

@@ -14,7 +14,12 @@
 #         {tweet} is drawn from a sample of tweet ids, {tweet_user} from
 #         users with tweets, {feed_cursor} is the feed's cursor at depth
 #         10 000, and {poster} a signed-in user whose token each request
-#         carries (the cart owners')
+#         carries (the cart owners'); {reader} (alone, at the start of
+#         the path) a signed-in user following about 200 accounts,
+#         {celebrity} the most-followed user, {followers_deep_path} the
+#         whole path of its followers at cursor depth 10 000, and
+#         {follow_pair} makes each cart owner follow and then unfollow
+#         its own user with tweets (two requests a pair)
 # OPTION  body=TEXT        a request body ({product} and {user} work here too;
 #                          Content-Type: application/json is sent with it)
 #         header='N: V'    one more request header
@@ -76,6 +81,14 @@ scenario tweets-user         scenario 0.12 GET  '/tweets/{tweet_user}?limit=20' 
     note='one user'"'"'s tweets: one index range scan on the shard, then one MGET'
 scenario tweet-post          scenario -    POST '/tweets/{poster}' body='{"message":"a bench tweet"}' \
     note='writes/s and p99: signed-in users posting (insert + tweets_count in one transaction, then Redis)'
+scenario timeline            scenario 0.10 GET  '{reader}/timeline?limit=20' \
+    note='the home timeline of users following ~200 accounts: following list, then one round trip for the Redis timeline and every read-time merged author, one MGET of tweets, one of names'
+scenario followers-page1     scenario -    GET  '/followers/{celebrity}?limit=20' bypass-cache \
+    note='the most-followed bench user: page 1 of its followers (one index range, names in one batch)'
+scenario followers-deep      scenario -    GET  '{followers_deep_path}' bypass-cache \
+    note='the same list at cursor depth 10 000: target within 1.2x of followers-page1'
+scenario follow-pair         scenario -    POST '/followers/{follow_pair}' \
+    note='follow then unfollow, alternating (pairs/s = req/s / 2): two local transactions on two shards each'
 scenario product-mariadb     scenario 0.15 GET  '/product/{product}' bypass-cache redis-down \
     note='Redis stopped: roostd serves every product from MariaDB'
 scenario feed-scatter        scenario -    GET  '/tweets?limit=20' bypass-cache redis-down \

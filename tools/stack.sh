@@ -342,6 +342,10 @@ roost_write_conf() {
     # exercises draining (a recycle must never fail a request).
     local max_requests=10000
     [[ $STACK == test ]] && max_requests=300
+    # A low fan-out threshold on the test stack, so that a celebrity (an
+    # author read-time merged) takes four test accounts, not ten thousand.
+    local fanout_max=10000
+    [[ $STACK == test ]] && fanout_max=3
     put "$CONF" <<EOF
 ; $CONF -- written by ./dev for stack '$STACK'. Do not edit:
 ; ./dev rewrites it. The format is described in systemd/roost.conf.example.
@@ -363,6 +367,9 @@ secret_file = $SECRETS/secret
 host = 127.0.0.1
 port = $PORT_REDIS
 prefix = roost:
+
+[timeline]
+fanout_max_followers = $fanout_max
 
 [catalog]
 host = 127.0.0.1

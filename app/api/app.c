@@ -21,7 +21,7 @@
  * paths come before id patterns that could also match them. */
 static const rst_route_table *const tables[] = {
     &rst_ops_routes, &rst_product_routes, &rst_user_routes, &rst_cart_routes,
-    &rst_follow_routes, &rst_tweet_routes,
+    &rst_follow_routes, &rst_tweet_routes, &rst_timeline_routes,
 };
 
 #define MAX_ROUTES 128

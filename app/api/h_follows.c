@@ -8,6 +8,7 @@
 #include "api/handlers.h"
 #include "api/validate.h"
 #include "domain/follows.h"
+#include "domain/timeline.h"
 
 static void follow_body(rst_ctx *c, const rst_follow *f)
 {
@@ -34,6 +35,7 @@ static void follow(rst_ctx *c)
     }
     if (created)
         c->resp->status = 201;
+    rst_timeline_follows_changed(c->svc, c->auth.user_id, 1);
     follow_body(c, &f);
 }
 
@@ -50,6 +52,7 @@ static void unfollow(rst_ctx *c)
         rst_ctx_fail(c, err, NULL);
         return;
     }
+    rst_timeline_follows_changed(c->svc, c->auth.user_id, 0);
     follow_body(c, &f);
 }
 

@@ -8,6 +8,7 @@
 #include "core/timefmt.h"
 #include "api/app.h"
 #include "api/handlers.h"
+#include "domain/timeline.h"
 #include "roostd/listenq.h"
 
 static void ops_healthz(rst_ctx *c)
@@ -212,6 +213,27 @@ static void pool_metrics(rst_buf *b, const rst_scoreboard *sb)
                    (unsigned long long)__atomic_load_n(&sb->slow_requests, __ATOMIC_RELAXED));
 }
 
+/* The home timeline's fan-out queue (lib/domain/timeline.h), from Redis:
+ * left out while Redis does not answer. */
+static void fanout_metrics(rst_buf *b, rst_services *s)
+{
+    long long len, oldest, lag;
+    if (rst_timeline_queue_stats(s, &len, &oldest, &lag) != 0)
+        return;
+    metric_head(b, "roost_fanout_queue_length", "gauge", "Fan-out jobs waiting in Redis.");
+    rst_buf_printf(b, "roost_fanout_queue_length %lld\n", len);
+    if (oldest >= 0) {
+        metric_head(b, "roost_fanout_queue_age_seconds", "gauge",
+                    "Age of the oldest waiting fan-out job (the current lag).");
+        rst_buf_printf(b, "roost_fanout_queue_age_seconds %.3f\n", (double)oldest / 1000.0);
+    }
+    if (lag >= 0) {
+        metric_head(b, "roost_fanout_lag_seconds", "gauge",
+                    "From a post to its last follower's timeline, for the last finished job.");
+        rst_buf_printf(b, "roost_fanout_lag_seconds %.3f\n", (double)lag / 1000.0);
+    }
+}
+
 static void ops_metrics(rst_ctx *c)
 {
     const rst_scoreboard *sb = c->sb;
@@ -221,6 +243,7 @@ static void ops_metrics(rst_ctx *c)
     static const char *const classes[] = { "1xx", "2xx", "3xx", "4xx", "5xx" };
 
     pool_metrics(b, sb);
+    fanout_metrics(b, c->svc);
     metric_head(b, "roost_requests_total", "counter", "Answers by route and status class.");
     for (int i = 0; i < n && i < sb->nroutes; i++)
         for (int k = 0; k < 5; k++) {

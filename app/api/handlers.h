@@ -12,5 +12,6 @@ extern const rst_route_table rst_follow_routes;     /* h_follows.c */
 extern const rst_route_table rst_product_routes;    /* h_products.c */
 extern const rst_route_table rst_user_routes;       /* h_users.c */
 extern const rst_route_table rst_tweet_routes;      /* h_tweets.c */
+extern const rst_route_table rst_timeline_routes;   /* h_timeline.c */
 
 #endif

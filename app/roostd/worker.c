@@ -29,6 +29,7 @@
 #include "core/log.h"
 #include "core/timefmt.h"
 #include "domain/services.h"
+#include "domain/timeline.h"
 #include "api/app.h"
 #include "api/request.h"
 #include "api/response.h"
@@ -336,8 +337,27 @@ static void begin_drain(worker *w)
                      (unsigned long long)w->served, w->nconns);
 }
 
+/* The home timeline's fan-out queue (lib/domain/timeline.h) is drained
+ * here, between requests, by every worker: at most every FANOUT_TICK_MS,
+ * busy or idle (so it keeps up under load), steps of a few hundred
+ * followers each until the queue is empty or FANOUT_BUDGET_MS is spent.
+ * That bounds what a request waiting on this worker can lose to it. */
+#define FANOUT_TICK_MS   50
+#define FANOUT_BUDGET_MS 10
+
+static void fanout_tick(worker *w, uint64_t *next_ms)
+{
+    uint64_t now = rst_time_mono_ms();
+    if (w->draining || now < *next_ms)
+        return;
+    *next_ms = now + FANOUT_TICK_MS;
+    while (rst_timeline_fanout_step(&w->svc) == 1 && rst_time_mono_ms() < now + FANOUT_BUDGET_MS)
+        ;
+}
+
 static void event_loop(worker *w)
 {
+    uint64_t fanout_next_ms = 0;
     struct epoll_event evs[MAX_EVENTS];
     uint64_t deadline = 0;
     for (;;) {
@@ -360,8 +380,9 @@ static void event_loop(worker *w)
         if (!w->draining && !w->listening && w->nconns < w->maxconns &&
             rst_accept_pause_over(&w->pause, rst_time_mono_ms()))
             set_listening(w, 1);                 /* a pause is over */
+        int wait_ms = rst_worker_wait_ms(&w->pause, w->draining, rst_time_mono_ms());
         int n = epoll_wait(w->epfd, evs, MAX_EVENTS,
-                           rst_worker_wait_ms(&w->pause, w->draining, rst_time_mono_ms()));
+                           wait_ms < FANOUT_TICK_MS ? wait_ms : FANOUT_TICK_MS);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -376,6 +397,7 @@ static void event_loop(worker *w)
                 serve_connection(w, evs[i].data.ptr);
             }
         }
+        fanout_tick(w, &fanout_next_ms);
     }
 }
 

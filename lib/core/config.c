@@ -254,6 +254,13 @@ static int on_redis(load_ctx *ctx, const char *section, const char *name, const 
     BAD(ctx, "[%s] %s: unknown key", section, name);
 }
 
+static int on_timeline(load_ctx *ctx, const char *section, const char *name, const char *value)
+{
+    rst_config *cfg = ctx->cfg;
+    INT_KEY("fanout_max_followers", cfg->fanout_max_followers, 0, 100000000)
+    BAD(ctx, "[%s] %s: unknown key", section, name);
+}
+
 static int on_db(load_ctx *ctx, rst_db_conf *db, const char *section,
                  const char *name, const char *value)
 {
@@ -364,6 +371,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
         return on_security(ctx, section, name, value);
     if (strcmp(section, "redis") == 0)
         return on_redis(ctx, section, name, value);
+    if (strcmp(section, "timeline") == 0)
+        return on_timeline(ctx, section, name, value);
     if (strcmp(section, "catalog") == 0)
         return on_db(ctx, &ctx->cfg->catalog, section, name, value);
     if (strcmp(section, "shards") == 0)
@@ -395,6 +404,7 @@ static void set_defaults(rst_config *cfg)
     cfg->redis_timeout_ms = 200;
     strcpy(cfg->redis_prefix, "roost:");
     cfg->cache_ttl = 300;
+    cfg->fanout_max_followers = 10000;
     strcpy(cfg->catalog.name, "catalog");
     strcpy(cfg->catalog.host, "127.0.0.1");
     cfg->catalog.port = 3306;

@@ -57,6 +57,8 @@ typedef struct {
     int  redis_timeout_ms;
     char redis_prefix[64];
     int  cache_ttl;              /* seconds a cached object lives in Redis */
+    /* [timeline] */
+    int  fanout_max_followers;   /* authors with more are merged in at read time */
     /* [catalog] */
     rst_db_conf catalog;
     /* [shards] + [shard NAME] */

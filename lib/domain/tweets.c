@@ -9,6 +9,7 @@
 #include "domain/feed.h"
 #include "domain/names.h"
 #include "domain/shardq.h"
+#include "domain/timeline.h"
 #include "domain/tweets.h"
 
 #define TWEET_COLS "UUSUTT"
@@ -363,6 +364,7 @@ typedef struct {
     rst_services        *s;
     const rst_tweet_ref *t;       /* the new copy, or NULL for a delete */
     uint64_t             id;
+    uint64_t             author;
     int                  created;
 } tweet_news;
 
@@ -379,17 +381,21 @@ static void queue_news(rst_batch *b, void *arg)
     else
         rst_cmd_set(&cmd, &k, TOMBSTONE, 1, TOMBSTONE_TTL_S, 0);
     rst_batch_add(b, &cmd);
-    if (n->t == NULL)
+    if (n->t == NULL) {
         rst_feed_queue_remove(n->s, b, n->id);
-    else if (n->created)
+        rst_timeline_queue_delete(n->s, b, n->id, n->author);
+    } else if (n->created) {
         rst_feed_queue_add(n->s, b, n->id);
+        rst_timeline_queue_post(n->s, b, n->id, n->author);
+    }
 }
 
 /* After a commit: Redis gets the news, overwriting any older copy; see
  * rst_cache_write for why this goes through an open breaker. */
-static void publish(rst_services *s, uint64_t id, const rst_tweet_ref *t, int created)
+static void publish(rst_services *s, uint64_t id, uint64_t author, const rst_tweet_ref *t,
+                    int created)
 {
-    tweet_news n = { s, t, id, created };
+    tweet_news n = { s, t, id, author, created };
     if (rst_cache_write(s->cache, queue_news, &n) != 0)
         rst_log_warn("tweet %" PRIu64 ": Redis is unavailable; its cache and the feed miss "
                      "this write until they expire or are rebuilt", id);
@@ -431,7 +437,8 @@ rst_err rst_tweet_create(rst_services *s, rst_arena *a, uint64_t user_id, const 
     rst_tweet_ref t;
     if (row_to_ref(a, row, &t) != 0)
         return RST_E_INTERNAL;
-    publish(s, *id, &t, 1);
+    publish(s, *id, user_id, &t, 1);
+    rst_timeline_backpressure(s);
     return render_one(s, a, &t, json, jlen);
 }
 
@@ -459,7 +466,7 @@ rst_err rst_tweet_update(rst_services *s, rst_arena *a, uint64_t id, const char 
     rst_tweet_ref t;
     if (row_to_ref(a, rst_row(&rows, 0), &t) != 0)
         return RST_E_INTERNAL;
-    publish(s, id, &t, 0);
+    publish(s, id, t.user_id, &t, 0);
     return render_one(s, a, &t, json, jlen);
 }
 
@@ -497,7 +504,7 @@ rst_err rst_tweet_delete(rst_services *s, rst_arena *a, uint64_t id, const char 
     }
     if ((err = commit_checked(db, id, 0, "tweet delete")) != RST_OK)
         return err;
-    publish(s, id, NULL, 0);
+    publish(s, id, t.user_id, NULL, 0);
     return render_one(s, a, &t, json, jlen);
 }
 

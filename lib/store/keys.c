@@ -94,3 +94,38 @@ int rst_key_feed_lock(const rst_cache *c, rst_key *k)
 {
     return rst_key_fmt(k, rst_cache_prefix(c), "feed:lock");
 }
+
+int rst_key_timeline(const rst_cache *c, rst_key *k, uint64_t user_id)
+{
+    return rst_key_fmt(k, rst_cache_prefix(c), "tl:%" PRIu64, user_id);
+}
+
+int rst_key_timeline_lock(const rst_cache *c, rst_key *k, uint64_t user_id)
+{
+    return rst_key_fmt(k, rst_cache_prefix(c), "tl:%" PRIu64 ":lock", user_id);
+}
+
+int rst_key_author_recent(const rst_cache *c, rst_key *k, uint64_t user_id)
+{
+    return rst_key_fmt(k, rst_cache_prefix(c), "user:%" PRIu64 ":recent", user_id);
+}
+
+int rst_key_following(const rst_cache *c, rst_key *k, uint64_t user_id)
+{
+    return rst_key_fmt(k, rst_cache_prefix(c), "user:%" PRIu64 ":following", user_id);
+}
+
+int rst_key_following_version(const rst_cache *c, rst_key *k, uint64_t user_id)
+{
+    return rst_key_fmt(k, rst_cache_prefix(c), "user:%" PRIu64 ":following:v", user_id);
+}
+
+int rst_key_fanout_queue(const rst_cache *c, rst_key *k)
+{
+    return rst_key_fmt(k, rst_cache_prefix(c), "fanout:queue");
+}
+
+int rst_key_fanout_lag(const rst_cache *c, rst_key *k)
+{
+    return rst_key_fmt(k, rst_cache_prefix(c), "fanout:lag");
+}

@@ -40,5 +40,13 @@ int rst_key_user_name(const struct rst_cache *c, rst_key *k, uint64_t user_id);
 int rst_key_feed(const struct rst_cache *c, rst_key *k);
 int rst_key_feed_build(const struct rst_cache *c, rst_key *k);
 int rst_key_feed_lock(const struct rst_cache *c, rst_key *k);
+/* The home timeline (lib/domain/timeline.c). */
+int rst_key_timeline(const struct rst_cache *c, rst_key *k, uint64_t user_id);
+int rst_key_timeline_lock(const struct rst_cache *c, rst_key *k, uint64_t user_id);
+int rst_key_author_recent(const struct rst_cache *c, rst_key *k, uint64_t user_id);
+int rst_key_following(const struct rst_cache *c, rst_key *k, uint64_t user_id);
+int rst_key_following_version(const struct rst_cache *c, rst_key *k, uint64_t user_id);
+int rst_key_fanout_queue(const struct rst_cache *c, rst_key *k);
+int rst_key_fanout_lag(const struct rst_cache *c, rst_key *k);
 
 #endif

@@ -20,6 +20,7 @@ Suite *suite_seams(void);
 Suite *suite_carts(void);
 Suite *suite_follows(void);
 Suite *suite_tweets(void);
+Suite *suite_timeline(void);
 Suite *suite_tweet_faults(void);
 
 #endif

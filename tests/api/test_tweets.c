@@ -681,6 +681,10 @@ static void run_children(int n, void (*fn)(int i, int out_fd), int out_fd, pid_t
         pids[i] = fork();
         ck_assert_msg(pids[i] >= 0, "fork: %s", strerror(errno));
         if (pids[i] == 0) {
+            /* Check's SIGTERM handler kills the whole test's process
+             * group: a child still busy when the test stops it must die
+             * alone. */
+            signal(SIGTERM, SIG_DFL);
             fn(i, out_fd);
             _exit(0);
         }

@@ -22,5 +22,6 @@ Suite *suite_password(void);
 Suite *suite_worker(void);
 Suite *suite_api(void);
 Suite *suite_kmerge(void);
+Suite *suite_tlmerge(void);
 
 #endif

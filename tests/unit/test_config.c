@@ -53,6 +53,22 @@ START_TEST(typed_keys_are_read)
 }
 END_TEST
 
+START_TEST(timeline_threshold_defaults_and_bounds)
+{
+    ck_assert_int_eq(load(SHARDS_OK), 0);
+    ck_assert_int_eq(cfg.fanout_max_followers, 10000);
+    ck_assert_int_eq(load("[timeline]\nfanout_max_followers = 3\n" SHARDS_OK), 0);
+    ck_assert_int_eq(cfg.fanout_max_followers, 3);
+    ck_assert_int_eq(load("[timeline]\nfanout_max_followers = 0\n" SHARDS_OK), 0);
+    ck_assert_int_eq(cfg.fanout_max_followers, 0);
+    ck_assert_int_eq(load("[timeline]\nfanout_max_followers = -1\n" SHARDS_OK), -1);
+    ck_assert_msg(strstr(err, "fanout_max_followers") != NULL, "%s", err);
+    ck_assert_int_eq(load("[timeline]\nfanout_max_followers = many\n" SHARDS_OK), -1);
+    ck_assert_int_eq(load("[timeline]\nfanout = 3\n" SHARDS_OK), -1);
+    ck_assert_msg(strstr(err, "fanout") != NULL, "%s", err);
+}
+END_TEST
+
 START_TEST(bad_number_names_the_key_and_line)
 {
     ck_assert_int_eq(load("[roostd]\nworkers = lots\n" SHARDS_OK), -1);
@@ -235,6 +251,7 @@ Suite *suite_config(void)
     TCase *tc = tcase_create("load");
     tcase_add_test(tc, minimal_config_gets_defaults);
     tcase_add_test(tc, typed_keys_are_read);
+    tcase_add_test(tc, timeline_threshold_defaults_and_bounds);
     tcase_add_test(tc, bad_number_names_the_key_and_line);
     tcase_add_test(tc, unknown_keys_and_sections_are_errors);
     tcase_add_test(tc, shard_map_must_cover_every_shard_once);
