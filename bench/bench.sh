@@ -483,13 +483,14 @@ bench_probe() {
 bench_check() {
     local name=$1 code want=${BENCH_EXPECT[$1]} got
     code=$(bench_probe "$name")
+    # bench_probe ran in a subshell: its variables are gone, its files stay.
     if [[ $code != 2?? ]]; then
-        warn "$name: the first request answered $code: ${BENCH_CURL_BODY:0:200}"
+        warn "$name: the first request answered $code: $(head -c 200 "$RUN/wrk/probe.body" 2>/dev/null || true)"
         return 0
     fi
     [[ -n $want ]] || return 0
     bench_probe "$name" >/dev/null
-    got=$(grep -i "^${want%%:*}:" <<<"$BENCH_CURL_HEAD" | tr -d '\r' || true)
+    got=$(grep -i "^${want%%:*}:" "$RUN/wrk/probe.head" 2>/dev/null | tr -d '\r' || true)
     if ! grep -qix "${want}" <<<"$got"; then
         warn "$name: the second request answered '${got:-no ${want%%:*} header}', not '$want'"
     fi

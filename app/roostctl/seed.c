@@ -87,6 +87,8 @@ static int seed_demo(rst_services *s)
 #define BENCH_TXN_STMTS  8               /* statements per transaction */
 #define BENCH_TEXT_ROW   512             /* string bytes a row may use */
 #define DAY_MS           86400000ULL
+#define BENCH_READER_EVERY   1000      /* one user in a thousand ... */
+#define BENCH_READER_FOLLOWS 200       /* ... follows 200 more accounts (timelines) */
 #define BENCH_CART_EVERY 10              /* one user in ten has a cart ... */
 #define BENCH_CART_ITEMS 20              /* ... of 20 items (fewer with fewer products) */
 
@@ -244,6 +246,42 @@ static void plan_followers_of(bench_data *d, bench_ids *ids, long u, uint32_t k,
     }
 }
 
+/* Reader u (a heavy timeline reader) follows BENCH_READER_FOLLOWS more
+ * users it did not follow yet, walked with a random start and a stride
+ * coprime to N. The users it already follows are collected first (a
+ * handful: the power law is on followers, not on following). */
+static void plan_reader(bench_data *d, bench_ids *ids, long u, size_t *e, size_t cap)
+{
+    uint64_t n = (uint64_t)d->sz.users, me = d->user_id[u];
+    uint64_t have[256];
+    size_t nhave = 0;
+    for (size_t i = 0; i < *e && nhave < sizeof(have) / sizeof(have[0]); i++)
+        if (d->out[i].follower == me)
+            have[nhave++] = d->out[i].followee;
+    uint64_t pos = rng() % n, step = 1;
+    if (n > 2) {
+        do
+            step = 1 + rng() % (n - 1);
+        while (gcd_u64(step, n) != 1);
+    }
+    for (uint32_t got = 0, tries = 0; got < BENCH_READER_FOLLOWS && tries < n && *e < cap;
+         pos = (pos + step) % n, tries++) {
+        int dup = pos == (uint64_t)u;
+        for (size_t i = 0; i < nhave && !dup; i++)
+            dup = have[i] == d->user_id[pos];
+        if (dup)
+            continue;
+        bench_edge *x = &d->out[*e];
+        x->follower = me;
+        x->followee = d->user_id[pos];
+        x->id = bench_mint(ids, rst_id_shard(me), phase_time(d, 0.40, 0.70, (long)*e, (long)cap));
+        d->following[u]++;
+        d->followers[pos]++;
+        (*e)++;
+        got++;
+    }
+}
+
 static int plan(rst_services *s, bench_data *d)
 {
     long n = d->sz.users;
@@ -275,8 +313,10 @@ static int plan(rst_services *s, bench_data *d)
     }
     /* Follows. */
     size_t total = n > 1 ? plan_follow_counts(&d->sz, want) : 0;
-    d->out = calloc(total + 1, sizeof(bench_edge));
-    d->in = calloc(total + 1, sizeof(bench_edge));
+    long readers = n > BENCH_READER_FOLLOWS * 2 ? n / BENCH_READER_EVERY : 0;
+    size_t cap = total + (size_t)readers * BENCH_READER_FOLLOWS;
+    d->out = calloc(cap + 1, sizeof(bench_edge));
+    d->in = calloc(cap + 1, sizeof(bench_edge));
     if (d->out == NULL || d->in == NULL) {
         free(want);
         return -1;
@@ -284,6 +324,8 @@ static int plan(rst_services *s, bench_data *d)
     size_t e = 0;
     for (long u = 0; u < n && total > 0; u++)
         plan_followers_of(d, &ids, u, want[u], &e, total);
+    for (long r = 0; r < readers; r++)
+        plan_reader(d, &ids, r * BENCH_READER_EVERY + BENCH_READER_EVERY / 2, &e, cap);
     d->nedges = e;
     free(want);
     memcpy(d->in, d->out, e * sizeof(bench_edge));
@@ -687,7 +729,8 @@ static void bench_usage(void)
         "                     [--follows F]\n"
         "  --bench   the benchmark dataset (default 100000 users, 1000000 tweets,\n"
         "            1000 products, 1000000 follows; --quick: a tenth of each; one\n"
-        "            user in ten, bench0, bench10, ..., has a cart of 20 items).\n"
+        "            user in ten, bench0, bench10, ..., has a cart of 20 items; one in\n"
+        "            a thousand, bench500, bench1500, ..., follows 200 more accounts).\n"
         "            Users are bench0..bench{N-1}, password \"" BENCH_PASSWORD "\".\n"
         "            Refuses to run when bench0 already exists.\n");
 }
