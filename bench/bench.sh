@@ -30,7 +30,7 @@ BENCH_FLOORS=(hello redis mysql)
 
 BENCH_NAMES=()
 declare -A BENCH_KIND BENCH_TARGET BENCH_METHOD BENCH_PATH BENCH_BODY \
-           BENCH_HEADERS BENCH_REDIS_DOWN BENCH_NOTE BENCH_EXPECT BENCH_AUTH
+           BENCH_HEADERS BENCH_REDIS_DOWN BENCH_NOTE BENCH_EXPECT BENCH_AUTH BENCH_LAG
 
 # scenario NAME KIND TARGET METHOD PATH [OPTION...] (see bench/scenarios.sh)
 scenario() {
@@ -52,6 +52,7 @@ scenario() {
     BENCH_NOTE[$name]=""
     BENCH_EXPECT[$name]=""
     BENCH_AUTH[$name]=""
+    BENCH_LAG[$name]=0
     for opt in "$@"; do
         case $opt in
             body=*)       BENCH_BODY[$name]=${opt#body=}
@@ -60,6 +61,7 @@ scenario() {
             bypass-cache) BENCH_HEADERS[$name]+="Authorization: Bearer x"$'\n';;
             auth=admin)   BENCH_AUTH[$name]=admin;;
             auth=owner)   BENCH_AUTH[$name]=owner;;
+            lag-probe)    BENCH_LAG[$name]=1;;
             redis-down)   BENCH_REDIS_DOWN[$name]=1;;
             expect=*)     BENCH_EXPECT[$name]=${opt#expect=};;
             note=*)       BENCH_NOTE[$name]=${opt#note=};;
@@ -305,6 +307,67 @@ bench_follow_lists() {
         printf '%s\t%s\n' "$uid" "$tok" >>"$dir/reader.tokens"
     done <"$dir/reader.users"
     [[ -s $dir/reader.tokens ]] || warn "no bench user follows about 200 accounts: the timeline scenario will fail"
+    bench_authors "$dir"
+}
+
+# Authors for the fan-out comparison, each signed in once: the 6 most
+# followed users ({author_big}: tens of thousands of followers, above
+# the fan-out threshold) and 6 with about 10 followers ({author_small}: fanned
+# out on write). As many authors on each side, so that the contention on
+# each author's counter row is the same and only the followers differ.
+bench_authors() {
+    local dir=$1 kind where uid name tok
+    for kind in big small; do
+        if [[ $kind == big ]]; then where='ORDER BY followers_count DESC'
+        else where='WHERE followers_count BETWEEN 8 AND 12'; fi
+        bench_shard_rows "SELECT followers_count, id, name FROM users $where" 6 |
+            { if [[ $kind == big ]]; then sort -rn; else cat; fi; } | head -n 6 >"$dir/author_$kind.users" ||
+            true                             # head closes the pipe early: not a failure
+        : >"$dir/author_$kind.tokens"
+        while IFS=$'\t' read -r _ uid name; do
+            tok=$(bench_signin "$name") || die "author $name: sign-in failed: $tok"
+            printf '%s\t%s\n' "$uid" "$tok" >>"$dir/author_$kind.tokens"
+        done <"$dir/author_$kind.users"
+    done
+}
+
+# The fan-out lag under load: while a scenario runs, one small author posts
+# `n` tweets one after another and, for each, the time until it is in one of
+# its followers' Redis timelines is measured (polled every 10 ms). Prints
+# "p50_ms p99_ms max_ms missing".
+bench_fanout_lag() {
+    local n=$1 dir=$RUN/wrk uid tok follower t0 t1 id i k lags=()
+    IFS=$'\t' read -r uid tok <"$dir/author_small.tokens"
+    follower=$(curl -s -H 'Accept: application/json' -H 'Authorization: Bearer x' \
+               "$URL/followers/$uid?limit=1" | sed -n 's/.*"items":\[{"id":"\([0-9]*\)".*/\1/p')
+    [[ -n $follower ]] || { echo "- - - $n"; return 0; }
+    # The follower's timeline must exist in Redis to be fanned into.
+    curl -s -o /dev/null -H 'Accept: application/json' -H "Authorization: Bearer $tok" "$URL/timeline" || true
+    curl -s -o /dev/null -H 'Accept: application/json' -H "Authorization: Bearer $(bench_signin \
+        "$(mariadb_user_name "$follower")")" "$URL/timeline" || true
+    local missing=0
+    for (( i = 0; i < n; i++ )); do
+        t0=$(now_ms)
+        id=$(curl -s -H 'Accept: application/json' -H 'Content-Type: application/json' \
+             -H "Authorization: Bearer $tok" -d '{"message":"lag probe"}' "$URL/tweets/$uid" |
+             sed -n 's/.*"tweet":{"id":"\([0-9]*\)".*/\1/p')
+        [[ -n $id ]] || { missing=$((missing + 1)); continue; }
+        for (( k = 0; k < 300; k++ )); do
+            if redis-cli -h 127.0.0.1 -p "$PORT_REDIS" ZSCORE "roost:tl:$follower" \
+                   "$(printf '%020d:%020d' "$id" "$uid")" | grep -q .; then break; fi
+            sleep 0.01
+        done
+        t1=$(now_ms)
+        if (( k == 300 )); then missing=$((missing + 1)); else lags+=($((t1 - t0))); fi
+    done
+    printf '%s\n' "${lags[@]}" | sort -n | awk -v miss="$missing" '
+        { a[NR] = $1 } END { if (NR == 0) { print "- - - " miss; exit }
+          p50 = a[int((NR + 1) / 2)]; p99 = a[int(NR * 0.99 + 0.999)]; print p50, p99, a[NR], miss }'
+}
+
+# A user's name from the shards (for the lag probe's follower).
+mariadb_user_name() {
+    bench_shard_rows "SELECT name FROM users WHERE id = $1" 1 | head -n 1 || true
 }
 
 # The lists the templates draw from: product ids from the catalog, a sample
@@ -404,6 +467,17 @@ bench_requests() {
                 return out s
             }
             { printf "%s\t%s\t%s\t%s\n", m, subst(p, $1), subst(b, $1), $2 }' "$RUN/wrk/cart.tokens" >"$file"
+        echo "$file"
+        return 0
+    fi
+    if [[ "$path$body" == *"{author_big}"* || "$path$body" == *"{author_small}"* ]]; then
+        # {author_big}, {author_small}: one of the authors of bench_authors,
+        # posting as itself.
+        local kind=big
+        [[ "$path$body" == *"{author_small}"* ]] && kind=small
+        awk -F'\t' -v m="$method" -v p="$path" -v b="$body" -v var="{author_$kind}" '
+            { q = p; i = index(q, var); if (i) q = substr(q, 1, i - 1) $1 substr(q, i + length(var))
+              printf "%s\t%s\t%s\t%s\n", m, q, b, $2 }' "$RUN/wrk/author_$kind.tokens" >"$file"
         echo "$file"
         return 0
     fi
@@ -529,12 +603,23 @@ bench_redis_up() {
 # bench_run_one NAME ROUND SECONDS: warm-up, then the measured run; appends
 # "round name phase key=value..." lines to the results file.
 bench_run_one() {
-    local name=$1 round=$2 secs=$3 res
+    local name=$1 round=$2 secs=$3 res lp50 lp99 lmax lmiss
     if (( BENCH_REDIS_DOWN[$name] )); then bench_redis_down; fi
     res=$(bench_wrk "$name" "$BENCH_WARMUP_S")
     printf '%s %s warmup %s\n' "$round" "$name" "$res" >>"$BENCH_RESULTS"
+    local lag_pid=""
+    if (( BENCH_LAG[$name] )); then
+        ( sleep 1; bench_fanout_lag 30 >"$RUN/wrk/$name.lag.$round" ) &
+        lag_pid=$!
+    fi
     res=$(bench_wrk "$name" "$secs")
     printf '%s %s measure %s\n' "$round" "$name" "$res" >>"$BENCH_RESULTS"
+    if [[ -n $lag_pid ]]; then
+        wait "$lag_pid" || true
+        read -r lp50 lp99 lmax lmiss <"$RUN/wrk/$name.lag.$round" || true
+        printf '  round %s  fan-out lag under %s: p50 %s ms, p99 %s ms, max %s ms (30 posts, %s missing)\n' \
+            "$round" "$name" "${lp50:--}" "${lp99:--}" "${lmax:--}" "${lmiss:--}" >&2
+    fi
     if (( BENCH_REDIS_DOWN[$name] )); then bench_redis_up; fi
     awk -v r="$round" -v n="$name" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } }
         END { printf "  round %s  %-20s %10.0f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %d\n", r, n, f["rps"],

@@ -37,6 +37,9 @@
 #                          it again afterwards
 #         expect='N: V'    checked before the run: a second request must
 #                          answer with this header (e.g. X-Cache: HIT)
+#         lag-probe        while the scenario runs, a small author posts 30
+#                          tweets one by one and the time until each is in a
+#                          follower's Redis timeline is measured (p50/p99)
 #         note=TEXT        shown under the table
 #
 # Every request sends `Accept: application/json`. Scenarios run in this
@@ -81,7 +84,11 @@ scenario tweets-user         scenario 0.12 GET  '/tweets/{tweet_user}?limit=20' 
     note='one user'"'"'s tweets: one index range scan on the shard, then one MGET'
 scenario tweet-post          scenario -    POST '/tweets/{poster}' body='{"message":"a bench tweet"}' \
     note='writes/s and p99: signed-in users posting (insert + tweets_count in one transaction, then Redis)'
-scenario timeline            scenario 0.10 GET  '{reader}/timeline?limit=20' \
+scenario tweet-post-big      scenario -    POST '/tweets/{author_big}' body='{"message":"a bench tweet"}' \
+    note='the 6 most-followed users posting (tens of thousands of followers each, above the fan-out threshold: merged at read time)'
+scenario tweet-post-small    scenario -    POST '/tweets/{author_small}' body='{"message":"a bench tweet"}' \
+    note='6 users with about 10 followers posting (fanned out on write, off the request path): p50/p99 within 1.5x of tweet-post-big'
+scenario timeline            scenario 0.10 GET  '{reader}/timeline?limit=20' lag-probe \
     note='the home timeline of users following ~200 accounts: following list, then one round trip for the Redis timeline and every read-time merged author, one MGET of tweets, one of names'
 scenario followers-page1     scenario -    GET  '/followers/{celebrity}?limit=20' bypass-cache \
     note='the most-followed bench user: page 1 of its followers (one index range, names in one batch)'
