@@ -334,8 +334,12 @@ static void run_route(rst_ctx *c)
 /* Tests make faults happen at exact points: a request that names a
  * failpoint in X-Roost-Failpoint arms it for itself, when the process was
  * started with that name in ROOST_FAILPOINTS (only the test stack is). An
- * installed roostd ignores the header. The one failpoint so far:
- * write-reply-lost, the answer to a commit lost after it committed. */
+ * installed roostd ignores the header. The failpoints:
+ *   write-reply-lost     the answer to a commit is lost after it committed
+ *   kill-between-halves  the worker dies between the two halves of a follow */
+static const char *const failpoint_names[] = { "write-reply-lost", "kill-between-halves" };
+
+/* The failpoint's index, when the header names one this process allows. */
 static int failpoint_allowed(const char *name)
 {
     static const char *allowed;
@@ -344,14 +348,23 @@ static int failpoint_allowed(const char *name)
         allowed = getenv("ROOST_FAILPOINTS");
         read = 1;
     }
-    return allowed != NULL && name != NULL && strcmp(name, "write-reply-lost") == 0 &&
-           strstr(allowed, name) != NULL;
+    if (allowed == NULL || name == NULL)
+        return -1;
+    for (int i = 0; i < (int)(sizeof(failpoint_names) / sizeof(failpoint_names[0])); i++)
+        if (strcmp(name, failpoint_names[i]) == 0 && strstr(allowed, name) != NULL)
+            return i;
+    return -1;
 }
 
 static void failpoints_arm(rst_services *svc, const rst_request *req, int on)
 {
-    if (!failpoint_allowed(req->failpoint))
+    int fp = failpoint_allowed(req->failpoint);
+    if (fp < 0)
         return;
+    if (fp == 1) {
+        svc->failpoints = on ? RST_FP_KILL_BETWEEN_HALVES : 0;
+        return;
+    }
     rst_db *dbs[RST_MAX_SERVERS + 1];
     int n = 0;
     dbs[n++] = svc->catalog;

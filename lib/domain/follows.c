@@ -1,6 +1,7 @@
 /* follows.c -- follow and unfollow, one half of the edge at a time (see
  * follows.h). */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "core/timefmt.h"
@@ -186,6 +187,8 @@ static rst_err follow_locked(rst_services *s, rst_arena *a, const edge_dbs *d, r
         f->id = rst_idgen_next(&s->ids, rst_id_shard(f->follower_id));
         if ((err = add_out(d->out_db, f)) != RST_OK)
             return err;
+        if (s->failpoints & RST_FP_KILL_BETWEEN_HALVES)
+            raise(SIGKILL);          /* a test: a worker dead between the halves */
     }
     int in_created = 0;
     err = add_in(d->in_db, f, &in_created);

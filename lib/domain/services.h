@@ -30,6 +30,7 @@ typedef struct {
     rst_pw_params     pw;
     rst_throttle      throttle;  /* sign-in limits when Redis is down */
     rst_token_cache  *tokens;    /* tokens this worker verified (auth/token.h) */
+    unsigned          failpoints;/* RST_FP_* armed for the current request (tests only) */
 } rst_services;
 
 /* 0 on success; -1 (out of memory or a bad generator number). Nothing
@@ -37,6 +38,10 @@ typedef struct {
 int  rst_services_open(rst_services *s, const rst_config *cfg,
                        const rst_secrets *secrets, unsigned generator);
 void rst_services_close(rst_services *s);
+
+/* Failpoints a test request may arm (app/api/app.c): services check them
+ * at the one place each names. */
+#define RST_FP_KILL_BETWEEN_HALVES (1u << 0)   /* follows.c: die after the out half */
 
 /* Which copy of a shard a call needs. Writes, and reads that must see
  * the caller's own writes, take the primary; replicas come with the

@@ -1,9 +1,9 @@
-/* test_follows.c -- API.md §6 writes through nginx: follow (201, then 200),
+/* test_follows.c -- API.md §6 through nginx: follow (201, then 200),
  * unfollow (200, then 404), the counters on both users, who may, a storm of
- * concurrent follows and unfollows of one pair, half-written edges (made by
- * writing one half into the shard, as a worker killed between the halves
- * leaves it) completed by a retry and by `roostctl repair follows`, and a
- * stopped shard server. */
+ * concurrent follows and unfollows of one pair, half-written edges (a worker
+ * killed between the halves by the test stack's failpoint, and states
+ * written into the shards) completed by a retry and by `roostctl repair
+ * follows`, the lists, and a stopped shard server. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,6 +255,45 @@ START_TEST(a_half_written_follow_is_completed_by_a_retry)
 }
 END_TEST
 
+/* The worker serving a follow is killed between the halves (the
+ * kill-between-halves failpoint of the test stack: SIGKILL right after the
+ * out half commits). nginx answers 502; the edge is half written; a retry
+ * completes one such edge, `roostctl repair follows` another. */
+START_TEST(a_worker_killed_between_the_halves_converges_both_ways)
+{
+    static const char *const KILL[] = { "X-Roost-Failpoint: kill-between-halves", NULL };
+    user_t a, b, c, d;
+    new_user(&a, "fk");
+    new_user(&b, "fj");
+    new_user(&c, "fg");
+    new_user(&d, "ff");
+    char path[64];
+    api_resp r;
+    const user_t *pairs[2][2] = { { &a, &b }, { &c, &d } };
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "/followers/%s", pairs[i][1]->id);
+        api_ok(acct_req(&r, "POST", path, NULL, pairs[i][0]->tok, KILL));
+        ck_assert_msg(r.status == 502, "follow whose worker was killed: %ld %s", r.status, r.body);
+        api_free(&r);
+        ck_assert_int_eq(shard_count(id_of(pairs[i][0]), OUT_HALF, id_of(pairs[i][0]),
+                                     id_of(pairs[i][1])), 1);
+        ck_assert_int_eq(shard_count(id_of(pairs[i][1]), IN_HALF, id_of(pairs[i][1]),
+                                     id_of(pairs[i][0])), 0);
+        expect_counts(pairs[i][0], 0, 1);
+        expect_counts(pairs[i][1], 0, 0);
+    }
+    /* Path 1: the client retries. */
+    ck_assert_int_eq(follow("POST", &a, &b, NULL), 201);
+    expect_halves(&a, &b, 1);
+    expect_counts(&b, 1, 0);
+    /* Path 2: the operator repairs. */
+    ck_assert_int_eq(acct_roostctl("repair follows", NULL), 0);
+    expect_halves(&c, &d, 1);
+    expect_counts(&c, 0, 1);
+    expect_counts(&d, 1, 0);
+}
+END_TEST
+
 START_TEST(repair_completes_and_removes_half_written_edges)
 {
     user_t a, b, c, d;
@@ -421,6 +460,7 @@ Suite *suite_follows(void)
     tcase_add_test(t, a_storm_on_one_pair_keeps_counters_equal_to_edges);
     tcase_add_test(t, a_half_written_follow_is_completed_by_a_retry);
     tcase_add_test(t, repair_completes_and_removes_half_written_edges);
+    tcase_add_test(t, a_worker_killed_between_the_halves_converges_both_ways);
     tcase_add_test(t, lists_newest_first_with_pages_and_cursors);
     t = api_tcase(s, "follows_faults");
     tcase_add_unchecked_fixture(t, NULL, restart_all);
