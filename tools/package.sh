@@ -89,8 +89,8 @@ fi
 ok "roostd -t as user roost: passes with \$CREDENTIALS_DIRECTORY, fails without (root-only files)"
 [ "$(readlink /etc/nginx/sites-enabled/roost)" = ../sites-available/roost ] || fail "the site is not enabled"
 [ -e /etc/nginx/sites-enabled/default ] || fail "Debian's default site is gone"
-nginx -t 2>&1 | tail -n 1
-ok "nginx -t with Debian's nginx.conf, its default site and roost's"
+out=$(nginx -t 2>&1) || fail "nginx -t: $out"
+ok "nginx -t with Debian's nginx.conf, its default site and roost's: $(echo "$out" | tail -n 1)"
 if command -v systemd-analyze >/dev/null; then
     out=$(systemd-analyze verify --man=no /lib/systemd/system/roostd.socket /lib/systemd/system/roostd.service 2>&1) ||
         fail "systemd-analyze verify: $out"
@@ -121,10 +121,11 @@ cmd_package_test() {
     tb=$(now_ms)
     local root=$PKG_DIR/root cache=$PKG_DIR/apt-cache sources
     sources=$(pkg_sources) || die "no Debian 12 apt source on this machine (/etc/apt/sources.list*)"
-    rm -rf "$root"
-    mkdir -p "$cache" "$root/tmp/debs"
-    cp "$PKG_DIR"/roost_*.deb "$PKG_DIR"/roost-nginx_*.deb "$root/tmp/debs/"
-    pkg_checks_script > "$root/tmp/checks.sh"
+    local stage=$PKG_DIR/stage
+    rm -rf "$root" "$stage"
+    mkdir -p "$cache" "$stage"
+    cp "$PKG_DIR"/roost_*.deb "$PKG_DIR"/roost-nginx_*.deb "$stage/"
+    pkg_checks_script > "$stage/checks.sh"
     say "mmdebstrap bookworm (variant apt) into $root, then apt-get install the packages"
     # Hooks: the apt cache in and out (sync-in/sync-out), services kept from
     # starting (no systemd runs there anyway), our packages installed by
@@ -134,12 +135,14 @@ cmd_package_test() {
         --setup-hook='mkdir -p "$1"/var/cache/apt/archives' \
         --setup-hook="sync-in '$cache' /var/cache/apt/archives" \
         --customize-hook='printf "#!/bin/sh\nexit 101\n" > "$1"/usr/sbin/policy-rc.d; chmod 755 "$1"/usr/sbin/policy-rc.d' \
-        --customize-hook='chroot "$1" sh -c "DEBIAN_FRONTEND=noninteractive apt-get install -y -q /tmp/debs/*.deb" | tail -n 5' \
+        --customize-hook="mkdir -p \"\$1\"/tmp/debs && cp '$stage'/* \"\$1\"/tmp/debs/" \
+        --customize-hook='chroot "$1" sh -c "DEBIAN_FRONTEND=noninteractive apt-get install -y -q /tmp/debs/*.deb" > "$1"/tmp/debs/apt.log 2>&1 || { tail -n 20 "$1"/tmp/debs/apt.log; exit 1; }' \
+        --customize-hook='grep -E "^(Setting up|Creating|The following NEW)" "$1"/tmp/debs/apt.log | tail -n 3' \
         --customize-hook="sync-out /var/cache/apt/archives '$cache'" \
-        --customize-hook='chroot "$1" sh /tmp/checks.sh' \
+        --customize-hook='chroot "$1" sh /tmp/debs/checks.sh' \
         bookworm "$root" - > "$PKG_DIR/package-test.log" 2>&1 || rc=$?
     grep -E '^(ok|FAIL|PASS|roostctl|roostd|nginx|→|Setting up roost)' "$PKG_DIR/package-test.log" || true
-    rm -rf "$root"
+    rm -rf "$root" "$stage"
     if (( rc != 0 )); then
         tail -n 30 "$PKG_DIR/package-test.log"
         die "package-test failed (log: $PKG_DIR/package-test.log)"
