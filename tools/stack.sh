@@ -460,6 +460,7 @@ nginx_write_conf() {
         s|@LISTEN@|127.0.0.1:$PORT_NGINX|g
         s|@ROOSTD_SOCKET@|$SOCK_ROOSTD|g
         s|@CACHE_DIR@|$RUN/nginx/cache|g
+        s|@DOCS_DIR@|$ROOT/docs/swagger-ui|g
         }" "$site" | sed -e "$extra")
     if grep -n '^[^#]*@[A-Z_]*@' "$RUN/nginx/roost-site.conf" >&2; then
         die "nginx/roost-site.conf.in has a placeholder ./dev does not fill"
