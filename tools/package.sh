@@ -60,10 +60,15 @@ for f in /usr/sbin/roostd /usr/sbin/roostctl /etc/roost/roost.conf \
          /usr/share/roost/migrations/catalog/0001_products.sql \
          /usr/share/roost/migrations/shard/0001_users.sql \
          /usr/share/man/man8/roostd.8.gz /usr/share/man/man5/roost.conf.5.gz \
-         /etc/nginx/sites-available/roost; do
+         /etc/nginx/sites-available/roost /usr/share/roost/docs/index.html \
+         /usr/share/roost/docs/swagger-ui-bundle.js; do
     [ -e "$f" ] || fail "$f is missing"
 done
 ok "the files landed ($(dpkg -L roost roost-nginx | wc -l) paths)"
+[ -f /usr/share/roost/docs/openapi.yaml ] && [ ! -L /usr/share/roost/docs/openapi.yaml ] ||
+    fail "/usr/share/roost/docs/openapi.yaml is not a file"
+grep -q 'alias /usr/share/roost/docs/;' /etc/nginx/sites-available/roost || fail "the site's /docs alias"
+ok "the /docs page: /usr/share/roost/docs (Swagger UI, openapi.yaml), aliased by the site"
 grep -qx /etc/roost/roost.conf /var/lib/dpkg/info/roost.conffiles || fail "roost.conf is not a conffile"
 grep -qx /etc/nginx/sites-available/roost /var/lib/dpkg/info/roost-nginx.conffiles || fail "the site is not a conffile"
 ok "conffiles: /etc/roost/roost.conf, /etc/nginx/sites-available/roost"
