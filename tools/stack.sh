@@ -453,11 +453,14 @@ nginx_write_conf() {
             }"
     fi
     # Placeholders are filled outside comments only, so the rendered file
-    # keeps the template's explanation.
+    # keeps the template's explanation. A private stack listens on
+    # 127.0.0.1 only: its IPv6 listen line is dropped.
     put "$RUN/nginx/roost-site.conf" < <(sed -e "/^[[:space:]]*#/!{
+        /@LISTEN6@/d
         s|@LISTEN@|127.0.0.1:$PORT_NGINX|g
         s|@ROOSTD_SOCKET@|$SOCK_ROOSTD|g
         s|@CACHE_DIR@|$RUN/nginx/cache|g
+        s|@DOCS_DIR@|$ROOT/docs/swagger-ui|g
         }" "$site" | sed -e "$extra")
     if grep -n '^[^#]*@[A-Z_]*@' "$RUN/nginx/roost-site.conf" >&2; then
         die "nginx/roost-site.conf.in has a placeholder ./dev does not fill"

@@ -7,8 +7,13 @@
 /* roostctl mints ids with generator 127, reserved for it. */
 #define RST_CTL_GENERATOR 127
 
+/* Each command has a check of its arguments, run before the configuration
+ * is read (0, or 2 after a message naming the command), and its run. */
+int rst_ctl_seed_check(int argc, char **argv);
 int rst_ctl_seed(rst_services *s, int argc, char **argv);
+int rst_ctl_user_check(int argc, char **argv);
 int rst_ctl_user(rst_services *s, int argc, char **argv);
+int rst_ctl_repair_check(int argc, char **argv);
 int rst_ctl_repair(rst_services *s, int argc, char **argv);
 
 #endif

@@ -1,4 +1,5 @@
 /* main.c -- roostctl, the operator's tool: migrations, the shard map, seeding. */
+#include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,11 +32,12 @@ static void usage(FILE *out)
         "                     complete or remove half-written follows, fix follow counters\n"
         "\n"
         "Options:\n"
-        "  -c FILE            configuration file (default $ROOST_CONF, else\n"
+        "  -c, --config FILE  configuration file (default $ROOST_CONF, else\n"
         "                     " ROOST_SYSCONFDIR "/roost/roost.conf)\n"
         "  -h, --help         show this help\n"
+        "  -V, --version      show the version\n"
         "\n"
-        "See roostctl(8).\n");
+        "Exit status: 0 success, 1 failure, 2 usage error. See roostctl(8).\n");
 }
 
 /* ------------------------------------------------------------ migrate */
@@ -149,37 +151,98 @@ static int cmd_shards(rst_services *s)
     return 0;
 }
 
-/* ------------------------------------------------------------ main */
+/* ------------------------------------------------------------ commands */
 
-int main(int argc, char **argv)
+static int check_migrate(int argc, char **argv)
 {
-    const char *conf = getenv("ROOST_CONF");
-    if (conf == NULL || conf[0] == '\0')
-        conf = ROOST_SYSCONFDIR "/roost/roost.conf";
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            conf = argv[++i];
-        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else {
-            fprintf(stderr, "roostctl: unknown option %s\n", argv[i]);
-            usage(stderr);
-            return 2;
+    int known = argc >= 1 && strcmp(argv[0], "status") == 0;
+    if (argc == known)
+        return 0;
+    fprintf(stderr, "roostctl: migrate: unexpected argument '%s'\n"
+                    "usage: roostctl migrate [status]\n", argv[known]);
+    return 2;
+}
+
+static int run_migrate(rst_services *s, int argc, char **argv)
+{
+    (void)argv;
+    return argc == 0 ? cmd_migrate(s) : cmd_migrate_status(s);
+}
+
+static int check_shards(int argc, char **argv)
+{
+    if (argc == 0)
+        return 0;
+    fprintf(stderr, "roostctl: shards: unexpected argument '%s'\n"
+                    "usage: roostctl shards\n", argv[0]);
+    return 2;
+}
+
+static int run_shards(rst_services *s, int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return cmd_shards(s);
+}
+
+/* Each command's arguments are checked before the configuration is read,
+ * so a typo is a usage error (2) even where no config or database is. */
+typedef struct {
+    const char *name;
+    int (*check)(int argc, char **argv);          /* 0, or 2 after a message */
+    int (*run)(rst_services *s, int argc, char **argv);
+} ctl_command;
+
+static const ctl_command commands[] = {
+    { "migrate", check_migrate, run_migrate },
+    { "shards", check_shards, run_shards },
+    { "seed", rst_ctl_seed_check, rst_ctl_seed },
+    { "user", rst_ctl_user_check, rst_ctl_user },
+    { "repair", rst_ctl_repair_check, rst_ctl_repair },
+};
+
+static const ctl_command *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* Options before the command; 0 to go on, else the exit status + 1 (so
+ * that -h and -V can end the program with 0). */
+static int parse_options(int argc, char **argv, const char **conf)
+{
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 }
+    };
+    int ch;
+    /* '+': stop at the command, whose own options (seed --demo) follow. */
+    while ((ch = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': *conf = optarg; break;
+        case 'h': usage(stdout); return 1;
+        case 'V': printf("roostctl %s\n", PACKAGE_VERSION); return 1;
+        default:
+            fprintf(stderr, "Try 'roostctl --help'.\n");
+            return 3;
         }
     }
-    if (i == argc) {
-        usage(stderr);
-        return 2;
-    }
+    return 0;
+}
+
+/* Reads the configuration, opens the services and runs the command. */
+static int run_command(const ctl_command *c, const char *conf, int argc, char **argv)
+{
     rst_log_setup("roostctl", RST_LOG_WARN, 0);
     if (sodium_init() < 0) {
         fprintf(stderr, "roostctl: libsodium failed to initialise\n");
         return 1;
     }
     static rst_config cfg;
-    char err[512];
+    char err[8192];
     if (rst_config_load(&cfg, conf, err, sizeof(err)) != 0) {
         fprintf(stderr, "roostctl: %s\n", err);
         return 1;
@@ -189,27 +252,32 @@ int main(int argc, char **argv)
         fprintf(stderr, "roostctl: out of memory\n");
         return 1;
     }
-    const char *cmd = argv[i];
-    int rest = argc - i - 1;
-    char **args = argv + i + 1;
-    int rc;
-    if (strcmp(cmd, "migrate") == 0 && rest == 0)
-        rc = cmd_migrate(&svc);
-    else if (strcmp(cmd, "migrate") == 0 && rest == 1 && strcmp(args[0], "status") == 0)
-        rc = cmd_migrate_status(&svc);
-    else if (strcmp(cmd, "shards") == 0 && rest == 0)
-        rc = cmd_shards(&svc);
-    else if (strcmp(cmd, "user") == 0)
-        rc = rst_ctl_user(&svc, rest, args);
-    else if (strcmp(cmd, "seed") == 0)
-        rc = rst_ctl_seed(&svc, rest, args);
-    else if (strcmp(cmd, "repair") == 0)
-        rc = rst_ctl_repair(&svc, rest, args);
-    else {
-        fprintf(stderr, "roostctl: unknown command '%s'\n", cmd);
-        usage(stderr);
-        rc = 2;
-    }
+    int rc = c->run(&svc, argc, argv);
     rst_services_close(&svc);
     return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *conf = getenv("ROOST_CONF");
+    if (conf == NULL || conf[0] == '\0')
+        conf = ROOST_SYSCONFDIR "/roost/roost.conf";
+    int done = parse_options(argc, argv, &conf);
+    if (done)
+        return done - 1;
+    if (optind == argc) {
+        fprintf(stderr, "roostctl: no command given\n");
+        usage(stderr);
+        return 2;
+    }
+    const ctl_command *c = find_command(argv[optind]);
+    if (c == NULL) {
+        fprintf(stderr, "roostctl: unknown command '%s'\nTry 'roostctl --help'.\n", argv[optind]);
+        return 2;
+    }
+    int rest = argc - optind - 1;
+    char **args = argv + optind + 1;
+    if (c->check(rest, args) != 0)
+        return 2;
+    return run_command(c, conf, rest, args);
 }

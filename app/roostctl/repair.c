@@ -37,10 +37,16 @@ static void usage(void)
     fprintf(stderr, "usage: roostctl repair follows [--dry-run]\n");
 }
 
-int rst_ctl_repair(rst_services *s, int argc, char **argv)
+/* `repair follows [--dry-run]`; 0 (and *dry_run), or 2 after a message
+ * naming what is wrong. */
+static int parse_repair(int argc, char **argv, int *dry_run)
 {
-    int dry_run = 0;
+    *dry_run = 0;
     if (argc < 1 || strcmp(argv[0], "follows") != 0) {
+        if (argc < 1)
+            fprintf(stderr, "roostctl: repair: no subcommand given (follows)\n");
+        else
+            fprintf(stderr, "roostctl: repair: unknown subcommand '%s'\n", argv[0]);
         usage();
         return 2;
     }
@@ -50,8 +56,22 @@ int rst_ctl_repair(rst_services *s, int argc, char **argv)
             usage();
             return 2;
         }
-        dry_run = 1;
+        *dry_run = 1;
     }
+    return 0;
+}
+
+int rst_ctl_repair_check(int argc, char **argv)
+{
+    int dry_run;
+    return parse_repair(argc, argv, &dry_run);
+}
+
+int rst_ctl_repair(rst_services *s, int argc, char **argv)
+{
+    int dry_run;
+    if (parse_repair(argc, argv, &dry_run) != 0)
+        return 2;
     progress_state p = { rst_time_mono_ms(), 0, isatty(STDERR_FILENO) };
     rst_follow_repair r;
     rst_err err = rst_follows_repair(s, dry_run, draw_progress, &p, &r);

@@ -896,12 +896,29 @@ static int seed_bench(rst_services *s, int argc, char **argv)
     return rc != 0;
 }
 
-int rst_ctl_seed(rst_services *s, int argc, char **argv)
+int rst_ctl_seed_check(int argc, char **argv)
 {
+    bench_sizes sz;
     if (argc == 1 && strcmp(argv[0], "--demo") == 0)
-        return seed_demo(s);
-    if (argc >= 1 && strcmp(argv[0], "--bench") == 0)
-        return seed_bench(s, argc, argv);
+        return 0;
+    if (argc >= 1 && strcmp(argv[0], "--bench") == 0) {
+        if (bench_args(argc, argv, &sz) == 0)
+            return 0;
+        fprintf(stderr, "roostctl: seed --bench: bad arguments\n");
+    } else if (argc == 0) {
+        fprintf(stderr, "roostctl: seed: --demo or --bench is required\n");
+    } else {
+        fprintf(stderr, "roostctl: seed: unexpected argument '%s'\n",
+                strcmp(argv[0], "--demo") == 0 ? argv[1] : argv[0]);
+    }
     bench_usage();
     return 2;
+}
+
+/* Runs after rst_ctl_seed_check accepted the arguments. */
+int rst_ctl_seed(rst_services *s, int argc, char **argv)
+{
+    if (strcmp(argv[0], "--demo") == 0)
+        return seed_demo(s);
+    return seed_bench(s, argc, argv);
 }

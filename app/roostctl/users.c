@@ -15,6 +15,17 @@ static void usage(void)
         "       roostctl user demote NAME\n");
 }
 
+/* "roostctl: CMD: WHY 'ARG'" and the usage; returns 2, the usage status. */
+static int usage_error(const char *cmd, const char *why, const char *arg)
+{
+    if (arg != NULL)
+        fprintf(stderr, "roostctl: %s: %s '%s'\n", cmd, why, arg);
+    else
+        fprintf(stderr, "roostctl: %s: %s\n", cmd, why);
+    usage();
+    return 2;
+}
+
 static int fail(rst_err err, const char *what)
 {
     switch (err) {
@@ -39,26 +50,43 @@ static int read_password(char *out, size_t cap, size_t *len)
     return 0;
 }
 
-static int cmd_create(rst_services *s, int argc, char **argv)
+typedef struct {
+    const char *name;
+    int         admin;
+    int         from_stdin;
+} create_args;
+
+/* The arguments of `user create`; 0, or 2 after a message naming what is
+ * wrong. */
+static int parse_create(int argc, char **argv, create_args *a)
 {
-    const char *name = NULL;
-    int admin = 0, from_stdin = 0;
+    memset(a, 0, sizeof(*a));
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--admin") == 0)
-            admin = 1;
+            a->admin = 1;
         else if (strcmp(argv[i], "--password-stdin") == 0)
-            from_stdin = 1;
+            a->from_stdin = 1;
         else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
-            name = argv[++i];
-        else {
-            usage();
-            return 2;
-        }
+            a->name = argv[++i];
+        else
+            return usage_error("user create", strcmp(argv[i], "--name") == 0
+                               ? "--name needs a NAME" : "unexpected argument", argv[i]);
     }
-    if (name == NULL || !from_stdin) {
-        usage();
+    if (a->name == NULL)
+        return usage_error("user create", "--name NAME is required", NULL);
+    if (!a->from_stdin)
+        return usage_error("user create", "--password-stdin is required "
+                           "(passwords are never taken from the command line)", NULL);
+    return 0;
+}
+
+static int cmd_create(rst_services *s, int argc, char **argv)
+{
+    create_args args;
+    if (parse_create(argc, argv, &args) != 0)
         return 2;
-    }
+    const char *name = args.name;
+    int admin = args.admin;
     const char *problem = rst_user_name_problem(name, strlen(name));
     if (problem != NULL) {
         fprintf(stderr, "roostctl: name %s\n", problem);
@@ -102,14 +130,27 @@ static int cmd_set_role(rst_services *s, const char *name, int admin)
     return rc;
 }
 
+int rst_ctl_user_check(int argc, char **argv)
+{
+    create_args args;
+    if (argc == 0)
+        return usage_error("user", "no subcommand given (create, promote or demote)", NULL);
+    if (strcmp(argv[0], "create") == 0)
+        return parse_create(argc - 1, argv + 1, &args);
+    if (strcmp(argv[0], "promote") == 0 || strcmp(argv[0], "demote") == 0) {
+        if (argc == 2)
+            return 0;
+        const char *cmd = argv[0][0] == 'p' ? "user promote" : "user demote";
+        return argc < 2 ? usage_error(cmd, "needs a NAME", NULL)
+                        : usage_error(cmd, "unexpected argument", argv[2]);
+    }
+    return usage_error("user", "unknown subcommand", argv[0]);
+}
+
+/* Runs after rst_ctl_user_check accepted the arguments. */
 int rst_ctl_user(rst_services *s, int argc, char **argv)
 {
-    if (argc >= 1 && strcmp(argv[0], "create") == 0)
+    if (strcmp(argv[0], "create") == 0)
         return cmd_create(s, argc - 1, argv + 1);
-    if (argc == 2 && strcmp(argv[0], "promote") == 0)
-        return cmd_set_role(s, argv[1], 1);
-    if (argc == 2 && strcmp(argv[0], "demote") == 0)
-        return cmd_set_role(s, argv[1], 0);
-    usage();
-    return 2;
+    return cmd_set_role(s, argv[1], strcmp(argv[0], "promote") == 0);
 }

@@ -157,6 +157,29 @@ static int copy_path(const rst_config *cfg, char *dst, size_t cap, const char *v
     return (n < 0 || (size_t)n >= cap) ? -1 : 0;
 }
 
+/* "credential:NAME" names a systemd credential (LoadCredential=NAME:...):
+ * the file NAME in $CREDENTIALS_DIRECTORY when systemd set it, else the
+ * file NAME beside the config file -- where the unit loads it from, so the
+ * same roost.conf works for roostd under systemd and for roostctl or
+ * `roostd -t` run by hand. Anything else is a path (copy_path). */
+#define CREDENTIAL_PREFIX "credential:"
+
+static int copy_secret_path(const rst_config *cfg, char *dst, size_t cap, const char *v)
+{
+    size_t plen = strlen(CREDENTIAL_PREFIX);
+    if (strncmp(v, CREDENTIAL_PREFIX, plen) != 0)
+        return copy_path(cfg, dst, cap, v);
+    const char *name = v + plen;
+    if (name[0] == '\0' || strchr(name, '/') != NULL || strcmp(name, ".") == 0 ||
+        strcmp(name, "..") == 0)
+        return -1;
+    const char *dir = getenv("CREDENTIALS_DIRECTORY");
+    if (dir == NULL || dir[0] == '\0')
+        dir = cfg->dir[0] ? cfg->dir : ".";
+    int n = snprintf(dst, cap, "%s/%s", dir, name);
+    return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}
+
 static int read_password_file(const char *path, char *out, size_t cap)
 {
     FILE *f = fopen(path, "r");
@@ -234,7 +257,11 @@ static int on_roostctl(load_ctx *ctx, const char *section, const char *name, con
 static int on_security(load_ctx *ctx, const char *section, const char *name, const char *value)
 {
     rst_config *cfg = ctx->cfg;
-    PATH_KEY("secret_file", cfg->secret_file)
+    if (strcmp(name, "secret_file") == 0) {
+        if (copy_secret_path(cfg, cfg->secret_file, sizeof(cfg->secret_file), value) != 0)
+            BAD(ctx, "[%s] secret_file: must be a path or credential:NAME (too long?)", section);
+        return 1;
+    }
     INT_KEY("token_ttl", cfg->token_ttl, 60, 86400 * 30)
     INT_KEY("argon2_opslimit", cfg->argon2_opslimit, 2, 100)
     INT_KEY("argon2_memlimit_kib", cfg->argon2_memlimit_kib, 19456, 4 * 1024 * 1024)
@@ -274,8 +301,8 @@ static int on_db(load_ctx *ctx, rst_db_conf *db, const char *section,
     INT_KEY("timeout", db->timeout, 1, 600)
     if (strcmp(name, "password_file") == 0) {
         char path[RST_PATH_MAX];
-        if (copy_path(cfg, path, sizeof(path), value) != 0)
-            BAD(ctx, "[%s] password_file: path too long", section);
+        if (copy_secret_path(cfg, path, sizeof(path), value) != 0)
+            BAD(ctx, "[%s] password_file: must be a path or credential:NAME (too long?)", section);
         if (read_password_file(path, db->password, sizeof(db->password)) != 0)
             BAD(ctx, "[%s] password_file: cannot read %.180s", section, path);
         return 1;

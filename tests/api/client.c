@@ -1,7 +1,9 @@
 /* client.c -- libcurl requests against the test stack (see client.h). */
 #include <arpa/inet.h>
 #include <check.h>
+#include <ctype.h>
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,6 +51,78 @@ static int has_accept(const char *const *headers)
             (headers[i][6] == ':' || headers[i][6] == ';'))
             return 1;
     return 0;
+}
+
+/* ------------------------------------------------------------ recording */
+
+/* The header lines of the last head of r (after any 100 Continue) as a
+ * JSON object of lower-cased names; a repeated header keeps its values
+ * joined with ", " as HTTP allows. */
+static cJSON *head_object(const api_resp *r)
+{
+    const char *last = r->headers;
+    for (const char *p = r->headers; p && (p = strstr(p, "HTTP/")) != NULL; p++)
+        if (p == r->headers || p[-1] == '\n')
+            last = p;
+    cJSON *o = cJSON_CreateObject();
+    for (const char *p = last ? strstr(last, "\r\n") : NULL; p && p[2] != '\r' && p[2]; ) {
+        p += 2;
+        const char *eol = strstr(p, "\r\n"), *colon = memchr(p, ':', eol ? (size_t)(eol - p) : 0);
+        if (eol == NULL)
+            break;
+        if (colon != NULL && o != NULL) {
+            char name[128], value[4096];
+            size_t n = (size_t)(colon - p) < sizeof(name) ? (size_t)(colon - p) : sizeof(name) - 1;
+            for (size_t i = 0; i < n; i++)
+                name[i] = (char)tolower((unsigned char)p[i]);
+            name[n] = '\0';
+            const char *v = colon + 1;
+            while (*v == ' ')
+                v++;
+            snprintf(value, sizeof(value), "%.*s", (int)(eol - v), v);
+            cJSON *had = cJSON_GetObjectItemCaseSensitive(o, name);
+            if (cJSON_IsString(had)) {
+                char both[8192];
+                snprintf(both, sizeof(both), "%s, %s", had->valuestring, value);
+                cJSON_ReplaceItemInObjectCaseSensitive(o, name, cJSON_CreateString(both));
+            } else {
+                cJSON_AddStringToObject(o, name, value);
+            }
+        }
+        p = eol;
+    }
+    return o;
+}
+
+/* With ROOST_TEST_RECORD=FILE, every answer is appended to FILE as one
+ * JSON line {method, path, status, headers, body}, for the OpenAPI check
+ * (tests/pkg/openapi.sh). One write(2) per line on an O_APPEND file, so
+ * the forked tests never interleave their lines. */
+static void record(const char *method, const char *path, const api_resp *r)
+{
+    const char *file = getenv("ROOST_TEST_RECORD");
+    if (file == NULL || file[0] == '\0')
+        return;
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL)
+        return;
+    cJSON_AddStringToObject(o, "method", method);
+    cJSON_AddStringToObject(o, "path", path);
+    cJSON_AddNumberToObject(o, "status", (double)r->status);
+    cJSON_AddItemToObject(o, "headers", head_object(r));
+    cJSON_AddStringToObject(o, "body", r->body ? r->body : "");
+    char *line = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (line == NULL)
+        return;
+    size_t n = strlen(line);
+    line[n] = '\n';                     /* over the NUL: write n + 1 bytes */
+    int fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0 || write(fd, line, n + 1) != (ssize_t)(n + 1))
+        fprintf(stderr, "api tests: cannot record to %s\n", file);
+    if (fd >= 0)
+        close(fd);
+    free(line);
 }
 
 int api_request_from(api_resp *r, const char *source_ip, const char *method, const char *path,
@@ -105,6 +179,8 @@ int api_request_from(api_resp *r, const char *source_ip, const char *method, con
     r->body_len = b.len;
     r->headers = h.data ? h.data : calloc(1, 1);
     r->json = cJSON_ParseWithLength(r->body, r->body_len);
+    if (rc == CURLE_OK)
+        record(method, path, r);
     return rc == CURLE_OK ? 0 : -1;
 }
 

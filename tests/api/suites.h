@@ -22,5 +22,6 @@ Suite *suite_follows(void);
 Suite *suite_tweets(void);
 Suite *suite_timeline(void);
 Suite *suite_tweet_faults(void);
+Suite *suite_cli(void);
 
 #endif

@@ -23,5 +23,6 @@ Suite *suite_worker(void);
 Suite *suite_api(void);
 Suite *suite_kmerge(void);
 Suite *suite_tlmerge(void);
+Suite *suite_confdoc(void);
 
 #endif

@@ -156,6 +156,70 @@ START_TEST(relative_paths_follow_the_config_file)
 }
 END_TEST
 
+/* Writes text to dir/name. */
+static void spill(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_ge(fputs(text, f), 0);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+#define CRED_CONF "[security]\nsecret_file = credential:secret\n" \
+    "[catalog]\ndatabase = c\npassword_file = credential:db_password\n" \
+    "[shards]\ncount = 1\n[shard a]\nrange = 0\ndatabase = s\npassword_file = credential:db_password\n"
+
+/* Under systemd (LoadCredential=), credential:NAME is the file NAME in
+ * $CREDENTIALS_DIRECTORY; the file beside the config is not looked at. */
+START_TEST(credentials_come_from_the_credentials_directory)
+{
+    char etc[] = "/tmp/roost-etc-XXXXXX", creds[] = "/tmp/roost-creds-XXXXXX", conf[300], want[300];
+    ck_assert_ptr_nonnull(mkdtemp(etc));
+    ck_assert_ptr_nonnull(mkdtemp(creds));
+    snprintf(conf, sizeof(conf), "%s/roost.conf", etc);
+    spill(etc, "roost.conf", CRED_CONF);
+    spill(etc, "db_password", "from-etc\n");
+    spill(creds, "db_password", "from-credentials\n");
+    ck_assert_int_eq(setenv("CREDENTIALS_DIRECTORY", creds, 1), 0);
+    int rc = rst_config_load(&cfg, conf, err, sizeof(err));
+    unsetenv("CREDENTIALS_DIRECTORY");
+    ck_assert_msg(rc == 0, "%s", err);
+    snprintf(want, sizeof(want), "%s/secret", creds);
+    ck_assert_str_eq(cfg.secret_file, want);
+    ck_assert_str_eq(cfg.catalog.password, "from-credentials");
+    ck_assert_str_eq(cfg.shard_servers[0].password, "from-credentials");
+    /* Outside systemd the same file reads the credentials beside it. */
+    ck_assert_msg(rst_config_load(&cfg, conf, err, sizeof(err)) == 0, "%s", err);
+    snprintf(want, sizeof(want), "%s/secret", etc);
+    ck_assert_str_eq(cfg.secret_file, want);
+    ck_assert_str_eq(cfg.catalog.password, "from-etc");
+    const char *files[][2] = { { etc, "roost.conf" }, { etc, "db_password" }, { creds, "db_password" } };
+    for (int i = 0; i < 3; i++) {
+        snprintf(want, sizeof(want), "%s/%s", files[i][0], files[i][1]);
+        ck_assert_int_eq(unlink(want), 0);
+    }
+    ck_assert_int_eq(rmdir(etc), 0);
+    ck_assert_int_eq(rmdir(creds), 0);
+}
+END_TEST
+
+/* A credential name is one file name: no directories, no escape. */
+START_TEST(bad_credential_names_are_errors)
+{
+    const char *bad_names[] = { "credential:", "credential:../secret", "credential:a/b", "credential:.." };
+    char text[256];
+    for (int i = 0; i < 4; i++) {
+        snprintf(text, sizeof(text), "[security]\nsecret_file = %s\n" SHARDS_OK, bad_names[i]);
+        ck_assert_int_eq(load(text), -1);
+        ck_assert_msg(strstr(err, "secret_file: must be a path or credential:NAME"), "%s", err);
+    }
+    ck_assert_int_eq(load("[catalog]\npassword_file = credential:x/y\n" SHARDS_OK), -1);
+    ck_assert_msg(strstr(err, "password_file: must be a path or credential:NAME"), "%s", err);
+}
+END_TEST
+
 START_TEST(unreadable_password_file_is_an_error)
 {
     ck_assert_int_eq(load("[catalog]\ndatabase = c\npassword_file = /nonexistent/pw\n"
@@ -259,6 +323,8 @@ Suite *suite_config(void)
     tcase_add_test(tc, missing_catalog_database_is_an_error);
     tcase_add_test(tc, relative_paths_follow_the_config_file);
     tcase_add_test(tc, unreadable_password_file_is_an_error);
+    tcase_add_test(tc, credentials_come_from_the_credentials_directory);
+    tcase_add_test(tc, bad_credential_names_are_errors);
     tcase_add_test(tc, every_bad_key_is_reported_with_its_own_line);
     tcase_add_test(tc, syntax_error_beside_bad_keys_keeps_its_line);
     tcase_add_test(tc, file_problems_keep_their_lines);
