@@ -33,8 +33,11 @@ static void follow(rst_ctx *c)
         rst_ctx_fail(c, err, NULL);
         return;
     }
-    if (created)
+    if (created) {
+        /* A follow has no URL of its own: name the list it now shows in. */
         c->resp->status = 201;
+        rst_ctx_location(c, "/followers/", f.followee_id);
+    }
     rst_timeline_follows_changed(c->svc, c->auth.user_id, 1);
     follow_body(c, &f);
 }

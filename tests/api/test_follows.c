@@ -151,6 +151,10 @@ START_TEST(follow_then_again_then_unfollow)
     ck_assert_str_eq(api_json_str(&r, "follow.follower_id"), a.id);
     ck_assert_str_eq(api_json_str(&r, "follow.followee_id"), b.id);
     ck_assert(api_is_timestamp(api_json_str(&r, "follow.created_at")));
+    char loc[80], want[80];
+    snprintf(want, sizeof(want), "/followers/%s", b.id);
+    ck_assert_ptr_nonnull(api_header(&r, "Location", loc, sizeof(loc)));
+    ck_assert_str_eq(loc, want);
     char created[40];
     acct_copy_str(created, sizeof(created), api_json_str(&r, "follow.created_at"));
     api_free(&r);
