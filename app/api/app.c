@@ -336,8 +336,11 @@ static void run_route(rst_ctx *c)
  * started with that name in ROOST_FAILPOINTS (only the test stack is). An
  * installed roostd ignores the header. The failpoints:
  *   write-reply-lost     the answer to a commit is lost after it committed
- *   kill-between-halves  the worker dies between the two halves of a follow */
-static const char *const failpoint_names[] = { "write-reply-lost", "kill-between-halves" };
+ *   kill-between-halves  the worker dies between the two halves of a follow
+ *   breaker-open         this worker's Redis breaker is open (as right after
+ *                        a failure) while Redis itself is up */
+static const char *const failpoint_names[] = { "write-reply-lost", "kill-between-halves",
+                                               "breaker-open" };
 
 /* The failpoint's index, when the header names one this process allows. */
 static int failpoint_allowed(const char *name)
@@ -363,6 +366,10 @@ static void failpoints_arm(rst_services *svc, const rst_request *req, int on)
         return;
     if (fp == 1) {
         svc->failpoints = on ? RST_FP_KILL_BETWEEN_HALVES : 0;
+        return;
+    }
+    if (fp == 2) {
+        rst_cache_failpoint_breaker(svc->cache, on);
         return;
     }
     rst_db *dbs[RST_MAX_SERVERS + 1];

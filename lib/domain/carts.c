@@ -70,10 +70,15 @@ static void set_version(rst_services *s, uint64_t user_id, int nx)
     uint64_t stamp = rst_time_now_us() << 10 | ((uint64_t)getpid() & 1023);
     int n = snprintf(v, sizeof(v), "%llu", (unsigned long long)stamp);
     rst_key_cart_version(s->cache, &k, user_id);
-    if (nx)
+    if (nx) {
         rst_cache_add(s->cache, &k, v, (size_t)n, CART_VERSION_TTL_S);
-    else
-        rst_cache_set(s->cache, &k, v, (size_t)n, CART_VERSION_TTL_S);
+        return;
+    }
+    /* After a write: through an open breaker too, or another worker could
+     * serve the copy this version retires. */
+    rst_cmd cmd;
+    rst_cmd_set(&cmd, &k, v, (size_t)n, CART_VERSION_TTL_S, 0);
+    rst_cache_write_cmd(s->cache, &cmd);
 }
 
 /* After a committed write: every cached copy is stale from now on. */

@@ -464,18 +464,28 @@ static rst_err publish(rst_services *s, rst_arena *a, uint64_t id, const char **
     rst_key k;
     rst_key_product(s->cache, &k, id);
     rst_err err = product_from_db(s, a, id, json, len);
-    if (err != RST_OK || rst_cache_set(s->cache, &k, *json, *len, s->cfg->cache_ttl) != 0)
-        rst_cache_del(s->cache, &k);    /* could not write the fresh value: no old one stays */
+    rst_cmd cmd;
+    if (err == RST_OK)
+        rst_cmd_set(&cmd, &k, *json, *len, s->cfg->cache_ttl, 0);
+    if (err != RST_OK || rst_cache_write_cmd(s->cache, &cmd) != 0) {
+        rst_cmd_init(&cmd, "DEL");          /* no fresh value: no old one may stay */
+        rst_cmd_key(&cmd, &k);
+        rst_cache_write_cmd(s->cache, &cmd);
+    }
     rst_products_retire_pages(s);
     return err;
 }
 
+/* Through an open breaker too (rst_cache_write): another worker may be
+ * serving the pages this write retires. */
 void rst_products_retire_pages(rst_services *s)
 {
-    long long gen;
     rst_key k;
+    rst_cmd cmd;
     rst_key_catalog_gen(s->cache, &k);
-    rst_cache_incr(s->cache, &k, &gen);
+    rst_cmd_init(&cmd, "INCR");
+    rst_cmd_key(&cmd, &k);
+    rst_cache_write_cmd(s->cache, &cmd);
 }
 
 static rst_param opt_str(int has, const char *v)

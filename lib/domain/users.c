@@ -127,10 +127,17 @@ static void cache_token_state(rst_services *s, uint64_t id, uint64_t version, in
     rst_key k;
     int n = snprintf(val, sizeof(val), "%" PRIu64 " %d", version, admin ? 1 : 0);
     rst_key_token_state(s->cache, &k, id);
-    if (nx)
+    if (nx) {
         rst_cache_add(s->cache, &k, val, (size_t)n, TOKEN_STATE_TTL_S);
-    else
-        rst_cache_set(s->cache, &k, val, (size_t)n, TOKEN_STATE_TTL_S);
+        return;
+    }
+    /* A revocation must reach Redis even while this worker's breaker is
+     * open: other workers may be reading the old version there. */
+    rst_cmd cmd;
+    rst_cmd_set(&cmd, &k, val, (size_t)n, TOKEN_STATE_TTL_S, 0);
+    if (rst_cache_write_cmd(s->cache, &cmd) != 0)
+        rst_log_warn("user %" PRIu64 ": the new token version could not reach Redis; "
+                     "older tokens may pass for up to %d s", id, TOKEN_STATE_TTL_S);
 }
 
 /* "<version> <0|1>" and nothing else; anything else (a foreign or
@@ -152,8 +159,11 @@ static rst_err reload_after_change(rst_services *s, rst_arena *a, rst_user *u)
         cache_token_state(s, u->id, u->token_version, u->admin, 0);
     } else {
         rst_key k;
+        rst_cmd del;
         rst_key_token_state(s->cache, &k, u->id);
-        rst_cache_del(s->cache, &k);
+        rst_cmd_init(&del, "DEL");
+        rst_cmd_key(&del, &k);
+        rst_cache_write_cmd(s->cache, &del);
     }
     return err;
 }

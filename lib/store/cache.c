@@ -432,6 +432,22 @@ int rst_cache_write(rst_cache *c, void (*fill)(rst_batch *b, void *arg), void *a
     return -1;
 }
 
+static void add_one(rst_batch *b, void *arg)
+{
+    rst_batch_add(b, arg);
+}
+
+int rst_cache_write_cmd(rst_cache *c, const rst_cmd *cmd)
+{
+    return rst_cache_write(c, add_one, (void *)cmd);
+}
+
+void rst_cache_failpoint_breaker(rst_cache *c, int open)
+{
+    c->retry_at_ms = open ? rst_time_mono_ms() + BREAKER_MAX_MS : 0;
+    c->backoff_ms = 0;
+}
+
 /* ------------------------------------------------------------ health */
 
 int rst_cache_ping(rst_cache *c, uint64_t *usec)

@@ -113,6 +113,13 @@ void rst_batch_end(rst_batch *b);
  * error, else -1. */
 int rst_cache_write(rst_cache *c, void (*fill)(rst_batch *b, void *arg), void *arg);
 
+/* rst_cache_write of the one command cmd (SET, DEL, INCR...). */
+int rst_cache_write_cmd(rst_cache *c, const rst_cmd *cmd);
+
+/* A failpoint for tests: the breaker open (as right after a failure) or
+ * closed again, whatever Redis's state. */
+void rst_cache_failpoint_breaker(rst_cache *c, int open);
+
 /* PING with timing; 0 when Redis answers (ignores the breaker). */
 int rst_cache_ping(rst_cache *c, uint64_t *usec);
 

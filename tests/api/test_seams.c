@@ -246,6 +246,41 @@ START_TEST(a_write_whose_answer_was_lost_is_reported_truthfully)
 }
 END_TEST
 
+/* A password change on a worker whose Redis breaker is open (it saw Redis
+ * fail a moment ago; Redis is back for everyone else) must still put the
+ * new token version into Redis: other workers check tokens there, and
+ * would accept the revoked ones for a minute. Before, the write was
+ * skipped behind the breaker. */
+START_TEST(a_revocation_reaches_redis_through_an_open_breaker)
+{
+    static const char *const OPEN[] = { "X-Roost-Failpoint: breaker-open", NULL };
+    char name[ACCT_NAMELEN], id[ACCT_IDLEN], tok[ACCT_TOKLEN], path[64], key[64];
+    api_resp r;
+    acct_new_user("rv", name, id, tok);
+    char same[96];
+    snprintf(path, sizeof(path), "/users/%s", id);
+    snprintf(same, sizeof(same), "{\"name\":\"%s\"}", name);
+    api_ok(acct_req(&r, "PUT", path, same, tok, NULL));      /* token state cached */
+    ck_assert_int_eq(r.status, 200);
+    api_free(&r);
+    snprintf(key, sizeof(key), "user:%s:tv", id);
+    api_ok(acct_req(&r, "PUT", path, "{\"password\":\"a new pass word\"}", tok, OPEN));
+    ck_assert_msg(r.status == 200, "password change: %ld %s", r.status, r.body);
+    api_free(&r);
+    redisReply *v = api_redis("GET %s%s", api_redis_prefix(), key);
+    ck_assert_msg(v != NULL && v->type == REDIS_REPLY_STRING && strcmp(v->str, "1 0") == 0,
+                  "token state in Redis after the change: %s",
+                  v && v->type == REDIS_REPLY_STRING ? v->str : "(none)");
+    freeReplyObject(v);
+    /* And the old token is refused, whichever worker answers. */
+    for (int i = 0; i < 8; i++) {
+        api_ok(acct_req(&r, "PUT", path, "{\"name\":\"y\"}", tok, NULL));
+        acct_assert_401(&r, "token_expired");
+        api_free(&r);
+    }
+}
+END_TEST
+
 Suite *suite_seams(void)
 {
     Suite *s = suite_create("seams");
@@ -258,5 +293,6 @@ Suite *suite_seams(void)
     tcase_add_test(t, trace_and_connect_follow_the_routes);
     tcase_add_test(t, nul_keys_are_unknown_fields);
     tcase_add_test(t, a_write_whose_answer_was_lost_is_reported_truthfully);
+    tcase_add_test(t, a_revocation_reaches_redis_through_an_open_breaker);
     return s;
 }
