@@ -357,9 +357,9 @@ rst_err rst_cart_add(rst_services *s, rst_arena *a, uint64_t user_id, uint64_t p
     if (err == RST_OK && (rc = rst_db_commit(db)) == RST_DB_UNKNOWN) {
         /* The write stamped the item with its own updated_at. */
         rst_param probe[2] = { rst_p_u64(item_id), rst_p_time(stamp) };
+        cart_changed(s, user_id);           /* whatever the probe says */
         if (rst_store_outcome(db, SQL_PROBE, probe, 2, "cart add") != RST_OK)
             return RST_E_UNAVAILABLE;       /* not applied, or still unknown: retry */
-        cart_changed(s, user_id);
         return item_by_id(s, a, item_id, out);
     }
     if (err == RST_OK && rc != RST_DB_OK)
@@ -387,9 +387,9 @@ rst_err rst_cart_update(rst_services *s, rst_arena *a, const rst_cart_item *item
                        rst_p_time(rst_time_now_ms()), rst_p_u64(item_id) };
     uint64_t matched = 0;
     rst_db_rc rc = rst_db_exec(db, SQL_UPDATE, p, 4, &matched);
+    cart_changed(s, item->user_id);          /* even when its outcome is unknown */
     if (rc != RST_DB_OK)
         return rst_store_fail(db, rc, "cart update");
-    cart_changed(s, item->user_id);
     if (matched == 0)
         return RST_E_NOT_FOUND;
     return item_by_id(s, a, item_id, out);
@@ -405,9 +405,9 @@ rst_err rst_cart_remove(rst_services *s, const rst_cart_item *item)
     rst_param p[1] = { rst_p_u64(item_id) };
     uint64_t matched = 0;
     rst_db_rc rc = rst_db_exec(db, SQL_DELETE, p, 1, &matched);
+    cart_changed(s, item->user_id);          /* even when its outcome is unknown */
     if (rc != RST_DB_OK)
         return rst_store_fail(db, rc, "cart remove");
-    cart_changed(s, item->user_id);
     return matched > 0 ? RST_OK : RST_E_NOT_FOUND;
 }
 

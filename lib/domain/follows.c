@@ -4,12 +4,15 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "core/log.h"
 #include "core/timefmt.h"
 #include "domain/follows.h"
 #include "domain/names.h"
 #include "domain/users.h"
 
-#define LOCK_WAIT_S 5
+/* Below the servers' read timeout ([shard] timeout, 2 s by default), so a
+ * contended lock answers "busy" (503) rather than a lost connection. */
+#define LOCK_WAIT_S 1
 
 static const char SQL_LOCK[] = "SELECT GET_LOCK(?, ?)";
 static const char SQL_UNLOCK[] = "SELECT RELEASE_LOCK(?)";
@@ -96,16 +99,25 @@ static const char SQL_IN_HAS[] =
 
 /* One local transaction: the row statement, and the counter statement
  * only when the row statement changed a row. *changed says whether it did.
+ * `session` is the follow lock's connection when db is the lock's server.
  * A commit whose answer was lost is settled by looking: `probe` (keyed as
  * the row statement's first two parameters) finds the row exactly when an
  * add was applied, and `adds` says which way the write went. */
-static rst_err write_half(rst_db *db, const char *row_sql, const rst_param *row_p, int nrow,
-                          const char *count_sql, uint64_t counted_user, const char *probe,
-                          int adds, int *changed, const char *what)
+static rst_err write_half(rst_db *db, uint64_t session, const char *row_sql,
+                          const rst_param *row_p, int nrow, const char *count_sql,
+                          uint64_t counted_user, const char *probe, int adds, int *changed,
+                          const char *what)
 {
     uint64_t affected = 0;
     rst_param cp[1] = { rst_p_u64(counted_user) };
     rst_db_rc rc = rst_db_begin(db);
+    /* `session` (when not 0) holds the follower's lock: a transaction that
+     * had to start on a new connection would write without it. */
+    if (rc == RST_DB_OK && session != 0 && rst_db_session(db) != session) {
+        rst_db_rollback(db);
+        rst_log_warn("%s: the connection holding the follow lock was lost", what);
+        return RST_E_UNAVAILABLE;
+    }
     if (rc == RST_DB_OK)
         rc = rst_db_exec(db, row_sql, row_p, nrow, &affected);
     if (rc == RST_DB_OK && affected > 0)
@@ -128,44 +140,60 @@ static rst_err write_half(rst_db *db, const char *row_sql, const rst_param *row_
     return RST_OK;
 }
 
-static rst_err add_out(rst_db *db, const rst_follow *f)
+static rst_err add_out(rst_db *db, uint64_t session, const rst_follow *f)
 {
     int changed;
     rst_param p[4] = { rst_p_u64(f->follower_id), rst_p_u64(f->followee_id), rst_p_u64(f->id),
                        rst_p_time(f->created_ms) };
-    return write_half(db, SQL_OUT_ADD, p, 4, SQL_FOLLOWING_UP, f->follower_id, SQL_OUT_HAS, 1,
+    return write_half(db, session, SQL_OUT_ADD, p, 4, SQL_FOLLOWING_UP, f->follower_id, SQL_OUT_HAS, 1,
                       &changed, "follow: out half");
 }
 
-static rst_err add_in(rst_db *db, const rst_follow *f, int *created)
+static rst_err add_in(rst_db *db, uint64_t session, const rst_follow *f, int *created)
 {
     rst_param p[4] = { rst_p_u64(f->followee_id), rst_p_u64(f->follower_id), rst_p_u64(f->id),
                        rst_p_time(f->created_ms) };
-    return write_half(db, SQL_IN_ADD, p, 4, SQL_FOLLOWERS_UP, f->followee_id, SQL_IN_HAS, 1,
+    return write_half(db, session, SQL_IN_ADD, p, 4, SQL_FOLLOWERS_UP, f->followee_id, SQL_IN_HAS, 1,
                       created, "follow: in half");
 }
 
-static rst_err del_out(rst_db *db, const rst_follow *f)
+static rst_err del_out(rst_db *db, uint64_t session, const rst_follow *f)
 {
     int changed;
     rst_param p[2] = { rst_p_u64(f->follower_id), rst_p_u64(f->followee_id) };
-    return write_half(db, SQL_OUT_DEL, p, 2, SQL_FOLLOWING_DOWN, f->follower_id, SQL_OUT_HAS, 0,
+    return write_half(db, session, SQL_OUT_DEL, p, 2, SQL_FOLLOWING_DOWN, f->follower_id, SQL_OUT_HAS, 0,
                       &changed, "unfollow: out half");
 }
 
-static rst_err del_in(rst_db *db, const rst_follow *f, int *removed)
+static rst_err del_in(rst_db *db, uint64_t session, const rst_follow *f, int *removed)
 {
     rst_param p[2] = { rst_p_u64(f->followee_id), rst_p_u64(f->follower_id) };
-    return write_half(db, SQL_IN_DEL, p, 2, SQL_FOLLOWERS_DOWN, f->followee_id, SQL_IN_HAS, 0,
+    return write_half(db, session, SQL_IN_DEL, p, 2, SQL_FOLLOWERS_DOWN, f->followee_id, SQL_IN_HAS, 0,
                       removed, "unfollow: in half");
 }
 
 /* ------------------------------------------------------------ edges */
 
 typedef struct {
-    rst_db *out_db;              /* the follower's server (and its lock) */
-    rst_db *in_db;               /* the followee's */
+    rst_db  *out_db;             /* the follower's server (and its lock) */
+    rst_db  *in_db;              /* the followee's */
+    uint64_t locked;             /* out_db's session that holds the lock */
 } edge_dbs;
+
+/* A named lock lives with its connection: if out_db had to reconnect
+ * (a dead kept connection is replaced transparently), the lock is gone and
+ * the rest of the edge must not be written without it. */
+static rst_err still_locked(const edge_dbs *d)
+{
+    return rst_db_session(d->out_db) == d->locked ? RST_OK : RST_E_UNAVAILABLE;
+}
+
+/* The session an in-half write must keep: the lock's, when both halves
+ * live on one server (one connection); none otherwise. */
+static uint64_t in_session(const edge_dbs *d)
+{
+    return d->in_db == d->out_db ? d->locked : 0;
+}
 
 static rst_err edge_servers(rst_services *s, uint64_t follower, uint64_t followee, edge_dbs *d)
 {
@@ -182,16 +210,20 @@ static rst_err follow_locked(rst_services *s, rst_arena *a, const edge_dbs *d, r
     if (have < 0)
         return err;
     *created = !have;
+    if ((err = still_locked(d)) != RST_OK)
+        return err;
     if (!have) {
         f->created_ms = rst_time_now_ms();
         f->id = rst_idgen_next(&s->ids, rst_id_shard(f->follower_id));
-        if ((err = add_out(d->out_db, f)) != RST_OK)
+        if ((err = add_out(d->out_db, d->locked, f)) != RST_OK)
             return err;
         if (s->failpoints & RST_FP_KILL_BETWEEN_HALVES)
             raise(SIGKILL);          /* a test: a worker dead between the halves */
     }
     int in_created = 0;
-    err = add_in(d->in_db, f, &in_created);
+    if ((err = still_locked(d)) != RST_OK)
+        return err;
+    err = add_in(d->in_db, in_session(d), f, &in_created);
     *created |= in_created;
     return err;
 }
@@ -213,6 +245,7 @@ static rst_err with_lock(rst_services *s, rst_arena *a, uint64_t follower, uint6
         err = take_lock(d.out_db, a, follower);
     if (err != RST_OK)
         return err;
+    d.locked = rst_db_session(d.out_db);
     *out = (rst_follow){ .follower_id = follower, .followee_id = followee };
     err = step(s, a, &d, out, created);
     drop_lock(d.out_db, a, follower);
@@ -234,7 +267,9 @@ static rst_err unfollow_locked(rst_services *s, rst_arena *a, const edge_dbs *d,
     int out = find_half(d->out_db, a, SQL_OUT_GET, f->follower_id, f->followee_id, f, &err);
     if (out < 0)
         return err;
-    if (out && (err = del_out(d->out_db, f)) != RST_OK)
+    if ((err = still_locked(d)) != RST_OK)
+        return err;
+    if (out && (err = del_out(d->out_db, d->locked, f)) != RST_OK)
         return err;
     rst_follow in_half = *f;
     int in = find_half(d->in_db, a, SQL_IN_GET, f->followee_id, f->follower_id, &in_half, &err);
@@ -244,9 +279,11 @@ static rst_err unfollow_locked(rst_services *s, rst_arena *a, const edge_dbs *d,
         return RST_E_NOT_FOUND;
     if (!out)
         *f = in_half;
+    if ((err = still_locked(d)) != RST_OK)
+        return err;
     *removed_edge = 1;
     int removed = 0;
-    return in ? del_in(d->in_db, f, &removed) : RST_OK;
+    return in ? del_in(d->in_db, in_session(d), f, &removed) : RST_OK;
 }
 
 rst_err rst_follow_remove(rst_services *s, rst_arena *a, uint64_t follower, uint64_t followee,
@@ -313,14 +350,19 @@ static rst_err repair_edge(rst_services *s, rst_arena *a, const rst_follow *seen
     }
     if ((err = take_lock(d.out_db, a, f.follower_id)) != RST_OK)
         return err;
+    d.locked = rst_db_session(d.out_db);
     /* Again under the lock: a live request may have finished it. */
     out = find_half(d.out_db, a, SQL_OUT_GET, f.follower_id, f.followee_id, &f, &err);
     in = out < 0 ? -1 : find_half(d.in_db, a, SQL_IN_GET, f.followee_id, f.follower_id,
                                   &other, &err);
     int changed = 0;
-    if (out == 1 && in == 0 && (err = add_in(d.in_db, &f, &changed)) == RST_OK)
+    if (out >= 0 && in >= 0 && still_locked(&d) != RST_OK)
+        err = RST_E_UNAVAILABLE;
+    else if (out == 1 && in == 0 &&
+             (err = add_in(d.in_db, in_session(&d), &f, &changed)) == RST_OK)
         r->completed += (uint64_t)changed;
-    else if (out == 0 && in == 1 && (err = del_in(d.in_db, &other, &changed)) == RST_OK)
+    else if (out == 0 && in == 1 &&
+             (err = del_in(d.in_db, in_session(&d), &other, &changed)) == RST_OK)
         r->removed += (uint64_t)changed;
     drop_lock(d.out_db, a, f.follower_id);
     return err;

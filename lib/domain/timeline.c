@@ -611,6 +611,10 @@ void rst_timeline_queue_post(rst_services *s, rst_batch *b, uint64_t id, uint64_
     rst_cmd_int(&cmd, 1);
     rst_cmd_int(&cmd, -(RST_TL_AUTHOR_CAP + 1));
     rst_batch_add(b, &cmd);
+    rst_cmd_init(&cmd, "EXPIRE");           /* a list the ZADD made has no TTL yet */
+    rst_cmd_key(&cmd, &k);
+    rst_cmd_int(&cmd, TL_TTL_S);
+    rst_batch_add(b, &cmd);
     queue_job(s, b, 'p', id, author);
 }
 
@@ -683,7 +687,10 @@ static int parse_job(const char *v, size_t len, fanout_job *j)
 }
 
 /* RPUSH (the next to be taken) or a plain command on the queue key. */
-static void push_job(rst_services *s, const fanout_job *j, uint64_t cursor)
+/* A job back on the queue: at the end RPOP takes from (a job half done
+ * goes on next), or, after a failure, at the far end, so that one author's
+ * unreachable shard does not hold up everyone else's jobs. */
+static void push_job(rst_services *s, const fanout_job *j, uint64_t cursor, int failed)
 {
     rst_key k;
     rst_cmd cmd;
@@ -691,7 +698,7 @@ static void push_job(rst_services *s, const fanout_job *j, uint64_t cursor)
     int n = snprintf(job, sizeof(job), "%c %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64, j->op,
                      j->id, j->author, j->enqueued_ms, cursor);
     rst_key_fanout_queue(s->cache, &k);
-    rst_cmd_init(&cmd, "RPUSH");
+    rst_cmd_init(&cmd, failed ? "LPUSH" : "RPUSH");
     rst_cmd_key(&cmd, &k);
     rst_cmd_str(&cmd, job, (size_t)n);
     redisReply *r = rst_cache_run(s->cache, &cmd);
@@ -840,11 +847,11 @@ int rst_timeline_fanout_step(rst_services *s)
     rst_err err = run_job(s, &a, &j, &again, &cursor);
     rst_arena_free(&a);
     if (err != RST_OK) {
-        push_job(s, &j, j.cursor);           /* tried again by a later step */
+        push_job(s, &j, j.cursor, 1);        /* tried again after the others */
         return -1;
     }
     if (again)
-        push_job(s, &j, cursor);
+        push_job(s, &j, cursor, 0);
     else
         job_done(s, &j);
     return 1;

@@ -151,6 +151,19 @@ static int parse_token_state(const char *v, uint64_t *version, int *admin)
     return 0;
 }
 
+/* The cached token state goes (through an open breaker too): the next
+ * check reads the version from the shard. For a change whose outcome is
+ * not known, or whose new state could not be read back. */
+static void forget_token_state(rst_services *s, uint64_t id)
+{
+    rst_key k;
+    rst_cmd del;
+    rst_key_token_state(s->cache, &k, id);
+    rst_cmd_init(&del, "DEL");
+    rst_cmd_key(&del, &k);
+    rst_cache_write_cmd(s->cache, &del);
+}
+
 /* After a change that bumped the token version. */
 static rst_err reload_after_change(rst_services *s, rst_arena *a, rst_user *u)
 {
@@ -158,12 +171,7 @@ static rst_err reload_after_change(rst_services *s, rst_arena *a, rst_user *u)
     if (err == RST_OK) {
         cache_token_state(s, u->id, u->token_version, u->admin, 0);
     } else {
-        rst_key k;
-        rst_cmd del;
-        rst_key_token_state(s->cache, &k, u->id);
-        rst_cmd_init(&del, "DEL");
-        rst_cmd_key(&del, &k);
-        rst_cache_write_cmd(s->cache, &del);
+        forget_token_state(s, u->id);
     }
     return err;
 }
@@ -307,6 +315,16 @@ static rst_err exec_on_user(rst_services *s, const rst_user *u, const char *sql,
     return rc == RST_DB_OK ? RST_OK : rst_store_fail(db, rc, what);
 }
 
+/* After a failed rename: did it happen after all (the update's answer may
+ * have been lost)? When it cannot be told, say yes: a claim left behind
+ * blocks a name, a claim released under a user who holds the name would
+ * let a second user take it. */
+static int renamed_after_all(rst_services *s, rst_arena *a, uint64_t id, const char *new_name)
+{
+    rst_user now;
+    return rst_users_get(s, a, id, &now) != RST_OK || strcmp(now.name, new_name) == 0;
+}
+
 rst_err rst_users_rename(rst_services *s, rst_arena *a, rst_user *u, const char *new_name,
                          rst_why *why)
 {
@@ -332,7 +350,7 @@ rst_err rst_users_rename(rst_services *s, rst_arena *a, rst_user *u, const char 
     rst_param set[3] = { rst_p_str(new_name), rst_p_time(now), rst_p_u64(u->id) };
     err = exec_on_user(s, u, SQL_SET_NAME, set, 3, "rename: update");
     if (err != RST_OK) {
-        if (claims) {
+        if (claims && !renamed_after_all(s, a, u->id, new_name)) {
             rst_param rel[2] = { rst_p_str(new_lc), rst_p_u64(u->id) };
             rst_db_exec(new_db, SQL_RELEASE_NAME, rel, 2, NULL);
         }
@@ -356,6 +374,8 @@ rst_err rst_users_set_password(rst_services *s, rst_arena *a, rst_user *u,
         return RST_E_INTERNAL;
     rst_param p[3] = { rst_p_str(hash), rst_p_time(rst_time_now_ms()), rst_p_u64(u->id) };
     rst_err err = exec_on_user(s, u, SQL_SET_PASSWORD, p, 3, "set password");
+    if (err != RST_OK)
+        forget_token_state(s, u->id);       /* it may have committed: revoke anyway */
     return err != RST_OK ? err : reload_after_change(s, a, u);
 }
 
@@ -364,6 +384,8 @@ rst_err rst_users_set_role(rst_services *s, rst_arena *a, rst_user *u, int admin
     rst_param p[3] = { rst_p_str(admin ? "admin" : "user"), rst_p_time(rst_time_now_ms()),
                        rst_p_u64(u->id) };
     rst_err err = exec_on_user(s, u, SQL_SET_ROLE, p, 3, "set role");
+    if (err != RST_OK)
+        forget_token_state(s, u->id);       /* it may have committed: revoke anyway */
     return err != RST_OK ? err : reload_after_change(s, a, u);
 }
 

@@ -37,6 +37,7 @@ struct rst_db {
     uint64_t           last_used_ms;
     int                in_txn;  /* between begin and commit/rollback */
     int                lose_reply;  /* failpoint: the next commit's answer is lost */
+    uint64_t           sessions;    /* connections opened so far: names the current one */
     char               err[512];
 };
 
@@ -143,6 +144,7 @@ static rst_db_rc connect_db(rst_db *db)
         return RST_DB_DOWN;
     }
     db->conn = m;
+    db->sessions++;
     return RST_DB_OK;
 }
 
@@ -468,6 +470,8 @@ rst_db_rc rst_db_query(rst_db *db, rst_arena *arena, const char *sql,
         rc = run_stmt(db, arena, sql, params, nparams, cols, out, NULL, NULL);
     return rc;
 }
+
+uint64_t rst_db_session(const rst_db *db) { return db->conn != NULL ? db->sessions : 0; }
 
 void rst_db_failpoint_lose_reply(rst_db *db) { db->lose_reply = 1; }
 void rst_db_failpoints_clear(rst_db *db) { db->lose_reply = 0; }
@@ -812,8 +816,14 @@ rst_db_rc rst_db_commit(rst_db *db)
         return commit_failed(db);
     if (db->lose_reply)
         return reply_lost(db);
-    if (mysql_autocommit(db->conn, 1) != 0)
-        return classify(db, mysql_errno(db->conn), mysql_error(db->conn));
+    /* Committed. A connection that cannot be put back into autocommit is
+     * dropped (a new one starts in autocommit), but the commit stands: an
+     * error here would make the caller report, and the client retry, a
+     * write that happened. */
+    if (mysql_autocommit(db->conn, 1) != 0) {
+        classify(db, mysql_errno(db->conn), mysql_error(db->conn));
+        disconnect(db);
+    }
     db->last_used_ms = rst_time_mono_ms();
     return RST_DB_OK;
 }

@@ -113,6 +113,10 @@ void      rst_db_rollback(rst_db *db);
  * one-off prepared statement. */
 rst_db_rc rst_db_exec_literal(rst_db *db, const char *sql, size_t len);
 
+/* Names the connection in use (0: none): session state on the server
+ * (a named lock, for one) lives only as long as the same number. */
+uint64_t rst_db_session(const rst_db *db);
+
 /* A failpoint for tests: the next commit or write outside a transaction on
  * this handle is carried out, then its answer is "lost" (the connection is
  * dropped and RST_DB_UNKNOWN returned), as when a server dies between
