@@ -327,8 +327,11 @@ static void fill_store(rst_batch *b, void *arg)
 }
 
 /* Rebuilds list l from the shards into memory, and into Redis when this
- * request may (the home timeline: under its lock). The ZADD merges with
- * whatever a fan-out put there meanwhile. */
+ * request may (the home timeline: under its lock). The lock is taken
+ * before the shards are read, and fan-out delivers into a timeline whose
+ * lock exists (existing() below), so a tweet committed while the shards
+ * are read is either in what they return or fanned into the key; the ZADD
+ * here merges with whatever a fan-out put there meanwhile. */
 static rst_err build_list(rst_services *s, rst_arena *a, uint64_t uid, const following *fl,
                           tl_list *l, int store)
 {
@@ -337,28 +340,27 @@ static rst_err build_list(rst_services *s, rst_arena *a, uint64_t uid, const fol
     int locked = 0;
     uint64_t t0 = rst_time_mono_ms();
     l->redis = 0;
-    if (l->author != 0)
-        err = author_ids(s, a, l->author, RST_TL_AUTHOR_CAP, &l->mem, &l->nmem);
-    else
-        err = build_home(s, a, fl, l);
-    if (err != RST_OK || !store)
-        return err;
-    if (l->author == 0) {
+    if (l->author == 0 && store) {
         char token[24];
         int n = snprintf(token, sizeof(token), "%ld", (long)getpid());
         rst_key_timeline_lock(s->cache, &lock, uid);
         locked = rst_cache_claim(s->cache, &lock, token, (size_t)n, LOCK_TTL_S) == 1;
-        if (!locked)
-            return RST_OK;               /* another request stores it; this one serves */
+        store = locked;                  /* else another request stores it; this one serves */
     }
-    store_arg sa = { a, l, l->author == 0, l->author == 0 ? RST_TL_CAP : RST_TL_AUTHOR_CAP };
-    run_batch(s, fill_store, &sa);
+    if (l->author != 0)
+        err = author_ids(s, a, l->author, RST_TL_AUTHOR_CAP, &l->mem, &l->nmem);
+    else
+        err = build_home(s, a, fl, l);
+    if (err == RST_OK && store) {
+        store_arg sa = { a, l, l->author == 0, l->author == 0 ? RST_TL_CAP : RST_TL_AUTHOR_CAP };
+        run_batch(s, fill_store, &sa);
+    }
     if (locked) {
         rst_cache_del(s->cache, &lock);
         rst_log_debug("timeline %" PRIu64 ": rebuilt from the shards, %d entries in %" PRIu64
                       " ms", uid, l->nmem, rst_time_mono_ms() - t0);
     }
-    return RST_OK;
+    return err;
 }
 
 /* ------------------------------------------------------------ reading */
@@ -722,24 +724,27 @@ static void job_done(rst_services *s, const fanout_job *j)
     rst_cache_set(s->cache, &k, v, (size_t)n, 0);
 }
 
-/* The followers' timelines that exist (EXISTS, one round trip): only a
- * user who reads has one, and a missing one is rebuilt on its next read. */
+/* The followers' timelines that exist or are being rebuilt (EXISTS of the
+ * timeline and its lock, one round trip): only a user who reads has one,
+ * and a missing one is rebuilt on its next read. */
 static int existing(rst_services *s, const rst_rows *rows, unsigned char *exists)
 {
     rst_batch b;
     if (rst_batch_begin(&b, s->cache) != 0)
         return -1;
     for (int r = 0; r < rows->nrows; r++) {
-        rst_key k;
+        rst_key k, lock;
         rst_cmd cmd;
         rst_key_timeline(s->cache, &k, rst_row(rows, r)[0].u);
+        rst_key_timeline_lock(s->cache, &lock, rst_row(rows, r)[0].u);
         rst_cmd_init(&cmd, "EXISTS");
         rst_cmd_key(&cmd, &k);
+        rst_cmd_key(&cmd, &lock);
         rst_batch_add(&b, &cmd);
     }
     for (int r = 0; r < rows->nrows; r++) {
         redisReply *rep = rst_batch_next(&b);
-        exists[r] = rep != NULL && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
+        exists[r] = rep != NULL && rep->type == REDIS_REPLY_INTEGER && rep->integer >= 1;
         if (rep)
             freeReplyObject(rep);
     }

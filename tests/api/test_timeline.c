@@ -264,6 +264,36 @@ START_TEST(test_fanout_within_two_seconds)
 }
 END_TEST
 
+/* A timeline being rebuilt (its lock held, the key not written yet) still
+ * gets the posts fanned out meanwhile: the rebuild read the shards before
+ * the post, and its store merges with what the fan-out wrote. Before, the
+ * fan-out skipped a timeline whose key did not exist, and the rebuilt list
+ * (complete, with its marker) missed the post for a week. */
+START_TEST(test_fanout_reaches_a_timeline_being_rebuilt)
+{
+    user_t reader, author;
+    char id[ACCT_IDLEN];
+    new_user(&reader, "tlreb");
+    new_user(&author, "tlreb");
+    follow(&reader, &author, "POST", 201);
+    redisReply *r = api_redis("DEL %stl:%s", api_redis_prefix(), reader.id);
+    ck_assert_ptr_nonnull(r);
+    freeReplyObject(r);
+    r = api_redis("SET %stl:%s:lock test EX 10", api_redis_prefix(), reader.id);
+    ck_assert_ptr_nonnull(r);
+    freeReplyObject(r);
+    post(&author, "during a rebuild", id);
+    long t0 = now_ms();
+    while (!in_redis_timeline(&reader, id, &author) && now_ms() - t0 < 2000)
+        usleep(50 * 1000);
+    r = api_redis("DEL %stl:%s:lock", api_redis_prefix(), reader.id);
+    ck_assert_ptr_nonnull(r);
+    freeReplyObject(r);
+    ck_assert_msg(in_redis_timeline(&reader, id, &author),
+                  "a post made during a rebuild never reached the timeline");
+}
+END_TEST
+
 START_TEST(test_celebrity_merged_at_read_time)
 {
     user_t celeb, fans[4];
@@ -406,6 +436,7 @@ Suite *suite_timeline(void)
     tc = api_tcase(s, "fan-out");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_fanout_within_two_seconds);
+    tcase_add_test(tc, test_fanout_reaches_a_timeline_being_rebuilt);
     tcase_add_test(tc, test_celebrity_merged_at_read_time);
     tcase_add_test(tc, test_unfollow_removes_items);
     tcase_add_test(tc, test_deleted_tweet_gone);
