@@ -240,3 +240,8 @@ void acct_assert_fields(const api_resp *r, const char *const *fields)
     }
     ck_assert_msg(cJSON_GetArraySize(f) == want, "fields other than expected: %s", r->body);
 }
+
+void acct_user_new(acct_user *u, const char *prefix)
+{
+    acct_new_user(prefix, u->name, u->id, u->tok);
+}

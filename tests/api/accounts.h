@@ -59,6 +59,16 @@ long acct_signin_status(const char *name, const char *pw);
 void acct_new_user(const char *prefix, char name[ACCT_NAMELEN], char id[ACCT_IDLEN],
                    char tok[ACCT_TOKLEN]);
 
+/* A signed-up, signed-in user as most API tests need one. */
+typedef struct {
+    char name[ACCT_NAMELEN];
+    char id[ACCT_IDLEN];
+    char tok[ACCT_TOKLEN];
+} acct_user;
+
+/* acct_new_user into u (asserted). */
+void acct_user_new(acct_user *u, const char *prefix);
+
 /* Signs in without asserting: tok gets the access token and id (NULL: not
  * wanted) the user's id. 0 on success; on failure tok is "". */
 int acct_try_signin(const char *name, const char *pw, char id[ACCT_IDLEN], char tok[ACCT_TOKLEN]);

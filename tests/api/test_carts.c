@@ -69,17 +69,6 @@ static const char *fresh_product(int *price)
     return pool[pool_next++];
 }
 
-typedef struct {
-    char name[ACCT_NAMELEN];
-    char id[ACCT_IDLEN];
-    char tok[ACCT_TOKLEN];
-} user_t;
-
-static void new_user(user_t *u, const char *prefix)
-{
-    acct_new_user(prefix, u->name, u->id, u->tok);
-}
-
 /* ------------------------------------------------------------ requests */
 
 static void cart_path(char *out, size_t len, const char *uid)
@@ -166,8 +155,8 @@ static void assert_item_shape(const cJSON *it, const char *uid, const char *prod
 
 START_TEST(add_creates_then_merges)
 {
-    user_t u;
-    new_user(&u, "ca");
+    acct_user u;
+    acct_user_new(&u, "ca");
     const char *p = fresh_product(NULL);
     char body[128], loc[96], expect[96], path[64];
     api_resp r;
@@ -204,8 +193,8 @@ END_TEST
 
 START_TEST(add_defaults_and_saved_state)
 {
-    user_t u;
-    new_user(&u, "cd");
+    acct_user u;
+    acct_user_new(&u, "cd");
     const char *p1 = fresh_product(NULL), *p2 = fresh_product(NULL);
     char body[128];
     api_resp r;
@@ -225,8 +214,8 @@ END_TEST
 
 START_TEST(merge_past_999_changes_nothing)
 {
-    user_t u;
-    new_user(&u, "cm");
+    acct_user u;
+    acct_user_new(&u, "cm");
     const char *p = fresh_product(NULL);
     char body[128], item[ACCT_IDLEN], path[64];
     api_resp r;
@@ -248,8 +237,8 @@ END_TEST
 
 START_TEST(add_validation)
 {
-    user_t u;
-    new_user(&u, "cv");
+    acct_user u;
+    acct_user_new(&u, "cv");
     const char *p = fresh_product(NULL);
     char inactive[ACCT_IDLEN], body[256];
     ck_assert_int_eq(make_product("CartOff", 5, "inactive", inactive), 0);
@@ -304,9 +293,9 @@ END_TEST
 /* Every endpoint: no token 401, someone else 403, owner and admin 2xx. */
 START_TEST(authorization_matrix)
 {
-    user_t owner, other;
-    new_user(&owner, "co");
-    new_user(&other, "cx");
+    acct_user owner, other;
+    acct_user_new(&owner, "co");
+    acct_user_new(&other, "cx");
     const char *p = fresh_product(NULL), *p2 = fresh_product(NULL);
     char item[ACCT_IDLEN], cart[64], path[64], body[128];
     add_ok(owner.id, p, 1, owner.tok, item);
@@ -342,8 +331,8 @@ END_TEST
 
 START_TEST(missing_users_and_items)
 {
-    user_t u;
-    new_user(&u, "cn");
+    acct_user u;
+    acct_user_new(&u, "cn");
     char path[64], body[128], nouser[ACCT_IDLEN];
     /* A user id on a real shard that no user has. */
     snprintf(nouser, sizeof(nouser), "%llu", strtoull(u.id, NULL, 10) + 1);
@@ -379,8 +368,8 @@ END_TEST
 
 START_TEST(update_and_delete)
 {
-    user_t u;
-    new_user(&u, "cu");
+    acct_user u;
+    acct_user_new(&u, "cu");
     const char *p = fresh_product(NULL);
     char item[ACCT_IDLEN], path[64];
     add_ok(u.id, p, 2, u.tok, item);
@@ -421,8 +410,8 @@ END_TEST
 
 START_TEST(totals_skip_saved_items_and_inactive_products)
 {
-    user_t u;
-    new_user(&u, "ct");
+    acct_user u;
+    acct_user_new(&u, "ct");
     int price1 = 1234;
     char p1[ACCT_IDLEN], off[ACCT_IDLEN], item[ACCT_IDLEN], path[64], body[96];
     const char *p2 = fresh_product(NULL);
@@ -461,8 +450,8 @@ END_TEST
 
 START_TEST(private_etags_and_304)
 {
-    user_t u;
-    new_user(&u, "ce");
+    acct_user u;
+    acct_user_new(&u, "ce");
     char item[ACCT_IDLEN], paths[2][64], etag[80], cc[80], inm[120], xc[32];
     add_ok(u.id, fresh_product(NULL), 1, u.tok, item);
     cart_path(paths[0], sizeof(paths[0]), u.id);
@@ -497,8 +486,8 @@ END_TEST
 
 START_TEST(idempotent_add_is_not_counted_twice)
 {
-    user_t u;
-    new_user(&u, "ci");
+    acct_user u;
+    acct_user_new(&u, "ci");
     char body[128], path[64], replayed[16];
     snprintf(body, sizeof(body), "{\"product_id\":\"%s\",\"quantity\":2}", fresh_product(NULL));
     cart_path(path, sizeof(path), u.id);
@@ -522,8 +511,8 @@ END_TEST
  * write, read again, in every way a cart changes. */
 START_TEST(cart_reads_follow_every_write)
 {
-    user_t u;
-    new_user(&u, "cw");
+    acct_user u;
+    acct_user_new(&u, "cw");
     const char *p1 = fresh_product(NULL), *p2 = fresh_product(NULL);
     char item[ACCT_IDLEN], path[64], key[64];
     api_resp r;
@@ -564,8 +553,8 @@ END_TEST
  * is a miss: the cart comes from the shard. */
 START_TEST(a_corrupt_cached_cart_is_a_miss)
 {
-    user_t u;
-    new_user(&u, "cq");
+    acct_user u;
+    acct_user_new(&u, "cq");
     const char *p = fresh_product(NULL);
     add_ok(u.id, p, 4, u.tok, NULL);
     api_resp r;
@@ -640,8 +629,8 @@ static void race_posts(int n, const char *path, const char *const *bodies, const
 START_TEST(concurrent_adds_of_one_product_merge)
 {
     enum { N = 10 };
-    user_t u;
-    new_user(&u, "cr");
+    acct_user u;
+    acct_user_new(&u, "cr");
     char body[128], path[64];
     const char *bodies[N];
     long st[N];
@@ -667,8 +656,8 @@ END_TEST
 START_TEST(the_200_item_cap_holds_under_concurrent_adds)
 {
     enum { START = 190, N = 20 };
-    user_t u;
-    new_user(&u, "cc");
+    acct_user u;
+    acct_user_new(&u, "cc");
     char path[64], bodies_s[N][128];
     const char *bodies[N];
     long st[N];
@@ -718,11 +707,11 @@ static void restart_all(void)
 
 START_TEST(a_stopped_shard_fails_only_its_users_carts)
 {
-    user_t on[2];
+    acct_user on[2];
     int have[2] = { 0, 0 };
     for (int tries = 0; tries < 40 && !(have[0] && have[1]); tries++) {
-        user_t u;
-        new_user(&u, "cs");
+        acct_user u;
+        acct_user_new(&u, "cs");
         int srv = server_of(u.id);
         if (srv >= 0 && srv < 2 && !have[srv]) {
             on[srv] = u;
@@ -757,8 +746,8 @@ END_TEST
 
 START_TEST(carts_are_served_with_redis_stopped)
 {
-    user_t u;
-    new_user(&u, "cz");
+    acct_user u;
+    acct_user_new(&u, "cz");
     int price = 4321;
     char p[ACCT_IDLEN];
     ck_assert_int_eq(make_product("CartNoRedis", price, "active", p), 0);

@@ -20,23 +20,12 @@
 #include "store/shardmap.h"
 #include "suites.h"
 
-typedef struct {
-    char name[ACCT_NAMELEN];
-    char id[ACCT_IDLEN];
-    char tok[ACCT_TOKLEN];
-} user_t;
-
-static void new_user(user_t *u, const char *prefix)
-{
-    acct_new_user(prefix, u->name, u->id, u->tok);
-}
-
-static uint64_t id_of(const user_t *u)
+static uint64_t id_of(const acct_user *u)
 {
     return strtoull(u->id, NULL, 10);
 }
 
-static long follow(const char *method, const user_t *who, const user_t *whom, api_resp *keep)
+static long follow(const char *method, const acct_user *who, const acct_user *whom, api_resp *keep)
 {
     char path[64];
     api_resp r;
@@ -51,7 +40,7 @@ static long follow(const char *method, const user_t *who, const user_t *whom, ap
 }
 
 /* followers_count and following_count of u, fresh from roostd. */
-static void counts(const user_t *u, long *followers, long *following)
+static void counts(const acct_user *u, long *followers, long *following)
 {
     char path[64];
     api_resp r;
@@ -63,7 +52,7 @@ static void counts(const user_t *u, long *followers, long *following)
     api_free(&r);
 }
 
-static void expect_counts(const user_t *u, long followers, long following)
+static void expect_counts(const acct_user *u, long followers, long following)
 {
     long f, g;
     counts(u, &f, &g);
@@ -116,7 +105,7 @@ static const char IN_HALF[] =
     "SELECT COUNT(*) FROM follows_in WHERE followee_id = ? AND follower_id = ?";
 
 /* Both halves of a's edge to b: 1 1 (whole) or 0 0 (none) asserted. */
-static void expect_halves(const user_t *a, const user_t *b, long want)
+static void expect_halves(const acct_user *a, const acct_user *b, long want)
 {
     long out = shard_count(id_of(a), OUT_HALF, id_of(a), id_of(b));
     long in = shard_count(id_of(b), IN_HALF, id_of(b), id_of(a));
@@ -125,7 +114,7 @@ static void expect_halves(const user_t *a, const user_t *b, long want)
 
 /* The out half alone, with its counter, as a worker killed between the
  * halves of a follow leaves it. */
-static void write_out_half_only(const user_t *a, const user_t *b)
+static void write_out_half_only(const acct_user *a, const acct_user *b)
 {
     uint64_t now_ms = (uint64_t)time(NULL) * 1000;
     rst_param row[4] = { rst_p_u64(id_of(a)), rst_p_u64(id_of(b)),
@@ -143,9 +132,9 @@ static void write_out_half_only(const user_t *a, const user_t *b)
 
 START_TEST(follow_then_again_then_unfollow)
 {
-    user_t a, b;
-    new_user(&a, "fa");
-    new_user(&b, "fb");
+    acct_user a, b;
+    acct_user_new(&a, "fa");
+    acct_user_new(&b, "fb");
     api_resp r;
     ck_assert_int_eq(follow("POST", &a, &b, &r), 201);
     ck_assert_str_eq(api_json_str(&r, "follow.follower_id"), a.id);
@@ -179,9 +168,9 @@ END_TEST
 
 START_TEST(who_may_follow_whom)
 {
-    user_t a, b;
-    new_user(&a, "fw");
-    new_user(&b, "fv");
+    acct_user a, b;
+    acct_user_new(&a, "fw");
+    acct_user_new(&b, "fv");
     api_resp r;
     ck_assert_int_eq(follow("POST", NULL, &b, &r), 401);
     acct_assert_401(&r, "unauthorized");
@@ -190,7 +179,7 @@ START_TEST(who_may_follow_whom)
     ck_assert_int_eq(follow("POST", &a, &a, &r), 422);
     acct_assert_fields(&r, ACCT_FIELDS("user_id"));
     api_free(&r);
-    user_t ghost = b;
+    acct_user ghost = b;
     snprintf(ghost.id, sizeof(ghost.id), "%llu", (unsigned long long)id_of(&b) + 1);
     ck_assert_int_eq(follow("POST", &a, &ghost, &r), 404);
     api_assert_error(&r, 404, "not_found");
@@ -216,9 +205,9 @@ END_TEST
 START_TEST(a_storm_on_one_pair_keeps_counters_equal_to_edges)
 {
     enum { KIDS = 6, ROUNDS = 10 };
-    user_t a, b;
-    new_user(&a, "fs");
-    new_user(&b, "ft");
+    acct_user a, b;
+    acct_user_new(&a, "fs");
+    acct_user_new(&b, "ft");
     pid_t pids[KIDS];
     for (int k = 0; k < KIDS; k++) {
         pids[k] = fork();
@@ -246,9 +235,9 @@ END_TEST
 
 START_TEST(a_half_written_follow_is_completed_by_a_retry)
 {
-    user_t a, b;
-    new_user(&a, "fh");
-    new_user(&b, "fi");
+    acct_user a, b;
+    acct_user_new(&a, "fh");
+    acct_user_new(&b, "fi");
     write_out_half_only(&a, &b);
     expect_counts(&a, 0, 1);
     expect_counts(&b, 0, 0);                    /* the in half never came */
@@ -266,14 +255,14 @@ END_TEST
 START_TEST(a_worker_killed_between_the_halves_converges_both_ways)
 {
     static const char *const KILL[] = { "X-Roost-Failpoint: kill-between-halves", NULL };
-    user_t a, b, c, d;
-    new_user(&a, "fk");
-    new_user(&b, "fj");
-    new_user(&c, "fg");
-    new_user(&d, "ff");
+    acct_user a, b, c, d;
+    acct_user_new(&a, "fk");
+    acct_user_new(&b, "fj");
+    acct_user_new(&c, "fg");
+    acct_user_new(&d, "ff");
     char path[64];
     api_resp r;
-    const user_t *pairs[2][2] = { { &a, &b }, { &c, &d } };
+    const acct_user *pairs[2][2] = { { &a, &b }, { &c, &d } };
     for (int i = 0; i < 2; i++) {
         snprintf(path, sizeof(path), "/followers/%s", pairs[i][1]->id);
         api_ok(acct_req(&r, "POST", path, NULL, pairs[i][0]->tok, KILL));
@@ -300,11 +289,11 @@ END_TEST
 
 START_TEST(repair_completes_and_removes_half_written_edges)
 {
-    user_t a, b, c, d;
-    new_user(&a, "fr");
-    new_user(&b, "fq");
-    new_user(&c, "fp");
-    new_user(&d, "fo");
+    acct_user a, b, c, d;
+    acct_user_new(&a, "fr");
+    acct_user_new(&b, "fq");
+    acct_user_new(&c, "fp");
+    acct_user_new(&d, "fo");
     write_out_half_only(&a, &b);                /* a follow cut short */
     ck_assert_int_eq(follow("POST", &c, &d, NULL), 201);
     rst_param pair[2] = { rst_p_u64(id_of(&c)), rst_p_u64(id_of(&d)) };
@@ -329,10 +318,10 @@ END_TEST
  * cursors, the follower's current name, 404 for an unknown user. */
 START_TEST(lists_newest_first_with_pages_and_cursors)
 {
-    user_t star, fans[3];
-    new_user(&star, "fl");
+    acct_user star, fans[3];
+    acct_user_new(&star, "fl");
     for (int i = 0; i < 3; i++) {
-        new_user(&fans[i], "fm");
+        acct_user_new(&fans[i], "fm");
         ck_assert_int_eq(follow("POST", &fans[i], &star, NULL), 201);
     }
     ck_assert_int_eq(follow("POST", &star, &fans[0], NULL), 201);
@@ -402,7 +391,7 @@ END_TEST
 
 /* ------------------------------------------------------------ faults */
 
-static int server_of(const user_t *u)
+static int server_of(const acct_user *u)
 {
     const rst_config *cfg = api_stack_config();
     rst_shardmap map;
@@ -416,11 +405,11 @@ static int server_of(const user_t *u)
  * the repair finds nothing to do. */
 START_TEST(a_stopped_shard_fails_only_the_follows_that_need_it)
 {
-    user_t on[2][2];
+    acct_user on[2][2];
     int have[2] = { 0, 0 };
     for (int tries = 0; tries < 60 && (have[0] < 2 || have[1] < 2); tries++) {
-        user_t u;
-        new_user(&u, "fx");
+        acct_user u;
+        acct_user_new(&u, "fx");
         int srv = server_of(&u);
         if (srv >= 0 && srv < 2 && have[srv] < 2)
             on[srv][have[srv]++] = u;

@@ -20,17 +20,6 @@
 
 #define MAX_ITEMS 100
 
-typedef struct {
-    char name[ACCT_NAMELEN];
-    char id[ACCT_IDLEN];
-    char tok[ACCT_TOKLEN];
-} user_t;
-
-static void new_user(user_t *u, const char *prefix)
-{
-    acct_new_user(prefix, u->name, u->id, u->tok);
-}
-
 static long now_ms(void)
 {
     struct timespec ts;
@@ -38,7 +27,7 @@ static long now_ms(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-static void follow(const user_t *who, const user_t *whom, const char *method, long want)
+static void follow(const acct_user *who, const acct_user *whom, const char *method, long want)
 {
     char path[64];
     api_resp r;
@@ -48,7 +37,7 @@ static void follow(const user_t *who, const user_t *whom, const char *method, lo
     api_free(&r);
 }
 
-static void post(const user_t *u, const char *msg, char id[ACCT_IDLEN])
+static void post(const acct_user *u, const char *msg, char id[ACCT_IDLEN])
 {
     char path[64], body[256];
     api_resp r;
@@ -60,7 +49,7 @@ static void post(const user_t *u, const char *msg, char id[ACCT_IDLEN])
     api_free(&r);
 }
 
-static void delete_tweet(const user_t *u, const char *id)
+static void delete_tweet(const acct_user *u, const char *id)
 {
     char path[64];
     api_resp r;
@@ -77,7 +66,7 @@ typedef struct {
     char next_cursor[512];          /* "" when null */
 } page_t;
 
-static void timeline(const user_t *u, const char *query, page_t *p)
+static void timeline(const acct_user *u, const char *query, page_t *p)
 {
     char path[640];
     api_resp r;
@@ -120,7 +109,7 @@ static void expect_ids(const page_t *p, const char *const *want, int n)
 
 /* Polls u's timeline until it shows id; the ms it took, or -1 after
  * `within` ms. */
-static long wait_for(const user_t *u, const char *id, long within)
+static long wait_for(const acct_user *u, const char *id, long within)
 {
     long t0 = now_ms();
     page_t p;
@@ -135,7 +124,7 @@ static long wait_for(const user_t *u, const char *id, long within)
 }
 
 /* 1 when u's Redis timeline holds tweet id by author (a fan-out put it). */
-static int in_redis_timeline(const user_t *u, const char *id, const user_t *author)
+static int in_redis_timeline(const acct_user *u, const char *id, const acct_user *author)
 {
     redisReply *rep = api_redis("ZSCORE %stl:%s %020llu:%020llu", api_redis_prefix(), u->id,
                                 strtoull(id, NULL, 10), strtoull(author->id, NULL, 10));
@@ -161,11 +150,11 @@ END_TEST
 
 START_TEST(test_own_and_followed_newest_first)
 {
-    user_t me, bob, carol;
+    acct_user me, bob, carol;
     char a1[ACCT_IDLEN], b1[ACCT_IDLEN], c1[ACCT_IDLEN], a2[ACCT_IDLEN];
-    new_user(&me, "tlme");
-    new_user(&bob, "tlbob");
-    new_user(&carol, "tlcarol");
+    acct_user_new(&me, "tlme");
+    acct_user_new(&bob, "tlbob");
+    acct_user_new(&carol, "tlcarol");
     follow(&me, &bob, "POST", 201);
     post(&me, "mine first", a1);
     post(&bob, "bob's", b1);
@@ -200,10 +189,10 @@ END_TEST
 
 START_TEST(test_pages_and_cursors)
 {
-    user_t me, other;
+    acct_user me, other;
     char ids[5][ACCT_IDLEN];
-    new_user(&me, "tlpages");
-    new_user(&other, "tlpages");
+    acct_user_new(&me, "tlpages");
+    acct_user_new(&other, "tlpages");
     for (int i = 0; i < 5; i++)
         post(&me, "paged", ids[i]);
     page_t p;
@@ -247,10 +236,10 @@ END_TEST
 
 START_TEST(test_fanout_within_two_seconds)
 {
-    user_t reader, author;
+    acct_user reader, author;
     char id[ACCT_IDLEN], warm[ACCT_IDLEN];
-    new_user(&reader, "tlfan");
-    new_user(&author, "tlfan");
+    acct_user_new(&reader, "tlfan");
+    acct_user_new(&author, "tlfan");
     follow(&reader, &author, "POST", 201);
     post(&author, "before the read", warm);
     page_t p;
@@ -271,10 +260,10 @@ END_TEST
  * (complete, with its marker) missed the post for a week. */
 START_TEST(test_fanout_reaches_a_timeline_being_rebuilt)
 {
-    user_t reader, author;
+    acct_user reader, author;
     char id[ACCT_IDLEN];
-    new_user(&reader, "tlreb");
-    new_user(&author, "tlreb");
+    acct_user_new(&reader, "tlreb");
+    acct_user_new(&author, "tlreb");
     follow(&reader, &author, "POST", 201);
     redisReply *r = api_redis("DEL %stl:%s", api_redis_prefix(), reader.id);
     ck_assert_ptr_nonnull(r);
@@ -296,11 +285,11 @@ END_TEST
 
 START_TEST(test_celebrity_merged_at_read_time)
 {
-    user_t celeb, fans[4];
+    acct_user celeb, fans[4];
     char id[ACCT_IDLEN];
-    new_user(&celeb, "tlceleb");
+    acct_user_new(&celeb, "tlceleb");
     for (int i = 0; i < 4; i++) {         /* 4 followers: above the test stack's 3 */
-        new_user(&fans[i], "tlfan");
+        acct_user_new(&fans[i], "tlfan");
         follow(&fans[i], &celeb, "POST", 201);
     }
     page_t p;
@@ -318,10 +307,10 @@ END_TEST
 
 START_TEST(test_unfollow_removes_items)
 {
-    user_t reader, author;
+    acct_user reader, author;
     char before[ACCT_IDLEN], after[ACCT_IDLEN], mine[ACCT_IDLEN];
-    new_user(&reader, "tlunf");
-    new_user(&author, "tlunf");
+    acct_user_new(&reader, "tlunf");
+    acct_user_new(&author, "tlunf");
     follow(&reader, &author, "POST", 201);
     post(&reader, "my own", mine);
     page_t p;
@@ -346,10 +335,10 @@ END_TEST
 
 START_TEST(test_deleted_tweet_gone)
 {
-    user_t reader, author;
+    acct_user reader, author;
     char t1[ACCT_IDLEN], t2[ACCT_IDLEN];
-    new_user(&reader, "tldel");
-    new_user(&author, "tldel");
+    acct_user_new(&reader, "tldel");
+    acct_user_new(&author, "tldel");
     follow(&reader, &author, "POST", 201);
     page_t p;
     timeline(&reader, "", &p);
@@ -367,17 +356,17 @@ END_TEST
 
 START_TEST(test_rebuilt_after_flush)
 {
-    user_t reader, a, b, celeb, fans[3];
+    acct_user reader, a, b, celeb, fans[3];
     char ids[6][ACCT_IDLEN];
-    new_user(&reader, "tlflush");
-    new_user(&a, "tlflush");
-    new_user(&b, "tlflush");
-    new_user(&celeb, "tlflush");
+    acct_user_new(&reader, "tlflush");
+    acct_user_new(&a, "tlflush");
+    acct_user_new(&b, "tlflush");
+    acct_user_new(&celeb, "tlflush");
     follow(&reader, &a, "POST", 201);
     follow(&reader, &b, "POST", 201);
     follow(&reader, &celeb, "POST", 201);
     for (int i = 0; i < 3; i++) {
-        new_user(&fans[i], "tlflush");
+        acct_user_new(&fans[i], "tlflush");
         follow(&fans[i], &celeb, "POST", 201);
     }
     page_t before, after;
