@@ -56,6 +56,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 ok() { echo "ok: $*"; }
 for f in /usr/sbin/roostd /usr/sbin/roostctl /etc/roost/roost.conf \
          /lib/systemd/system/roostd.service /lib/systemd/system/roostd.socket \
+         /lib/systemd/system/roostd-slow.socket \
          /usr/lib/sysusers.d/roost.conf /usr/lib/tmpfiles.d/roost.conf \
          /usr/share/roost/migrations/catalog/0001_products.sql \
          /usr/share/roost/migrations/shard/0001_users.sql \
@@ -97,14 +98,15 @@ ok "roostd -t as user roost: passes with \$CREDENTIALS_DIRECTORY, fails without 
 out=$(nginx -t 2>&1) || fail "nginx -t: $out"
 ok "nginx -t with Debian's nginx.conf, its default site and roost's: $(echo "$out" | tail -n 1)"
 if command -v systemd-analyze >/dev/null; then
-    out=$(systemd-analyze verify --man=no /lib/systemd/system/roostd.socket /lib/systemd/system/roostd.service 2>&1) ||
+    out=$(systemd-analyze verify --man=no /lib/systemd/system/roostd.socket /lib/systemd/system/roostd-slow.socket /lib/systemd/system/roostd.service 2>&1) ||
         fail "systemd-analyze verify: $out"
     [ -z "$out" ] || fail "systemd-analyze verify: $out"
     ok "systemd-analyze verify: clean"
     systemd-analyze security --offline=yes /lib/systemd/system/roostd.service | tail -n 1
 fi
 [ -L /etc/systemd/system/sockets.target.wants/roostd.socket ] || fail "roostd.socket is not enabled"
-ok "roostd.socket and roostd.service enabled"
+[ -L /etc/systemd/system/sockets.target.wants/roostd-slow.socket ] || fail "roostd-slow.socket is not enabled"
+ok "roostd.socket, roostd-slow.socket and roostd.service enabled"
 apt-get purge -y -q roost-nginx roost >/dev/null
 [ ! -e /etc/nginx/sites-enabled/roost ] || fail "purge left the site enabled"
 [ ! -e /etc/roost ] || fail "purge left /etc/roost: $(ls -A /etc/roost)"

@@ -119,6 +119,7 @@ stack_use() {
     SOCK_DB1=$SOCKDIR/db1.sock
     SOCK_DB2=$SOCKDIR/db2.sock
     SOCK_ROOSTD=$SOCKDIR/roostd.sock
+    SOCK_ROOSTD_SLOW=$SOCKDIR/roostd-slow.sock
     ROOSTD_BIN=$BUILD_DIR/app/roostd/roostd
     ROOSTCTL_BIN=$BUILD_DIR/app/roostctl/roostctl
     ADMIN_USER=$(id -un)
@@ -346,6 +347,10 @@ roost_write_conf() {
     # author read-time merged) takes four test accounts, not ten thousand.
     local fanout_max=10000
     [[ $STACK == test ]] && fanout_max=3
+    # The test stack's slow log and request kill come early, so tests can
+    # reach them with a request that sleeps (the slow-request failpoint).
+    local slowlog_timeout=5 slow_terminate=30
+    [[ $STACK == test ]] && slowlog_timeout=1 slow_terminate=2
     put "$CONF" <<EOF
 ; $CONF -- written by ./dev for stack '$STACK'. Do not edit:
 ; ./dev rewrites it. The format is described in systemd/roost.conf.example.
@@ -354,8 +359,20 @@ roost_write_conf() {
 listen = $SOCK_ROOSTD
 workers = 4
 max_requests = $max_requests
+request_slowlog_timeout = $slowlog_timeout
+slowlog = $LOGDIR/roostd-slow.log
 generator_base = 0
 log_level = info
+
+; The Argon2id routes (nginx sends them here): one request a worker at a
+; time, a short queue, so a full pool answers 503 at once.
+[pool slow]
+listen = $SOCK_ROOSTD_SLOW
+listen_backlog = 8
+workers = 2
+max_conns_per_worker = 1
+max_requests = $max_requests
+request_terminate_timeout = $slow_terminate
 
 [roostctl]
 migrations_dir = $ROOT/migrations
@@ -407,16 +424,16 @@ sanitizer_env() {
     fi
 }
 
-roostd_ready() { [[ -S $SOCK_ROOSTD ]]; }
+roostd_ready() { [[ -S $SOCK_ROOSTD && -S $SOCK_ROOSTD_SLOW ]]; }
 
 roostd_start() {
     [[ -x $ROOSTD_BIN ]] || die "roostd: $ROOSTD_BIN is not built (run ./dev up)"
-    rm -f "$SOCK_ROOSTD"
+    rm -f "$SOCK_ROOSTD" "$SOCK_ROOSTD_SLOW"
     local envs
     mapfile -t envs < <(sanitizer_env)
     # The test stack lets a request arm the failpoints its tests use
     # (app/api/app.c); no other stack, and no installed roostd, does.
-    if [[ $STACK == test ]]; then envs+=(ROOST_FAILPOINTS=write-reply-lost,kill-between-halves,breaker-open); fi
+    if [[ $STACK == test ]]; then envs+=(ROOST_FAILPOINTS=write-reply-lost,kill-between-halves,breaker-open,slow-request); fi
     # Not under systemd here: keep roostd from notifying or taking sockets
     # meant for someone else.
     launch roostd env -u NOTIFY_SOCKET -u LISTEN_FDS -u LISTEN_PID -u LISTEN_FDNAMES \
@@ -459,6 +476,7 @@ nginx_write_conf() {
         /@LISTEN6@/d
         s|@LISTEN@|127.0.0.1:$PORT_NGINX|g
         s|@ROOSTD_SOCKET@|$SOCK_ROOSTD|g
+        s|@ROOSTD_SLOW_SOCKET@|$SOCK_ROOSTD_SLOW|g
         s|@CACHE_DIR@|$RUN/nginx/cache|g
         s|@DOCS_DIR@|$ROOT/docs/swagger-ui|g
         }" "$site" | sed -e "$extra")
@@ -649,7 +667,7 @@ svc_stop() {
         done
     fi
     rm -f "$(svc_pidfile "$name")"
-    case $name in roostd) rm -f "$SOCK_ROOSTD";; esac
+    case $name in roostd) rm -f "$SOCK_ROOSTD" "$SOCK_ROOSTD_SLOW";; esac
     say "$name: stopped (pid $pid)"
 }
 

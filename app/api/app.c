@@ -1,8 +1,10 @@
 /* app.c -- the request pipeline of API.md §1.1 and the route tables it serves. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #include "auth/token.h"
@@ -338,9 +340,12 @@ static void run_route(rst_ctx *c)
  *   write-reply-lost     the answer to a commit is lost after it committed
  *   kill-between-halves  the worker dies between the two halves of a follow
  *   breaker-open         this worker's Redis breaker is open (as right after
- *                        a failure) while Redis itself is up */
+ *                        a failure) while Redis itself is up
+ *   slow-request         the request sleeps FP_SLOW_REQUEST_MS before its
+ *                        route runs (the slow log, request_terminate_timeout) */
 static const char *const failpoint_names[] = { "write-reply-lost", "kill-between-halves",
-                                               "breaker-open" };
+                                               "breaker-open", "slow-request" };
+#define FP_SLOW_REQUEST_MS 3500
 
 /* The failpoint's index, when the header names one this process allows. */
 static int failpoint_allowed(const char *name)
@@ -372,6 +377,13 @@ static void failpoints_arm(rst_services *svc, const rst_request *req, int on)
         rst_cache_failpoint_breaker(svc->cache, on);
         return;
     }
+    if (fp == 3) {
+        struct timespec ts = { FP_SLOW_REQUEST_MS / 1000, (FP_SLOW_REQUEST_MS % 1000) * 1000000L };
+        if (on)
+            while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+                ;
+        return;
+    }
     rst_db *dbs[RST_MAX_SERVERS + 1];
     int n = 0;
     dbs[n++] = svc->catalog;
@@ -396,6 +408,8 @@ const char *rst_app_handle(rst_services *svc, const rst_scoreboard *sb, rst_requ
     const char *early = route_request(&c);
     if (early != NULL)
         return early;
+    if (req->on_route != NULL)
+        req->on_route(req->on_route_arg, c.route->name);
     if (!(c.route->flags & RST_H_OPS) && check_accept(&c) != 0)
         return c.route->name;
     if (check_token(&c) != 0 || check_content_type(&c) != 0 || parse_body(&c) != 0)

@@ -3,6 +3,7 @@
  * same figures plus per-route counts and latency histograms, Prometheus
  * text format). nginx lets only loopback clients reach them. */
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "core/timefmt.h"
@@ -77,42 +78,61 @@ static const char *slot_state_name(int st)
 }
 
 typedef struct {
-    int idle, active, total;
+    int idle, active, total, starting, exiting;
 } pool_counts;
 
-static pool_counts count_workers(const rst_scoreboard *sb)
+/* Workers by state, of pool `pool` (-1: every pool). */
+static pool_counts count_workers(const rst_scoreboard *sb, int pool)
 {
-    pool_counts pc = { 0, 0, 0 };
+    pool_counts pc = { 0, 0, 0, 0, 0 };
     for (int i = 0; i < sb->nslots; i++) {
         const rst_slot *s = &sb->slots[i];
-        if (s->pid == 0)
+        if (s->pid == 0 || (pool >= 0 && s->pool != pool))
             continue;
         pc.total++;
         int st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
         pc.active += st == RST_SLOT_BUSY;
         pc.idle += st == RST_SLOT_IDLE;
+        pc.starting += st == RST_SLOT_EMPTY;
+        pc.exiting += st == RST_SLOT_EXITING;
     }
     return pc;
 }
 
-static void worker_json(rst_buf *b, const rst_slot *s, uint64_t now_ms)
+static const char *pool_name(const rst_scoreboard *sb, int pool)
+{
+    return pool >= 0 && pool < sb->npools ? sb->pools[pool].name : "main";
+}
+
+/* A NUL-terminated copy of a slot string a worker may be rewriting: a
+ * reader may catch it mid-update, which is harmless for a status page. */
+static void copy_field(char *dst, const char *src, size_t len)
+{
+    memcpy(dst, src, len);
+    dst[len - 1] = '\0';
+}
+
+static void worker_json(rst_buf *b, const rst_scoreboard *sb, const rst_slot *s, uint64_t now_ms)
 {
     int st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
     uint64_t since = __atomic_load_n(&s->busy_since_ms, __ATOMIC_RELAXED);
-    rst_buf_printf(b, "{\"pid\":%d,\"state\":", (int)s->pid);
+    rst_buf_printf(b, "{\"pid\":%d,\"pool\":", (int)s->pid);
+    rst_json_str(b, pool_name(sb, s->pool));
+    rst_buf_puts(b, ",\"state\":");
     rst_json_str(b, slot_state_name(st));
     rst_buf_printf(b, ",\"requests\":%llu,\"request\":{\"method\":",
                    (unsigned long long)__atomic_load_n(&s->requests, __ATOMIC_RELAXED));
-    /* The method and path are of the current request while busy, else of
-     * the last one; a reader may catch them mid-update, which is harmless
-     * for a status page (they are NUL-terminated within their arrays). */
-    char method[sizeof(s->method)], path[sizeof(s->path)];
-    memcpy(method, s->method, sizeof(method));
-    memcpy(path, s->path, sizeof(path));
-    method[sizeof(method) - 1] = path[sizeof(path) - 1] = '\0';
+    /* The method, path and route are of the current request while busy,
+     * else of the last one. */
+    char method[sizeof(s->method)], path[sizeof(s->path)], route[sizeof(s->route)];
+    copy_field(method, s->method, sizeof(method));
+    copy_field(path, s->path, sizeof(path));
+    copy_field(route, s->route, sizeof(route));
     rst_json_str(b, method[0] ? method : NULL);
     rst_buf_puts(b, ",\"path\":");
     rst_json_str(b, path[0] ? path : NULL);
+    rst_buf_puts(b, ",\"route\":");
+    rst_json_str(b, route[0] ? route : NULL);
     /* busy_since is set while a request runs, draining workers' too. */
     uint64_t ms = since ? (now_ms > since ? now_ms - since : 0)
                         : __atomic_load_n(&s->last_duration_us, __ATOMIC_RELAXED) / 1000;
@@ -120,32 +140,73 @@ static void worker_json(rst_buf *b, const rst_slot *s, uint64_t now_ms)
                    since ? "true" : "false");
 }
 
+static uint64_t load(const uint64_t *v)
+{
+    return __atomic_load_n(v, __ATOMIC_RELAXED);
+}
+
+static void queue_json(rst_buf *b, int fd)
+{
+    unsigned qlen = 0, qmax = 0;
+    if (rst_listen_queue(fd, &qlen, &qmax) == 0)
+        rst_buf_printf(b, ",\"listen_queue\":%u,\"listen_queue_max\":%u", qlen, qmax);
+    else
+        rst_buf_puts(b, ",\"listen_queue\":null,\"listen_queue_max\":null");
+}
+
+/* One pool's section of /status: php-fpm's status fields, plus its pm
+ * bounds and what the master did (forks, retirements, kills). */
+static void pool_json(rst_buf *b, const rst_scoreboard *sb, int i)
+{
+    const rst_pool_stats *p = &sb->pools[i];
+    pool_counts pc = count_workers(sb, i);
+    rst_json_str(b, p->name);
+    rst_buf_puts(b, ":{\"pm\":");
+    rst_json_str(b, rst_pm_name(p->pm));
+    rst_buf_printf(b, ",\"max_children\":%d,\"start_servers\":%d,\"min_spare_servers\":%d"
+                      ",\"max_spare_servers\":%d,\"process_idle_timeout\":%d",
+                   p->max_children, p->start_servers, p->min_spare_servers, p->max_spare_servers,
+                   p->process_idle_timeout);
+    queue_json(b, p->listen_fd);
+    rst_buf_printf(b, ",\"idle_workers\":%d,\"active_workers\":%d,\"total_workers\":%d"
+                      ",\"starting_workers\":%d,\"exiting_workers\":%d"
+                      ",\"accepted_conn\":%llu,\"requests\":%llu,\"max_active_workers\":%llu"
+                      ",\"max_workers_reached\":%llu,\"slow_requests\":%llu"
+                      ",\"spawned\":%llu,\"retired\":%llu,\"killed\":%llu}",
+                   pc.idle, pc.active, pc.total, pc.starting, pc.exiting,
+                   (unsigned long long)load(&p->accepted), (unsigned long long)load(&p->requests),
+                   (unsigned long long)load(&p->max_active), (unsigned long long)load(&p->max_reached),
+                   (unsigned long long)load(&p->slow_requests), (unsigned long long)load(&p->spawned),
+                   (unsigned long long)load(&p->retired), (unsigned long long)load(&p->killed));
+}
+
 static void ops_status(rst_ctx *c)
 {
     const rst_scoreboard *sb = c->sb;
     rst_buf *b = c->resp->body;
     uint64_t now = rst_time_mono_ms();
-    pool_counts pc = count_workers(sb);
-    unsigned qlen = 0, qmax = 0;
-    int have_queue = rst_listen_queue(sb->listen_fd, &qlen, &qmax) == 0;
+    pool_counts pc = count_workers(sb, -1);
 
+    /* The top level sums every pool (its listen queue is the main pool's):
+     * the fields /status had before pools. */
     rst_buf_puts(b, "{\"start_time\":");
     rst_json_time(b, sb->start_ms);
     rst_buf_printf(b, ",\"uptime_s\":%llu,\"accepted_conn\":%llu,\"requests\":%llu",
                    (unsigned long long)((now - sb->start_mono_ms) / 1000),
-                   (unsigned long long)__atomic_load_n(&sb->accepted, __ATOMIC_RELAXED),
-                   (unsigned long long)__atomic_load_n(&sb->requests, __ATOMIC_RELAXED));
-    if (have_queue)
-        rst_buf_printf(b, ",\"listen_queue\":%u,\"listen_queue_max\":%u", qlen, qmax);
-    else
-        rst_buf_puts(b, ",\"listen_queue\":null,\"listen_queue_max\":null");
+                   (unsigned long long)load(&sb->accepted), (unsigned long long)load(&sb->requests));
+    queue_json(b, sb->pools[0].listen_fd);
     rst_buf_printf(b, ",\"idle_workers\":%d,\"active_workers\":%d,\"total_workers\":%d"
                       ",\"max_active_workers\":%llu,\"max_workers_reached\":%llu"
-                      ",\"slow_requests\":%llu,\"workers\":[",
+                      ",\"slow_requests\":%llu,\"pools\":{",
                    pc.idle, pc.active, pc.total,
-                   (unsigned long long)__atomic_load_n(&sb->max_active, __ATOMIC_RELAXED),
-                   (unsigned long long)__atomic_load_n(&sb->max_reached, __ATOMIC_RELAXED),
-                   (unsigned long long)__atomic_load_n(&sb->slow_requests, __ATOMIC_RELAXED));
+                   (unsigned long long)load(&sb->max_active), (unsigned long long)load(&sb->max_reached),
+                   (unsigned long long)load(&sb->slow_requests));
+    for (int i = 0; i < sb->npools; i++) {
+        if (i > 0)
+            rst_buf_putc(b, ',');
+        pool_json(b, sb, i);
+    }
+    rst_buf_puts(b, "},\"workers\":[");
     int first = 1;
     for (int i = 0; i < sb->nslots; i++) {
         if (sb->slots[i].pid == 0)
@@ -153,7 +214,7 @@ static void ops_status(rst_ctx *c)
         if (!first)
             rst_buf_putc(b, ',');
         first = 0;
-        worker_json(b, &sb->slots[i], now);
+        worker_json(b, sb, &sb->slots[i], now);
     }
     rst_buf_puts(b, "]}");
     c->resp->cache = RST_CACHE_PRIVATE;
@@ -185,32 +246,63 @@ static void route_histogram(rst_buf *b, const char *route, const rst_route_metri
                    (unsigned long long)cumulative);
 }
 
+/* One sample per pool of a pool counter. */
+static void pool_counter(rst_buf *b, const rst_scoreboard *sb, const char *name,
+                         size_t offset)
+{
+    for (int i = 0; i < sb->npools; i++) {
+        const uint64_t *v = (const uint64_t *)(const void *)((const char *)&sb->pools[i] + offset);
+        rst_buf_printf(b, "%s{pool=\"%s\"} %llu\n", name, sb->pools[i].name,
+                       (unsigned long long)load(v));
+    }
+}
+
+#define POOL_COUNTER(b, sb, name, field) \
+    pool_counter((b), (sb), (name), offsetof(rst_pool_stats, field))
+
 static void pool_metrics(rst_buf *b, const rst_scoreboard *sb)
 {
-    pool_counts pc = count_workers(sb);
-    unsigned qlen = 0, qmax = 0;
     uint64_t now = rst_time_mono_ms();
     metric_head(b, "roost_uptime_seconds", "gauge", "Seconds since the roostd master started.");
     rst_buf_printf(b, "roost_uptime_seconds %llu\n", (unsigned long long)((now - sb->start_mono_ms) / 1000));
     metric_head(b, "roost_accepted_connections_total", "counter", "FastCGI connections accepted.");
-    rst_buf_printf(b, "roost_accepted_connections_total %llu\n",
-                   (unsigned long long)__atomic_load_n(&sb->accepted, __ATOMIC_RELAXED));
-    if (rst_listen_queue(sb->listen_fd, &qlen, &qmax) == 0) {
-        metric_head(b, "roost_listen_queue", "gauge", "Connections waiting in the listen queue.");
-        rst_buf_printf(b, "roost_listen_queue %u\n", qlen);
+    POOL_COUNTER(b, sb, "roost_accepted_connections_total", accepted);
+    metric_head(b, "roost_listen_queue", "gauge", "Connections waiting in the listen queue.");
+    for (int i = 0; i < sb->npools; i++) {
+        unsigned qlen = 0, qmax = 0;
+        if (rst_listen_queue(sb->pools[i].listen_fd, &qlen, &qmax) == 0)
+            rst_buf_printf(b, "roost_listen_queue{pool=\"%s\"} %u\n", sb->pools[i].name, qlen);
     }
     metric_head(b, "roost_workers", "gauge", "Worker processes by state.");
-    rst_buf_printf(b, "roost_workers{state=\"idle\"} %d\nroost_workers{state=\"active\"} %d\n"
-                      "roost_workers{state=\"total\"} %d\n", pc.idle, pc.active, pc.total);
+    for (int i = 0; i < sb->npools; i++) {
+        pool_counts pc = count_workers(sb, i);
+        const char *n = sb->pools[i].name;
+        rst_buf_printf(b, "roost_workers{pool=\"%s\",state=\"idle\"} %d\n"
+                          "roost_workers{pool=\"%s\",state=\"active\"} %d\n"
+                          "roost_workers{pool=\"%s\",state=\"starting\"} %d\n"
+                          "roost_workers{pool=\"%s\",state=\"exiting\"} %d\n"
+                          "roost_workers{pool=\"%s\",state=\"total\"} %d\n",
+                       n, pc.idle, n, pc.active, n, pc.starting, n, pc.exiting, n, pc.total);
+    }
+    metric_head(b, "roost_max_children", "gauge", "The most workers a pool may have.");
+    for (int i = 0; i < sb->npools; i++)
+        rst_buf_printf(b, "roost_max_children{pool=\"%s\"} %d\n", sb->pools[i].name,
+                       sb->pools[i].max_children);
     metric_head(b, "roost_max_active_workers", "gauge", "The most workers ever busy at once.");
-    rst_buf_printf(b, "roost_max_active_workers %llu\n",
-                   (unsigned long long)__atomic_load_n(&sb->max_active, __ATOMIC_RELAXED));
-    metric_head(b, "roost_max_workers_reached_total", "counter", "Times every worker was busy.");
-    rst_buf_printf(b, "roost_max_workers_reached_total %llu\n",
-                   (unsigned long long)__atomic_load_n(&sb->max_reached, __ATOMIC_RELAXED));
-    metric_head(b, "roost_slow_requests_total", "counter", "Requests that took 1 s or more.");
-    rst_buf_printf(b, "roost_slow_requests_total %llu\n",
-                   (unsigned long long)__atomic_load_n(&sb->slow_requests, __ATOMIC_RELAXED));
+    POOL_COUNTER(b, sb, "roost_max_active_workers", max_active);
+    metric_head(b, "roost_max_workers_reached_total", "counter",
+                "Requests begun with all of a pool's max_children busy.");
+    POOL_COUNTER(b, sb, "roost_max_workers_reached_total", max_reached);
+    metric_head(b, "roost_slow_requests_total", "counter",
+                "Requests past the pool's request_slowlog_timeout (1 s without one).");
+    POOL_COUNTER(b, sb, "roost_slow_requests_total", slow_requests);
+    metric_head(b, "roost_workers_spawned_total", "counter", "Workers forked.");
+    POOL_COUNTER(b, sb, "roost_workers_spawned_total", spawned);
+    metric_head(b, "roost_workers_retired_total", "counter", "Idle workers retired by pm.");
+    POOL_COUNTER(b, sb, "roost_workers_retired_total", retired);
+    metric_head(b, "roost_workers_killed_total", "counter",
+                "Workers killed past request_terminate_timeout.");
+    POOL_COUNTER(b, sb, "roost_workers_killed_total", killed);
 }
 
 /* The home timeline's fan-out queue (lib/domain/timeline.h), from Redis:

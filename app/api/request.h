@@ -31,6 +31,10 @@ typedef struct {
     const char *body;            /* NUL-terminated for convenience */
     size_t      body_len;
     int         body_too_large;  /* CONTENT_LENGTH above RST_BODY_MAX */
+    /* Told the route's name once the pipeline has chosen it (NULL: nobody
+     * asks): the worker puts it where the master's slow log finds it. */
+    void      (*on_route)(void *arg, const char *route);
+    void       *on_route_arg;
 } rst_request;
 
 /* Fills req from the FastCGI request and reads the whole body (draining

@@ -5,7 +5,7 @@
 #include "domain/services.h"
 
 /* roostctl mints ids with generator 127, reserved for it. */
-#define RST_CTL_GENERATOR 127
+#define RST_CTL_GENERATOR RST_ID_GEN_ROOSTCTL
 
 /* Each command has a check of its arguments, run before the configuration
  * is read (0, or 2 after a message naming the command), and its run. */

@@ -76,13 +76,13 @@ static int seed_demo(rst_services *s)
  * server's rows with multi-row prepared INSERTs (BENCH_BATCH rows each, all
  * values bound as parameters), committing every few statements, while the
  * parent writes the products to the catalog. Counters in `users` match the
- * rows written. Ids are minted with generators 96..126 (never roostd's
- * 0..95 nor roostctl's own 127) at times spread over the past 100 days, so
+ * rows written. Ids are minted with the seeder's generators (core/ids.h:
+ * never roostd's nor roostctl's own) at times spread over the past 100 days, so
  * timelines and lists look like a service that has been running. */
 
 #define BENCH_PASSWORD   "benchpass1"
-#define BENCH_GEN_FIRST  96
-#define BENCH_GEN_COUNT  31              /* 96..126 */
+#define BENCH_GEN_FIRST  RST_ID_GEN_SEED_FIRST
+#define BENCH_GEN_COUNT  RST_ID_GEN_SEED_COUNT
 #define BENCH_BATCH      1000            /* rows per INSERT statement */
 #define BENCH_TXN_STMTS  8               /* statements per transaction */
 #define BENCH_TEXT_ROW   512             /* string bytes a row may use */
@@ -145,7 +145,7 @@ static void bench_ids_init(bench_ids *p)
     p->next = 0;
 }
 
-/* Round-robin over the generators: each mints 16 ids a millisecond. */
+/* Round-robin over the generators: each mints 2 ids a millisecond. */
 static uint64_t bench_mint(bench_ids *p, unsigned shard, uint64_t at_ms)
 {
     rst_idgen *g = &p->g[p->next];

@@ -24,8 +24,9 @@ static void usage(FILE *out)
     fprintf(out,
         "Usage: roostd -c FILE [-t]\n"
         "\n"
-        "roost's FastCGI process manager: a master that owns the listen socket and\n"
-        "supervises a pool of workers serving the roost JSON API behind nginx.\n"
+        "roost's FastCGI process manager: a master that owns the listen sockets and\n"
+        "supervises pools of workers (pm static, dynamic or ondemand, as php-fpm's)\n"
+        "serving the roost JSON API behind nginx.\n"
         "\n"
         "  -c, --config FILE   configuration file (default " ROOST_SYSCONFDIR "/roost/roost.conf)\n"
         "  -t, --test          check the configuration and the secret file, then exit\n"
@@ -34,7 +35,9 @@ static void usage(FILE *out)
         "  -V, --version       show the version\n"
         "\n"
         "Signals: SIGTERM/SIGINT drain the workers (in-flight requests finish) and exit;\n"
-        "SIGHUP re-reads the configuration and replaces the workers without dropping a request.\n"
+        "SIGHUP re-reads the configuration and replaces the workers without dropping a request\n"
+        "(a configuration that fails to load is logged and the running one kept);\n"
+        "SIGUSR1 reopens the log file and the slow logs (after a rotation).\n"
         "Logs go to stderr, one line per event (journald-friendly). See roostd(8).\n");
 }
 
@@ -129,20 +132,64 @@ static int listen_is_unix(const char *listen)
     return strchr(listen, '/') != NULL || strchr(listen, ':') == NULL;
 }
 
-/* systemd socket activation hands us fd 3; otherwise we open our own. */
-static int open_listen_socket(const rst_config *cfg, int *owned_path)
+static int open_own_socket(const rst_pool_conf *pool)
 {
-    int n = sd_listen_fds(1);
-    *owned_path = 0;
-    if (n > 0) {
-        rst_log_info("using the listen socket passed by systemd");
-        return SD_LISTEN_FDS_START;
+    if (listen_is_unix(pool->listen))
+        return listen_unix(pool->listen, pool->listen_backlog);
+    return listen_tcp(pool->listen, pool->listen_backlog);
+}
+
+/* The socket systemd passed for this pool's `listen`, or -1. */
+static int passed_socket_for(const rst_pool_conf *pool, int nfds, const int *taken)
+{
+    for (int k = 0; k < nfds; k++) {
+        int fd = SD_LISTEN_FDS_START + k;
+        if (taken[k])
+            continue;
+        if (listen_is_unix(pool->listen)
+                ? sd_is_socket_unix(fd, SOCK_STREAM, 1, pool->listen, 0) > 0
+                : sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1,
+                                    (uint16_t)atoi(strrchr(pool->listen, ':') + 1)) > 0)
+            return k;
     }
-    if (listen_is_unix(cfg->listen)) {
-        *owned_path = 1;
-        return listen_unix(cfg->listen, cfg->listen_backlog);
+    return -1;
+}
+
+/* One listen socket per pool. systemd socket activation hands us sockets
+ * from fd 3 on: each goes to the pool whose `listen` it is; a single
+ * socket that matches none is the main pool's (a unit whose ListenStream
+ * differs from the file, as before pools). The other pools open their
+ * own. owned[i] is set for a unix socket we made (and unlink at exit). */
+static int open_listen_sockets(const rst_config *cfg, int *fds, int *owned)
+{
+    int nfds = sd_listen_fds(1);
+    int taken[64] = { 0 };
+    if (nfds < 0)
+        nfds = 0;
+    if (nfds > 64)
+        nfds = 64;
+    for (int p = 0; p < cfg->npools; p++) {
+        const rst_pool_conf *pool = &cfg->pools[p];
+        int k = passed_socket_for(pool, nfds, taken);
+        if (k < 0 && p == 0 && nfds == 1)
+            k = 0;
+        owned[p] = 0;
+        if (k >= 0) {
+            taken[k] = 1;
+            fds[p] = SD_LISTEN_FDS_START + k;
+            rst_log_info("pool %s: using the listen socket passed by systemd", pool->name);
+        } else {
+            owned[p] = listen_is_unix(pool->listen);
+            fds[p] = open_own_socket(pool);
+        }
+        if (fds[p] < 0 || set_nonblocking(fds[p]) != 0)
+            return -1;
     }
-    return listen_tcp(cfg->listen, cfg->listen_backlog);
+    for (int k = 0; k < nfds; k++)
+        if (!taken[k])
+            rst_log_warn("systemd passed a socket (fd %d) no pool listens on; ignoring it",
+                         SD_LISTEN_FDS_START + k);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -188,13 +235,21 @@ int main(int argc, char **argv)
         return 0;
     }
     rst_log_setup("master", (rst_log_level)cfg.log_level, cfg.log_timestamps);
-    int owned_path;
-    int fd = open_listen_socket(&cfg, &owned_path);
-    if (fd < 0 || set_nonblocking(fd) != 0)
+    if (cfg.log_file[0] != '\0' && rst_log_open_file(cfg.log_file) != 0) {
+        rst_log_error("log_file %s: %s", cfg.log_file, strerror(errno));
         return 1;
-    int rc = rst_master_run(&cfg, &secrets, fd, conf_path);
-    close(fd);
-    if (owned_path)
-        unlink(cfg.listen);
+    }
+    int fds[RST_MAX_POOLS], owned[RST_MAX_POOLS] = { 0 };
+    for (int p = 0; p < RST_MAX_POOLS; p++)
+        fds[p] = -1;
+    int rc = 1;
+    if (open_listen_sockets(&cfg, fds, owned) == 0)
+        rc = rst_master_run(&cfg, &secrets, fds, conf_path);
+    for (int p = 0; p < cfg.npools; p++) {
+        if (fds[p] >= 0)
+            close(fds[p]);
+        if (owned[p] && fds[p] >= 0)
+            unlink(cfg.pools[p].listen);
+    }
     return rc;
 }

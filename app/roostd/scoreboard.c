@@ -52,38 +52,84 @@ static void atomic_max(uint64_t *max, uint64_t v)
         ;
 }
 
+void rst_scoreboard_set_pools(rst_scoreboard *sb, const rst_config *cfg, const int *listen_fds)
+{
+    sb->npools = cfg->npools;
+    for (int i = 0; i < cfg->npools; i++) {
+        const rst_pool_conf *c = &cfg->pools[i];
+        rst_pool_stats *p = &sb->pools[i];
+        snprintf(p->name, sizeof(p->name), "%s", c->name);
+        p->listen_fd = listen_fds[i];
+        p->pm = c->pm;
+        p->max_children = c->max_children;
+        p->start_servers = c->start_servers;
+        p->min_spare_servers = c->min_spare_servers;
+        p->max_spare_servers = c->max_spare_servers;
+        p->process_idle_timeout = c->process_idle_timeout;
+        p->slow_us = c->request_slowlog_timeout > 0 ? (uint64_t)c->request_slowlog_timeout * 1000000
+                                                    : RST_SLOW_REQUEST_US;
+    }
+}
+
+static rst_pool_stats *pool_of(rst_scoreboard *sb, const rst_slot *s)
+{
+    return &sb->pools[s->pool >= 0 && s->pool < sb->npools ? s->pool : 0];
+}
+
 void rst_slot_busy(rst_scoreboard *sb, rst_slot *s, const char *method, const char *path,
                    uint64_t now_ms, int exiting)
 {
+    rst_pool_stats *p = pool_of(sb, s);
     snprintf(s->method, sizeof(s->method), "%s", method);
     snprintf(s->path, sizeof(s->path), "%s", path);
+    s->route[0] = s->request_id[0] = '\0';
     /* active first: a worker killed in between then leaves it one too high
      * (harmless) rather than letting the reset take it below zero. */
     uint64_t active = __atomic_add_fetch(&sb->active, 1, __ATOMIC_RELAXED);
+    uint64_t pactive = __atomic_add_fetch(&p->active, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&s->busy_since_ms, now_ms, __ATOMIC_RELAXED);
     __atomic_store_n(&s->state, exiting ? RST_SLOT_EXITING : RST_SLOT_BUSY, __ATOMIC_RELEASE);
     atomic_max(&sb->max_active, active);
-    if (active >= (uint64_t)sb->pool_size)
+    atomic_max(&p->max_active, pactive);
+    if (pactive >= (uint64_t)p->max_children) {
+        __atomic_add_fetch(&p->max_reached, 1, __ATOMIC_RELAXED);
         __atomic_add_fetch(&sb->max_reached, 1, __ATOMIC_RELAXED);
+    }
+}
+
+void rst_slot_note(rst_slot *s, const char *route, const char *request_id)
+{
+    if (route != NULL)
+        snprintf(s->route, sizeof(s->route), "%s", route);
+    if (request_id != NULL)
+        snprintf(s->request_id, sizeof(s->request_id), "%s", request_id);
 }
 
 void rst_slot_idle(rst_scoreboard *sb, rst_slot *s, uint64_t duration_us, int exiting)
 {
+    rst_pool_stats *p = pool_of(sb, s);
     __atomic_store_n(&s->last_duration_us, duration_us, __ATOMIC_RELAXED);
     __atomic_add_fetch(&s->requests, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->idle_since_ms, rst_time_mono_ms(), __ATOMIC_RELAXED);
     __atomic_store_n(&s->busy_since_ms, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&s->state, exiting ? RST_SLOT_EXITING : RST_SLOT_IDLE, __ATOMIC_RELEASE);
     __atomic_sub_fetch(&sb->active, 1, __ATOMIC_RELAXED);
+    __atomic_sub_fetch(&p->active, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&sb->requests, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&p->requests, 1, __ATOMIC_RELAXED);
     if (duration_us >= RST_SLOW_REQUEST_US)
         __atomic_add_fetch(&sb->slow_requests, 1, __ATOMIC_RELAXED);
+    if (duration_us >= p->slow_us)
+        __atomic_add_fetch(&p->slow_requests, 1, __ATOMIC_RELAXED);
 }
 
 void rst_slot_reset(rst_scoreboard *sb, rst_slot *s)
 {
     /* busy_since is set only while a request runs (EXITING ones too). */
-    if (__atomic_load_n(&s->busy_since_ms, __ATOMIC_RELAXED) != 0)
+    if (__atomic_load_n(&s->busy_since_ms, __ATOMIC_RELAXED) != 0) {
         __atomic_sub_fetch(&sb->active, 1, __ATOMIC_RELAXED);
+        __atomic_sub_fetch(&pool_of(sb, s)->active, 1, __ATOMIC_RELAXED);
+    }
     s->pid = 0;
     s->busy_since_ms = 0;
     __atomic_store_n(&s->state, RST_SLOT_EMPTY, __ATOMIC_RELEASE);

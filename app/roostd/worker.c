@@ -62,7 +62,8 @@ typedef struct {
 } worker;
 
 static volatile sig_atomic_t stop_requested;
-static volatile sig_atomic_t replace_requested;   /* SIGUSR2: a reload */
+static volatile sig_atomic_t replace_requested;   /* SIGUSR2: a reload, or pm retires us */
+static volatile sig_atomic_t reopen_requested;    /* SIGUSR1: reopen the log file */
 
 static void on_stop_signal(int sig)
 {
@@ -74,6 +75,12 @@ static void on_replace_signal(int sig)
 {
     (void)sig;
     replace_requested = 1;
+}
+
+static void on_reopen_signal(int sig)
+{
+    (void)sig;
+    reopen_requested = 1;
 }
 
 /* SA_RESTART keeps libfcgi's blocking reads and writes going when a signal
@@ -91,6 +98,8 @@ static void install_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sa.sa_handler = on_replace_signal;
     sigaction(SIGUSR2, &sa, NULL);
+    sa.sa_handler = on_reopen_signal;
+    sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
     signal(SIGCHLD, SIG_DFL);
@@ -181,6 +190,7 @@ static void accept_connections(worker *w)
             return;
         }
         __atomic_add_fetch(&w->args->sb->accepted, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&w->args->sb->pools[w->args->pool_index].accepted, 1, __ATOMIC_RELAXED);
         conn *c = free_conn_slot(w);
         FCGX_InitRequest(&c->req, -1, 0);
         c->req.ipcFd = fd;
@@ -220,6 +230,12 @@ static void log_request(const rst_request *req, const rst_response *resp,
                       req->method_name, req->path, resp->status, route, us / 1000.0);
 }
 
+/* The pipeline has routed the request: the master's slow log names it. */
+static void note_route(void *slot, const char *route)
+{
+    rst_slot_note(slot, route, NULL);
+}
+
 static void serve_request(worker *w, conn *c)
 {
     uint64_t t0 = now_us();
@@ -235,6 +251,9 @@ static void serve_request(worker *w, conn *c)
         return;
     }
     rst_slot_busy(w->args->sb, w->slot, req.method_name, req.path, rst_time_mono_ms(), w->draining);
+    rst_slot_note(w->slot, NULL, req.request_id);
+    req.on_route = note_route;
+    req.on_route_arg = w->slot;
     const char *route = rst_app_handle(&w->svc, w->args->sb, &req, &resp, &w->arena);
     if (rst_response_send(&resp, &req, &c->req) != 0)
         rst_log_warn("request %s: client went away while sending", req.request_id);
@@ -310,7 +329,7 @@ static void close_remaining(worker *w)
 
 static int should_recycle(const worker *w)
 {
-    int max = w->args->cfg->max_requests;
+    int max = w->args->pool->max_requests;
     return max > 0 && w->served >= (uint64_t)max;
 }
 
@@ -327,11 +346,11 @@ static void begin_drain(worker *w)
     /* The master forks our successor at once, so capacity stays whole.
      * (Never signal whatever adopted us if the master is gone.) */
     if (getppid() == w->master)
-        kill(w->master, SIGUSR1);
+        kill(w->master, SIG_DRAINING);
     if (stop_requested)
         rst_log_debug("stopping: draining %d connections", w->nconns);
     else if (replace_requested)
-        rst_log_info("reload: draining %d connections; a successor serves meanwhile", w->nconns);
+        rst_log_info("draining %d connections (reload, or the pool shrinks)", w->nconns);
     else
         rst_log_info("served %llu requests (max_requests): recycling after %d connections close",
                      (unsigned long long)w->served, w->nconns);
@@ -368,6 +387,11 @@ static void event_loop(worker *w)
     struct epoll_event evs[MAX_EVENTS];
     uint64_t deadline = 0;
     for (;;) {
+        if (reopen_requested) {
+            reopen_requested = 0;
+            if (w->args->cfg->log_file[0] != '\0' && rst_log_open_file(w->args->cfg->log_file) != 0)
+                rst_log_error("reopen %s: %s", w->args->cfg->log_file, strerror(errno));
+        }
         if (!w->draining && getppid() != w->master) {
             rst_log_error("the master process is gone: stopping");
             stop_requested = 1;
@@ -411,8 +435,11 @@ static void event_loop(worker *w)
 
 void rst_worker_run(const rst_worker_args *args)
 {
-    char role[32];
-    snprintf(role, sizeof(role), "worker %d", args->index);
+    char role[48];
+    if (args->pool_index == 0)
+        snprintf(role, sizeof(role), "worker %d", args->index);
+    else
+        snprintf(role, sizeof(role), "%s worker %d", args->pool->name, args->index);
     rst_log_set_role(role);
     install_signals();
 
@@ -421,7 +448,7 @@ void rst_worker_run(const rst_worker_args *args)
     w.args = args;
     w.master = getppid();
     w.slot = &args->sb->slots[args->index];
-    w.maxconns = args->cfg->max_conns_per_worker;
+    w.maxconns = args->pool->max_conns_per_worker;
     w.conns = calloc((size_t)w.maxconns, sizeof(conn));
     rst_arena_init(&w.arena, 32 * 1024);
     rst_buf_init(&w.body);
@@ -438,6 +465,7 @@ void rst_worker_run(const rst_worker_args *args)
     }
     w.slot->pid = getpid();
     w.slot->requests = 0;
+    w.slot->idle_since_ms = rst_time_mono_ms();
     __atomic_store_n(&w.slot->state, RST_SLOT_IDLE, __ATOMIC_RELEASE);
     set_listening(&w, 1);
 

@@ -2,6 +2,7 @@
 #ifndef ROOSTD_WORKER_H
 #define ROOSTD_WORKER_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "core/config.h"
@@ -9,12 +10,19 @@
 #include "roostd/scoreboard.h"
 
 typedef struct {
-    const rst_config  *cfg;
-    const rst_secrets *secrets;
-    int                listen_fd;   /* shared, non-blocking */
-    int                index;       /* slot number, 0-based */
-    rst_scoreboard    *sb;
+    const rst_config    *cfg;
+    const rst_secrets   *secrets;
+    const rst_pool_conf *pool;      /* the worker's pool, within cfg */
+    int                  pool_index;
+    int                  listen_fd; /* the pool's, shared, non-blocking */
+    int                  index;     /* slot number, 0-based */
+    rst_scoreboard      *sb;
 } rst_worker_args;
+
+/* A worker tells the master it began to drain (recycling, retired or
+ * replaced), so the master can fork a successor at once. A real-time
+ * signal: SIGUSR1 and SIGUSR2 are the operator's and the reload's. */
+#define SIG_DRAINING (SIGRTMIN + 2)
 
 /* The accept pause. Out of descriptors or memory (EMFILE and the like), the
  * listen socket would stay readable and spin the loop, so a worker leaves

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "core/config.h"
+#include "core/ids.h"
 #include "core/log.h"
 
 /* Problems kept for the message; any past these are counted. */
@@ -218,24 +219,59 @@ static int listen_is_path(const char *v)
     return strchr(v, '/') != NULL || strchr(v, ':') == NULL;
 }
 
-static int on_roostd(load_ctx *ctx, const char *section, const char *name, const char *value)
+/* A pool's keys, in [roostd] (the pool "main") and in [pool NAME]: inih's
+ * answer (1 good, 0 bad) when `name` is one of them, -1 when it is not. */
+static int on_pool_key(load_ctx *ctx, rst_pool_conf *p, const char *section,
+                       const char *name, const char *value)
 {
     rst_config *cfg = ctx->cfg;
     if (strcmp(name, "listen") == 0) {
-        int r = listen_is_path(value) ? copy_path(cfg, cfg->listen, sizeof(cfg->listen), value)
-                                      : copy_str(cfg->listen, sizeof(cfg->listen), value);
+        int r = listen_is_path(value) ? copy_path(cfg, p->listen, sizeof(p->listen), value)
+                                      : copy_str(p->listen, sizeof(p->listen), value);
         if (r != 0 || value[0] == '\0')
             BAD(ctx, "[%s] listen: must be a unix socket path or host:port", section);
         return 1;
     }
-    INT_KEY("listen_backlog", cfg->listen_backlog, 1, 65535)
-    INT_KEY("workers", cfg->workers, 1, 256)
-    INT_KEY("max_requests", cfg->max_requests, 0, INT_MAX)
-    INT_KEY("request_timeout", cfg->request_timeout, 1, 3600)
-    INT_KEY("generator_base", cfg->generator_base, 0, 127)
+    if (strcmp(name, "pm") == 0) {
+        int pm;
+        for (pm = RST_PM_STATIC; pm <= RST_PM_ONDEMAND; pm++)
+            if (strcmp(value, rst_pm_name(pm)) == 0)
+                break;
+        if (pm > RST_PM_ONDEMAND)
+            BAD(ctx, "[%s] pm: must be static, dynamic or ondemand", section);
+        p->pm = pm;
+        return 1;
+    }
+    INT_KEY("listen_backlog", p->listen_backlog, 1, 65535)
+    /* `workers` is the name roost used before pools had pm modes. */
+    INT_KEY("workers", p->max_children, 1, RST_MAX_CHILDREN)
+    INT_KEY("max_children", p->max_children, 1, RST_MAX_CHILDREN)
+    INT_KEY("start_servers", p->start_servers, 0, RST_MAX_CHILDREN)
+    INT_KEY("min_spare_servers", p->min_spare_servers, 0, RST_MAX_CHILDREN)
+    INT_KEY("max_spare_servers", p->max_spare_servers, 0, RST_MAX_CHILDREN)
+    INT_KEY("process_idle_timeout", p->process_idle_timeout, 1, 86400)
+    INT_KEY("max_requests", p->max_requests, 0, INT_MAX)
+    /* `request_timeout`: the name before pools. */
+    INT_KEY("request_timeout", p->request_terminate_timeout, 1, 3600)
+    INT_KEY("request_terminate_timeout", p->request_terminate_timeout, 1, 3600)
+    INT_KEY("request_slowlog_timeout", p->request_slowlog_timeout, 0, 3600)
+    PATH_KEY("slowlog", p->slowlog)
     /* libfcgi closes connections with select(): descriptors must stay
      * below FD_SETSIZE (1024), with room for the database sockets. */
-    INT_KEY("max_conns_per_worker", cfg->max_conns_per_worker, 1, 512)
+    INT_KEY("max_conns_per_worker", p->max_conns_per_worker, 1, 512)
+    return -1;
+}
+
+static int on_roostd(load_ctx *ctx, const char *section, const char *name, const char *value)
+{
+    rst_config *cfg = ctx->cfg;
+    int r = on_pool_key(ctx, &cfg->pools[0], section, name, value);
+    if (r >= 0)
+        return r;
+    INT_KEY("generator_base", cfg->generator_base, 0, (int)RST_ID_GEN_ROOSTD - 2)
+    INT_KEY("emergency_restart_threshold", cfg->emergency_restart_threshold, 0, 1000)
+    INT_KEY("emergency_restart_interval", cfg->emergency_restart_interval, 1, 86400)
+    PATH_KEY("log_file", cfg->log_file)
     INT_KEY("log_timestamps", cfg->log_timestamps, 0, 1)
     if (strcmp(name, "log_level") == 0) {
         rst_log_level lv;
@@ -244,6 +280,58 @@ static int on_roostd(load_ctx *ctx, const char *section, const char *name, const
         cfg->log_level = (int)lv;
         return 1;
     }
+    BAD(ctx, "[%s] %s: unknown key", section, name);
+}
+
+static void pool_defaults(rst_pool_conf *p, const char *name)
+{
+    memset(p, 0, sizeof(*p));
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    p->listen_backlog = 511;
+    p->pm = RST_PM_STATIC;
+    p->max_children = 4;
+    p->process_idle_timeout = 10;
+    p->max_requests = 10000;
+    p->request_terminate_timeout = 30;
+    p->max_conns_per_worker = 64;
+}
+
+/* [pool NAME]: found or added (after "main", which [roostd] holds). */
+static rst_pool_conf *pool_named(rst_config *cfg, const char *pname)
+{
+    for (int i = 0; i < cfg->npools; i++)
+        if (strcmp(cfg->pools[i].name, pname) == 0)
+            return &cfg->pools[i];
+    if (cfg->npools == RST_MAX_POOLS || strlen(pname) >= sizeof(cfg->pools[0].name))
+        return NULL;
+    rst_pool_conf *p = &cfg->pools[cfg->npools++];
+    pool_defaults(p, pname);
+    p->listen[0] = '\0';                /* required: no default socket */
+    return p;
+}
+
+/* Pool names go into metrics labels and log lines: keep them plain. */
+static int pool_name_ok(const char *n)
+{
+    if (*n == '\0')
+        return 0;
+    for (; *n; n++)
+        if (!((*n >= 'a' && *n <= 'z') || (*n >= '0' && *n <= '9') || *n == '_' || *n == '-'))
+            return 0;
+    return 1;
+}
+
+static int on_pool(load_ctx *ctx, const char *pname, const char *section,
+                   const char *name, const char *value)
+{
+    if (!pool_name_ok(pname) || strcmp(pname, "main") == 0)
+        BAD(ctx, "[%s]: a pool name is a-z 0-9 _ - (\"main\" is [roostd]'s)", section);
+    rst_pool_conf *p = pool_named(ctx->cfg, pname);
+    if (p == NULL)
+        BAD(ctx, "[%s]: at most %d pools, names under 32 characters", section, RST_MAX_POOLS);
+    int r = on_pool_key(ctx, p, section, name, value);
+    if (r >= 0)
+        return r;
     BAD(ctx, "[%s] %s: unknown key", section, name);
 }
 
@@ -406,6 +494,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
         return on_shards(ctx, section, name, value);
     if (strncmp(section, "shard ", 6) == 0 && section[6] != '\0')
         return on_shard(ctx, section + 6, section, name, value);
+    if (strncmp(section, "pool ", 5) == 0)
+        return on_pool(ctx, section + 5, section, name, value);
     BAD(ctx, "[%s]: unknown section", section);
 }
 
@@ -414,13 +504,12 @@ static int on_key(void *user, const char *section, const char *name, const char 
 static void set_defaults(rst_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
-    strcpy(cfg->listen, "127.0.0.1:9000");
-    cfg->listen_backlog = 511;
-    cfg->workers = 4;
-    cfg->max_requests = 10000;
-    cfg->request_timeout = 30;
+    pool_defaults(&cfg->pools[0], "main");
+    strcpy(cfg->pools[0].listen, "127.0.0.1:9000");
+    cfg->npools = 1;
     cfg->generator_base = 0;
-    cfg->max_conns_per_worker = 64;
+    cfg->emergency_restart_threshold = 0;
+    cfg->emergency_restart_interval = 60;
     cfg->log_level = RST_LOG_INFO;
     cfg->token_ttl = 1800;
     cfg->argon2_opslimit = 2;          /* OWASP's minimum for Argon2id */
@@ -475,19 +564,90 @@ static int check_shard_map(const rst_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
-static int check_required(const rst_config *cfg, char *err, size_t errlen)
+const char *rst_pm_name(int pm)
+{
+    switch (pm) {
+    case RST_PM_DYNAMIC:  return "dynamic";
+    case RST_PM_ONDEMAND: return "ondemand";
+    default:              return "static";
+    }
+}
+
+int rst_config_slots(const rst_config *cfg)
+{
+    int n = 0;
+    for (int i = 0; i < cfg->npools; i++)
+        n += 2 * cfg->pools[i].max_children;
+    return n;
+}
+
+/* php-fpm's rules for the spare bounds, with its defaults when unset:
+ * min_spare <= start <= max_spare <= max_children. */
+static int check_pool(rst_pool_conf *p, char *err, size_t errlen)
+{
+    char where[48];
+    if (strcmp(p->name, "main") == 0)
+        snprintf(where, sizeof(where), "[roostd]");
+    else
+        snprintf(where, sizeof(where), "[pool %s]", p->name);
+    if (p->listen[0] == '\0') {
+        snprintf(err, errlen, "%s listen: missing", where);
+        return -1;
+    }
+    if (p->pm != RST_PM_DYNAMIC)
+        return 0;
+    if (p->min_spare_servers == 0)
+        p->min_spare_servers = 1;
+    if (p->max_spare_servers == 0)
+        p->max_spare_servers = p->max_children < 3 ? p->max_children : 3;
+    if (p->start_servers == 0)
+        p->start_servers = p->min_spare_servers + (p->max_spare_servers - p->min_spare_servers) / 2;
+    if (p->min_spare_servers > p->max_spare_servers || p->max_spare_servers > p->max_children) {
+        snprintf(err, errlen, "%s pm = dynamic: need min_spare_servers (%d) <= max_spare_servers "
+                 "(%d) <= max_children (%d)", where, p->min_spare_servers,
+                 p->max_spare_servers, p->max_children);
+        return -1;
+    }
+    if (p->start_servers < p->min_spare_servers || p->start_servers > p->max_spare_servers) {
+        snprintf(err, errlen, "%s start_servers (%d) must be from min_spare_servers (%d) to "
+                 "max_spare_servers (%d)", where, p->start_servers, p->min_spare_servers,
+                 p->max_spare_servers);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_pools(rst_config *cfg, char *err, size_t errlen)
+{
+    for (int i = 0; i < cfg->npools; i++) {
+        if (check_pool(&cfg->pools[i], err, errlen) != 0)
+            return -1;
+        for (int j = 0; j < i; j++)
+            if (strcmp(cfg->pools[i].listen, cfg->pools[j].listen) == 0) {
+                snprintf(err, errlen, "[pool %s] listen: the same socket as pool %s",
+                         cfg->pools[i].name, cfg->pools[j].name);
+                return -1;
+            }
+    }
+    /* Each worker slot mints ids with its own generator; there are two
+     * slots per worker (a recycling worker drains beside its successor). */
+    if (cfg->generator_base + rst_config_slots(cfg) > (int)RST_ID_GEN_ROOSTD) {
+        snprintf(err, errlen, "[roostd] generator_base + 2 x the max_children of every pool "
+                 "must be at most %u (%d now; the generators above are the seeder's and "
+                 "roostctl's)", RST_ID_GEN_ROOSTD, cfg->generator_base + rst_config_slots(cfg));
+        return -1;
+    }
+    return 0;
+}
+
+static int check_required(rst_config *cfg, char *err, size_t errlen)
 {
     if (cfg->catalog.database[0] == '\0') {
         snprintf(err, errlen, "[catalog] database: missing");
         return -1;
     }
-    /* Each worker slot mints ids with its own generator; there are two
-     * slots per worker (a recycling worker drains beside its successor). */
-    if (cfg->generator_base + 2 * cfg->workers > 96) {
-        snprintf(err, errlen, "[roostd] generator_base + 2 x workers must be at most 96 "
-                 "(96..126 are the seeder's, 127 is roostctl's)");
+    if (check_pools(cfg, err, errlen) != 0)
         return -1;
-    }
     return check_shard_map(cfg, err, errlen);
 }
 

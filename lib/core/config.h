@@ -31,15 +31,42 @@ typedef struct {
     int      server;             /* index into rst_config.shard_servers */
 } rst_shard_range;
 
+/* A pool of workers with a listen socket of its own ([roostd] describes the
+ * pool "main", each [pool NAME] another), managed like a php-fpm pool. */
+#define RST_MAX_POOLS 4
+#define RST_MAX_CHILDREN 480      /* per pool; two id generators each (core/ids.h) */
+
+typedef enum {
+    RST_PM_STATIC = 0,           /* always max_children workers */
+    RST_PM_DYNAMIC,              /* between the spare bounds of idle ones */
+    RST_PM_ONDEMAND              /* forked when a connection waits, retired when idle */
+} rst_pm_mode;
+
 typedef struct {
-    /* [roostd] */
+    char name[32];
     char listen[RST_PATH_MAX];
     int  listen_backlog;
-    int  workers;
-    int  max_requests;
-    int  request_timeout;
+    int  pm;                     /* rst_pm_mode */
+    int  max_children;
+    int  start_servers;          /* dynamic: forked at start */
+    int  min_spare_servers;      /* dynamic: fork when fewer are idle */
+    int  max_spare_servers;      /* dynamic: retire when more are idle */
+    int  process_idle_timeout;   /* s: dynamic/ondemand retire a surplus idle worker after it */
+    int  max_requests;           /* recycle a worker after this many; 0: never */
+    int  request_terminate_timeout;  /* s: kill a worker stuck on one request */
+    int  request_slowlog_timeout;    /* s: log a request still running after it; 0: off */
+    char slowlog[RST_PATH_MAX];  /* the slow log file; "": roostd's own log */
+    int  max_conns_per_worker;   /* kept FastCGI connections one worker holds */
+} rst_pool_conf;
+
+typedef struct {
+    /* [roostd]: pools[0] is the pool "main" */
+    rst_pool_conf pools[RST_MAX_POOLS];
+    int  npools;
     int  generator_base;
-    int  max_conns_per_worker;
+    int  emergency_restart_threshold;  /* crashes within the interval that restart all workers; 0: off */
+    int  emergency_restart_interval;   /* s */
+    char log_file[RST_PATH_MAX];       /* "": stderr (journald) */
     int  log_level;              /* rst_log_level */
     int  log_timestamps;
     /* [roostctl] */
@@ -80,5 +107,12 @@ int rst_config_load(rst_config *cfg, const char *path, char *err, size_t errlen)
 
 /* Same, from a string (for tests); relative paths resolve against cwd. */
 int rst_config_load_string(rst_config *cfg, const char *text, char *err, size_t errlen);
+
+/* "static", "dynamic" or "ondemand". */
+const char *rst_pm_name(int pm);
+
+/* Worker slots the pools need: two per worker (a draining worker beside
+ * its successor), each slot an id generator after generator_base. */
+int rst_config_slots(const rst_config *cfg);
 
 #endif

@@ -3,12 +3,22 @@
  * Layout, most significant bit first:
  *   41 bits  milliseconds since RST_ID_EPOCH_MS (2026-01-01T00:00:00Z; lasts ~69 years)
  *   12 bits  logical shard (0..4095) -- any id routes to its shard without a lookup
- *    7 bits  generator (0..127): one per process that mints ids, disjoint per host
- *    4 bits  sequence within the millisecond (16 ids/ms per generator)
+ *   10 bits  generator (0..1023): one per process that mints ids, disjoint per host
+ *    1 bit   sequence within the millisecond (2 ids/ms per generator)
  * Two generators never share an id because the generator bits differ; one
  * generator never repeats because (ms, seq) only moves forward: when the clock
  * steps back it keeps using its last millisecond, and when a millisecond's 16
- * sequence numbers are spent it borrows the next millisecond. */
+ * sequence numbers are spent it borrows the next millisecond.
+ *
+ * Until 0.3 the low 11 bits were 7 generator bits and 4 sequence bits (128
+ * generators). The shard field did not move, so every existing id still
+ * routes to its shard; ids minted since are also unique against the old
+ * ones, because their time field is later than any old id's (an id's
+ * uniqueness needs time, shard, generator and sequence together, and the
+ * old ones are all in the past). 1024 generators let a host run pools of
+ * 256 workers and more (two slots a worker: see roostd/scoreboard.h); two
+ * ids a millisecond is 2000 a second per worker, far above what one
+ * process writes, and a burst past it borrows the next milliseconds. */
 #ifndef ROOST_IDS_H
 #define ROOST_IDS_H
 
@@ -16,13 +26,21 @@
 
 #define RST_ID_EPOCH_MS     1767225600000ULL
 #define RST_ID_SHARD_BITS   12
-#define RST_ID_GEN_BITS     7
-#define RST_ID_SEQ_BITS     4
+#define RST_ID_GEN_BITS     10
+#define RST_ID_SEQ_BITS     1
 #define RST_ID_MAX_SHARDS   (1u << RST_ID_SHARD_BITS)
 #define RST_ID_MAX_GEN      (1u << RST_ID_GEN_BITS)
+/* Who mints with which generators on one host: roostd's worker slots
+ * [0, RST_ID_GEN_ROOSTD) (generator_base + slot), the bench seeder
+ * RST_ID_GEN_SEED_FIRST.. (RST_ID_GEN_SEED_COUNT of them), roostctl the
+ * last one. */
+#define RST_ID_GEN_ROOSTD      992u
+#define RST_ID_GEN_SEED_FIRST  992u
+#define RST_ID_GEN_SEED_COUNT  31u
+#define RST_ID_GEN_ROOSTCTL    1023u
 
 typedef struct {
-    unsigned generator;   /* 0..127 */
+    unsigned generator;   /* 0..RST_ID_MAX_GEN-1 */
     uint64_t last_ms;     /* ms since epoch of the last id */
     unsigned seq;         /* last sequence used within last_ms */
 } rst_idgen;

@@ -1,4 +1,6 @@
 /* log.c -- the stderr logger (see log.h). */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +26,21 @@ void rst_log_setup(const char *role, rst_log_level level, int timestamps)
 void rst_log_set_role(const char *role)
 {
     snprintf(log_state.role, sizeof(log_state.role), "%s", role);
+}
+
+/* dup2 onto stderr rather than a FILE of our own: every write of the
+ * logger (and of anything else that prints to stderr, ASan's reports
+ * included) lands in the file, and a forked worker inherits it. */
+int rst_log_open_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -1;
+    int rc = dup2(fd, STDERR_FILENO) < 0 ? -1 : 0;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
 }
 
 int rst_log_parse_level(const char *s, rst_log_level *out)

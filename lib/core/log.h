@@ -18,6 +18,9 @@ typedef enum {
  * module shares, like Redis's serverLog(). */
 void rst_log_setup(const char *role, rst_log_level level, int timestamps);
 void rst_log_set_role(const char *role);
+/* Sends the log (stderr) to the file at path, appending: at start and when
+ * told to reopen it after a rotation. 0, or -1 with errno. */
+int  rst_log_open_file(const char *path);
 int  rst_log_parse_level(const char *s, rst_log_level *out);
 int  rst_log_enabled(rst_log_level level);
 void rst_log(rst_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -88,7 +88,9 @@ START_TEST(metrics_count_requests_by_route)
     ck_assert_msg(strncmp(ct, "text/plain", 10) == 0, "content type %s", ct);
     double after = sample(r.body, "roost_requests_total{route=\"user.get\",status=\"4xx\"}");
     ck_assert_msg(after == (before < 0 ? 0 : before) + 3, "user.get 4xx went from %g to %g", before, after);
-    ck_assert_msg(sample(r.body, "roost_workers{state=\"total\"}") >= 1, "%s", r.body);
+    ck_assert_msg(sample(r.body, "roost_workers{pool=\"main\",state=\"total\"}") >= 1, "%s", r.body);
+    ck_assert_msg(sample(r.body, "roost_workers{pool=\"slow\",state=\"total\"}") >= 1, "%s", r.body);
+    ck_assert_msg(sample(r.body, "roost_max_children{pool=\"slow\"}") == 2, "%s", r.body);
     ck_assert_msg(sample(r.body, "roost_request_duration_seconds_count{route=\"user.get\"}") >= 3,
                   "no latency histogram for user.get");
     ck_assert_msg(strstr(r.body, "roost_request_duration_seconds_bucket{route=\"user.get\",le=\"+Inf\"}") != NULL,

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/secret.h"
+#include "fcgi.h"
 #include "suites.h"
 
 #define MAX_WORKERS 64
@@ -71,7 +72,8 @@ static int configured_workers(void)
     return workers;
 }
 
-/* Workers /status shows serving (not draining), and whether `pid` is one. */
+/* Workers of the main pool /status shows serving (not draining), and
+ * whether `pid` is one. */
 static int serving_workers(pid_t pid, int *has_pid)
 {
     api_resp r;
@@ -84,6 +86,9 @@ static int serving_workers(pid_t pid, int *has_pid)
     const cJSON *w;
     cJSON_ArrayForEach(w, api_json_at(&r, "workers")) {
         const cJSON *st = cJSON_GetObjectItem(w, "state");
+        const cJSON *pool = cJSON_GetObjectItem(w, "pool");
+        if (!cJSON_IsString(pool) || strcmp(pool->valuestring, "main") != 0)
+            continue;
         if (cJSON_IsString(st) && strcmp(st->valuestring, "exiting") != 0)
             n++;
         if ((pid_t)cJSON_GetObjectItem(w, "pid")->valuedouble == pid)
@@ -255,8 +260,10 @@ START_TEST(reload_replaces_workers_without_dropping_requests)
     snprintf(line, sizeof(line), "workers = %d\n", want);
     char *at = strstr(original, line);
     ck_assert_msg(at != NULL, "no '%s' in %s", "workers = N", conf);
-    snprintf(smaller, sizeof(smaller), "%.*sworkers = %d\n%s", (int)(at - original), original,
-             want - 1, at + strlen(line));
+    /* ... and a pm change: dynamic, starting at (and bounded by) that size. */
+    snprintf(smaller, sizeof(smaller), "%.*sworkers = %d\npm = dynamic\nstart_servers = %d\n"
+             "min_spare_servers = 1\nmax_spare_servers = %d\n%s", (int)(at - original), original,
+             want - 1, want - 1, want - 1, at + strlen(line));
 
     pid_t load = start_read_load();
     post_failure bad = { .at = -1 };
@@ -423,7 +430,11 @@ static int log_has(const private_roostd *r, const char *text, int wait_ms)
     }
 }
 
-static void start_private_roostd(private_roostd *r, char secret_fill)
+/* `roostd_keys` go into its [roostd] section (after the defaults above,
+ * which they may override), `extra` after the file; it waits for `want`
+ * workers. The slow-request failpoint is allowed. */
+static void start_private_roostd_with(private_roostd *r, char secret_fill, const char *roostd_keys,
+                                      const char *extra, int want)
 {
     snprintf(r->dir, sizeof(r->dir), "/tmp/roost-roostd-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(r->dir));
@@ -431,13 +442,18 @@ static void start_private_roostd(private_roostd *r, char secret_fill)
     snprintf(r->secret, sizeof(r->secret), "%s/secret", r->dir);
     snprintf(r->sock, sizeof(r->sock), "%s/roostd.sock", r->dir);
     snprintf(r->log, sizeof(r->log), "%s/log", r->dir);
+    /* A log_file of its own is where its log is (and its readiness). */
+    const char *lf = strstr(roostd_keys, "log_file = ");
+    if (lf != NULL)
+        snprintf(r->log, sizeof(r->log), "%.*s", (int)strcspn(lf + 11, "\n"), lf + 11);
     write_secret(r->secret, secret_fill);
-    char text[1024];
+    char text[4096];
     /* generator_base 90: ids this roostd could mint are not the stack's. */
     snprintf(text, sizeof(text),
-             "[roostd]\nlisten = %s\nworkers = 1\nrequest_timeout = 1\ngenerator_base = 90\n"
+             "[roostd]\nlisten = %s\nworkers = 1\nrequest_timeout = 1\ngenerator_base = 90\n%s"
              "[security]\nsecret_file = %s\n[catalog]\ndatabase = c\n"
-             "[shards]\ncount = 1\n[shard a]\nrange = 0\ndatabase = s\n", r->sock, r->secret);
+             "[shards]\ncount = 1\n[shard a]\nrange = 0\ndatabase = s\n%s", r->sock, roostd_keys,
+             r->secret, extra);
     spill(r->conf, text);
     const char *bin = getenv("ROOST_TEST_ROOSTD");
     r->pid = fork();
@@ -450,15 +466,21 @@ static void start_private_roostd(private_roostd *r, char secret_fill)
         }
         unsetenv("LISTEN_FDS");
         unsetenv("NOTIFY_SOCKET");
+        setenv("ROOST_FAILPOINTS", "slow-request", 1);
         execl(bin ? bin : "app/roostd/roostd", "roostd", "-c", r->conf, (char *)NULL);
         _exit(127);
     }
     ck_assert_msg(log_has(r, "ready:", 10000), "private roostd did not start (log in %s)", r->log);
     pid_t w[MAX_WORKERS];
     int n = 0;
-    for (int i = 0; i < 100 && (n = workers_of(r->pid, w)) < 1; i++)
+    for (int i = 0; i < 100 && (n = workers_of(r->pid, w)) < want; i++)
         usleep(50 * 1000);
-    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(n, want);
+}
+
+static void start_private_roostd(private_roostd *r, char secret_fill)
+{
+    start_private_roostd_with(r, secret_fill, "", "", 1);
 }
 
 /* SIGTERM, then the exit status (-1 if it took more than 20 s). */
@@ -687,6 +709,240 @@ START_TEST(migrate_applies_once_and_refuses_changed_files)
 }
 END_TEST
 
+/* ------------------------------------------------------------ pools and pm */
+
+/* A number of pool `pool` in the private roostd's /status (asked over
+ * FastCGI), or -1 when it does not answer within timeout_ms. */
+static int pool_figure(const private_roostd *r, const char *pool, const char *field, int timeout_ms)
+{
+    char body[65536];
+    if (fcgi_get(r->sock, "/status", timeout_ms, body, sizeof(body)) != 200)
+        return -1;
+    cJSON *j = cJSON_Parse(body);
+    const cJSON *p = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "pools"), pool);
+    const cJSON *v = cJSON_GetObjectItem(p, field);
+    int n = cJSON_IsNumber(v) ? (int)v->valuedouble : -1;
+    cJSON_Delete(j);
+    return n;
+}
+
+/* Serving workers of the main pool: idle or busy, not starting or draining. */
+static int pool_serving(const private_roostd *r)
+{
+    int idle = pool_figure(r, "main", "idle_workers", 5000);
+    int active = pool_figure(r, "main", "active_workers", 5000);
+    return idle < 0 || active < 0 ? -1 : idle + active;
+}
+
+/* pm = dynamic: three requests that sleep (one connection a worker) leave
+ * no idle worker, so the pool forks up to max_children; once they are
+ * done, the surplus idle workers are retired after process_idle_timeout,
+ * down to max_spare_servers. Both seen through /status. */
+START_TEST(dynamic_pool_grows_under_load_and_shrinks_when_idle)
+{
+    private_roostd r;
+    start_private_roostd_with(&r, 'd', "pm = dynamic\nmax_children = 4\nstart_servers = 1\n"
+                              "min_spare_servers = 1\nmax_spare_servers = 1\n"
+                              "process_idle_timeout = 1\nmax_conns_per_worker = 1\n"
+                              "request_timeout = 30\n", "", 1);
+    int start = pool_serving(&r);
+    int held[3];
+    for (int i = 0; i < 3; i++) {
+        held[i] = fcgi_send_get(r.sock, "/healthz", "slow-request", NULL);
+        ck_assert_int_ge(held[i], 0);
+    }
+    int most = 0, total = 0;
+    for (int i = 0; i < 40 && most < 4; i++) {
+        usleep(100 * 1000);
+        total = pool_figure(&r, "main", "total_workers", 2000);
+        if (total > most)
+            most = total;
+    }
+    for (int i = 0; i < 3; i++)
+        fcgi_read_answer(held[i], 6000, NULL, 0);
+    /* Watched from /proc, not /status: a request would make a worker busy
+     * again, and keep it from reaching process_idle_timeout. */
+    pid_t w[MAX_WORKERS];
+    int left = -1;
+    for (int i = 0; i < 150 && left != 1; i++) {
+        usleep(100 * 1000);
+        left = workers_of(r.pid, w);
+    }
+    int now = pool_serving(&r);
+    int retired = pool_figure(&r, "main", "retired", 2000);
+    int spawned = pool_figure(&r, "main", "spawned", 2000);
+    int rc = stop_private_roostd(&r);
+    int logged = log_has(&r, "pool main: retiring worker", 0);
+    remove_private_roostd(&r);
+    ck_assert_int_eq(start, 1);
+    ck_assert_msg(most == 4, "the pool grew to %d workers under load, not max_children 4", most);
+    ck_assert_msg(now == 1, "the pool is at %d serving workers, not max_spare_servers 1", now);
+    ck_assert_int_ge(retired, 3);
+    ck_assert_int_ge(spawned, 4);
+    ck_assert(logged);
+    ck_assert_int_eq(rc, 0);
+}
+END_TEST
+
+/* pm = ondemand: no worker until a connection waits; the first request is
+ * served by the worker forked for it, which is retired once idle. */
+START_TEST(ondemand_pool_starts_empty_and_serves_the_first_request)
+{
+    private_roostd r;
+    start_private_roostd_with(&r, 'o', "pm = ondemand\nmax_children = 2\nprocess_idle_timeout = 1\n",
+                              "", 0);
+    pid_t w[MAX_WORKERS];
+    usleep(300 * 1000);
+    int before = workers_of(r.pid, w);
+    char body[65536];
+    int status = fcgi_get(r.sock, "/status", 5000, body, sizeof(body));
+    cJSON *j = cJSON_Parse(body);
+    const cJSON *main_pool = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "pools"), "main");
+    const cJSON *pm = cJSON_GetObjectItem(main_pool, "pm");
+    int pm_ok = cJSON_IsString(pm) && strcmp(pm->valuestring, "ondemand") == 0;
+    int total = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(main_pool, "total_workers"));
+    cJSON_Delete(j);
+    int after = -1;
+    for (int i = 0; i < 60 && after != 0; i++) {
+        usleep(100 * 1000);
+        after = workers_of(r.pid, w);
+    }
+    int rc = stop_private_roostd(&r);
+    remove_private_roostd(&r);
+    ck_assert_int_eq(before, 0);
+    ck_assert_msg(status == 200, "the first request got %d", status);
+    ck_assert(pm_ok);
+    ck_assert_int_eq(total, 1);
+    ck_assert_msg(after == 0, "%d workers still run after process_idle_timeout", after);
+    ck_assert_int_eq(rc, 0);
+}
+END_TEST
+
+/* A request past request_terminate_timeout (1 s here; the failpoint
+ * sleeps 3.5 s) is killed: its connection closes without an answer (nginx
+ * makes that a 502 with the JSON body), the log names the request, the
+ * pool counts the kill, and the slow log got the request while it ran. */
+START_TEST(terminate_timeout_kills_and_slowlog_names_the_request)
+{
+    private_roostd r;
+    char keys[512], slowlog[128];
+    snprintf(slowlog, sizeof(slowlog), "/tmp/roost-slowlog-%d.log", (int)getpid());
+    unlink(slowlog);
+    snprintf(keys, sizeof(keys), "request_slowlog_timeout = 1\nslowlog = %s\n", slowlog);
+    start_private_roostd_with(&r, 't', keys, "", 1);
+    int fd = fcgi_send_get(r.sock, "/healthz", "slow-request", "req-terminate-42");
+    ck_assert_int_ge(fd, 0);
+    int got = fcgi_read_answer(fd, 4000, NULL, 0);
+    int killed_logged = log_has(&r, "stuck on request req-terminate-42 GET /healthz", 2000);
+    int killed = pool_figure(&r, "main", "killed", 5000);
+    char *slow = slurp(slowlog);
+    int rc = stop_private_roostd(&r);
+    unlink(slowlog);
+    remove_private_roostd(&r);
+    ck_assert_msg(got == 0, "the killed request's connection gave %d, not a close", got);
+    ck_assert(killed_logged);
+    ck_assert_int_eq(killed, 1);
+    ck_assert_ptr_nonnull(slow);
+    ck_assert_msg(strstr(slow, "request_id=req-terminate-42 route=healthz GET /healthz") != NULL,
+                  "slow log: %s", slow);
+    ck_assert_msg(strstr(slow, "pool=main") != NULL, "slow log: %s", slow);
+    free(slow);
+    ck_assert_int_eq(rc, 0);
+}
+END_TEST
+
+/* SIGUSR1 after a rotation: roostd's log_file is reopened by the master
+ * and its workers, so new lines land in the new file. */
+START_TEST(sigusr1_reopens_the_log_file)
+{
+    char keys[256], logfile[128], rotated[140];
+    snprintf(logfile, sizeof(logfile), "/tmp/roost-logfile-%d.log", (int)getpid());
+    snprintf(rotated, sizeof(rotated), "%s.1", logfile);
+    snprintf(keys, sizeof(keys), "log_file = %s\nlog_level = debug\n", logfile);
+    private_roostd p;
+    start_private_roostd_with(&p, 'l', keys, "", 1);
+    ck_assert_int_eq(rename(logfile, rotated), 0);
+    kill(p.pid, SIGUSR1);
+    usleep(300 * 1000);
+    /* A worker line (debug: each request) and a master line (the reload). */
+    ck_assert_int_eq(fcgi_get(p.sock, "/status", 5000, NULL, 0), 200);
+    kill(p.pid, SIGHUP);
+    usleep(500 * 1000);
+    char *fresh = slurp(logfile);
+    int rc = stop_private_roostd(&p);
+    char *old = slurp(rotated);
+    unlink(rotated);
+    remove_private_roostd(&p);
+    ck_assert_ptr_nonnull(fresh);
+    ck_assert_ptr_nonnull(old);
+    ck_assert_msg(strstr(old, "ready:") != NULL, "rotated log: %s", old);
+    ck_assert_msg(strstr(fresh, "log files reopened") != NULL, "new log: %s", fresh);
+    ck_assert_msg(strstr(fresh, "GET /status -> 200") != NULL, "no worker line in the new log: %s", fresh);
+    ck_assert_msg(strstr(fresh, "reload:") != NULL, "no master line in the new log: %s", fresh);
+    ck_assert_msg(strstr(old, "GET /status -> 200") == NULL, "a worker wrote to the old log");
+    free(fresh);
+    free(old);
+    ck_assert_int_eq(rc, 0);
+}
+END_TEST
+
+/* A reload whose pools cannot change while running (one added here)
+ * keeps the running configuration and says why. */
+START_TEST(reload_that_adds_a_pool_is_refused)
+{
+    private_roostd r;
+    start_private_roostd_with(&r, 'p', "", "", 1);
+    char *text = slurp(r.conf);
+    ck_assert_ptr_nonnull(text);
+    char more[8192], extra_sock[160];
+    snprintf(extra_sock, sizeof(extra_sock), "%s/extra.sock", r.dir);
+    snprintf(more, sizeof(more), "%s[pool extra]\nlisten = %s\n", text, extra_sock);
+    spill(r.conf, more);
+    kill(r.pid, SIGHUP);
+    int refused = log_has(&r, "reload: pools cannot be added or removed", 3000);
+    int kept = log_has(&r, "reload: keeping the running configuration", 0);
+    int serving = pool_serving(&r);
+    int rc = stop_private_roostd(&r);
+    free(text);
+    remove_private_roostd(&r);
+    ck_assert(refused);
+    ck_assert(kept);
+    ck_assert_int_eq(serving, 1);
+    ck_assert_int_eq(rc, 0);
+}
+END_TEST
+
+/* emergency_restart_threshold: two workers crashing (SIGSEGV) within the
+ * interval make the master replace every worker, the one that did not
+ * crash too. */
+START_TEST(crashes_past_the_threshold_replace_every_worker)
+{
+    private_roostd r;
+    start_private_roostd_with(&r, 'e', "workers = 3\nemergency_restart_threshold = 2\n"
+                              "emergency_restart_interval = 10\n", "", 3);
+    pid_t w[MAX_WORKERS];
+    ck_assert_int_eq(workers_of(r.pid, w), 3);
+    pid_t survivor = w[2];
+    kill(w[0], SIGSEGV);
+    usleep(200 * 1000);
+    kill(w[1], SIGSEGV);
+    int replaced = log_has(&r, "crashed within 10 s (emergency_restart_threshold): replacing every worker",
+                           3000);
+    int gone = 0;
+    for (int i = 0; i < 60 && !gone; i++) {
+        usleep(100 * 1000);
+        pid_t now[MAX_WORKERS];
+        int n = workers_of(r.pid, now);
+        gone = n == 3 && !contains(now, n, survivor);
+    }
+    int rc = stop_private_roostd(&r);
+    remove_private_roostd(&r);
+    ck_assert(replaced);
+    ck_assert_msg(gone, "the worker that did not crash (pid %d) was not replaced", (int)survivor);
+    ck_assert_int_eq(rc, 0);
+}
+END_TEST
+
 Suite *suite_roostd(void)
 {
     Suite *s = suite_create("roostd");
@@ -701,5 +957,11 @@ Suite *suite_roostd(void)
     tcase_add_test(tc, stop_accounts_for_a_killed_straggler);
     tcase_add_test(tc, reload_leaves_no_old_keys_in_the_master);
     tcase_add_test(tc, migrate_applies_once_and_refuses_changed_files);
+    tcase_add_test(tc, dynamic_pool_grows_under_load_and_shrinks_when_idle);
+    tcase_add_test(tc, ondemand_pool_starts_empty_and_serves_the_first_request);
+    tcase_add_test(tc, terminate_timeout_kills_and_slowlog_names_the_request);
+    tcase_add_test(tc, sigusr1_reopens_the_log_file);
+    tcase_add_test(tc, reload_that_adds_a_pool_is_refused);
+    tcase_add_test(tc, crashes_past_the_threshold_replace_every_worker);
     return s;
 }

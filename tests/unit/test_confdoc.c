@@ -12,7 +12,7 @@
 #include "core/config.h"
 #include "suites.h"
 
-#define MAX_DOC_KEYS 64
+#define MAX_DOC_KEYS 128
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 typedef struct {

@@ -26,8 +26,8 @@ static int load(const char *text)
 START_TEST(minimal_config_gets_defaults)
 {
     ck_assert_int_eq(load(SHARDS_OK), 0);
-    ck_assert_int_eq(cfg.workers, 4);
-    ck_assert_int_eq(cfg.request_timeout, 30);
+    ck_assert_int_eq(cfg.pools[0].max_children, 4);
+    ck_assert_int_eq(cfg.pools[0].request_terminate_timeout, 30);
     ck_assert_int_eq(cfg.token_ttl, 1800);
     ck_assert_str_eq(cfg.redis_prefix, "roost:");
     ck_assert_int_eq(cfg.redis_port, 6379);
@@ -44,12 +44,65 @@ START_TEST(typed_keys_are_read)
 {
     ck_assert_int_eq(load("[roostd]\nworkers = 9\nlisten = 127.0.0.1:9001\nmax_requests = 0\n"
                           "log_level = debug\n[redis]\nport = 7000\nprefix = t:\n" SHARDS_OK), 0);
-    ck_assert_int_eq(cfg.workers, 9);
-    ck_assert_str_eq(cfg.listen, "127.0.0.1:9001");
-    ck_assert_int_eq(cfg.max_requests, 0);
+    ck_assert_int_eq(cfg.pools[0].max_children, 9);
+    ck_assert_str_eq(cfg.pools[0].listen, "127.0.0.1:9001");
+    ck_assert_int_eq(cfg.pools[0].max_requests, 0);
     ck_assert_int_eq(cfg.log_level, 7);
     ck_assert_int_eq(cfg.redis_port, 7000);
     ck_assert_str_eq(cfg.redis_prefix, "t:");
+}
+END_TEST
+
+START_TEST(pools_are_read_with_php_fpm_rules)
+{
+    /* [roostd] is the pool "main"; [pool NAME] adds one with its own socket. */
+    ck_assert_int_eq(load("[roostd]\nlisten = /tmp/a.sock\npm = dynamic\nmax_children = 8\n"
+                          "min_spare_servers = 2\nmax_spare_servers = 4\nprocess_idle_timeout = 3\n"
+                          "request_slowlog_timeout = 2\n"
+                          "[pool slow]\nlisten = /tmp/b.sock\npm = ondemand\nmax_children = 3\n"
+                          "max_conns_per_worker = 1\nlisten_backlog = 4\n" SHARDS_OK), 0);
+    ck_assert_int_eq(cfg.npools, 2);
+    ck_assert_str_eq(cfg.pools[0].name, "main");
+    ck_assert_int_eq(cfg.pools[0].pm, RST_PM_DYNAMIC);
+    ck_assert_int_eq(cfg.pools[0].start_servers, 3);     /* php-fpm's default: halfway */
+    ck_assert_int_eq(cfg.pools[0].request_slowlog_timeout, 2);
+    ck_assert_str_eq(cfg.pools[1].name, "slow");
+    ck_assert_str_eq(cfg.pools[1].listen, "/tmp/b.sock");
+    ck_assert_int_eq(cfg.pools[1].pm, RST_PM_ONDEMAND);
+    ck_assert_int_eq(cfg.pools[1].max_conns_per_worker, 1);
+    ck_assert_int_eq(cfg.pools[1].listen_backlog, 4);
+    ck_assert_int_eq(cfg.pools[1].request_terminate_timeout, 30);   /* a pool's own default */
+    ck_assert_int_eq(rst_config_slots(&cfg), 22);
+
+    ck_assert_int_eq(load("[roostd]\npm = sometimes\n" SHARDS_OK), -1);
+    ck_assert_msg(strstr(err, "pm: must be static, dynamic or ondemand") != NULL, "%s", err);
+    ck_assert_int_eq(load("[roostd]\npm = dynamic\nmax_children = 4\nmin_spare_servers = 5\n"
+                          SHARDS_OK), -1);
+    ck_assert_msg(strstr(err, "min_spare_servers (5) <= max_spare_servers") != NULL, "%s", err);
+    ck_assert_int_eq(load("[roostd]\npm = dynamic\nmax_children = 8\nmin_spare_servers = 2\n"
+                          "max_spare_servers = 4\nstart_servers = 6\n" SHARDS_OK), -1);
+    ck_assert_msg(strstr(err, "start_servers (6)") != NULL, "%s", err);
+    ck_assert_int_eq(load("[pool slow]\nmax_children = 2\n" SHARDS_OK), -1);
+    ck_assert_msg(strstr(err, "[pool slow] listen: missing") != NULL, "%s", err);
+    ck_assert_int_eq(load("[roostd]\nlisten = /tmp/a.sock\n[pool slow]\nlisten = /tmp/a.sock\n"
+                          SHARDS_OK), -1);
+    ck_assert_msg(strstr(err, "the same socket") != NULL, "%s", err);
+    ck_assert_int_eq(load("[pool Main]\nlisten = /tmp/x.sock\n" SHARDS_OK), -1);
+    ck_assert_int_eq(load("[pool main]\nlisten = /tmp/x.sock\n" SHARDS_OK), -1);
+    ck_assert_int_eq(load("[pool slow]\nlisten = /tmp/x.sock\nworkerz = 1\n" SHARDS_OK), -1);
+    ck_assert_msg(strstr(err, "[pool slow] workerz: unknown key") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(pools_fit_the_id_generators)
+{
+    /* 256 workers in a pool fit (two generators each), with a slow pool. */
+    ck_assert_int_eq(load("[roostd]\nlisten = /tmp/a.sock\nmax_children = 256\n"
+                          "[pool slow]\nlisten = /tmp/b.sock\nmax_children = 16\n" SHARDS_OK), 0);
+    ck_assert_int_eq(load("[roostd]\nlisten = /tmp/a.sock\nmax_children = 480\n"
+                          "[pool slow]\nlisten = /tmp/b.sock\nmax_children = 17\n" SHARDS_OK), -1);
+    ck_assert_msg(strstr(err, "at most 992") != NULL, "%s", err);
+    ck_assert_int_eq(load("[roostd]\nmax_children = 481\n" SHARDS_OK), -1);
 }
 END_TEST
 
@@ -329,6 +382,8 @@ Suite *suite_config(void)
     tcase_add_test(tc, syntax_error_beside_bad_keys_keeps_its_line);
     tcase_add_test(tc, file_problems_keep_their_lines);
     tcase_add_test(tc, missing_file_is_reported);
+    tcase_add_test(tc, pools_are_read_with_php_fpm_rules);
+    tcase_add_test(tc, pools_fit_the_id_generators);
     suite_add_tcase(s, tc);
     return s;
 }

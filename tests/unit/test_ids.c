@@ -24,12 +24,12 @@
  * the same millisecond need not be ordered; this key always is. */
 static uint64_t time_seq(uint64_t id)
 {
-    return ((id >> 23) << 4) | (id & 0xF);
+    return ((id >> 23) << 1) | (id & 0x1);
 }
 
 static unsigned generator_of(uint64_t id)
 {
-    return (unsigned)((id >> 4) & 0x7F);
+    return (unsigned)((id >> 1) & 0x3FF);
 }
 
 START_TEST(test_init)
@@ -37,10 +37,10 @@ START_TEST(test_init)
     rst_idgen g;
 
     ck_assert_int_eq(rst_idgen_init(&g, 0), 0);
-    ck_assert_int_eq(rst_idgen_init(&g, 127), 0);
-    ck_assert_uint_eq(g.generator, 127);
-    ck_assert_int_eq(rst_idgen_init(&g, 128), -1);
-    ck_assert_int_eq(rst_idgen_init(&g, 1000), -1);
+    ck_assert_int_eq(rst_idgen_init(&g, 1023), 0);
+    ck_assert_uint_eq(g.generator, 1023);
+    ck_assert_int_eq(rst_idgen_init(&g, 1024), -1);
+    ck_assert_int_eq(rst_idgen_init(&g, 100000), -1);
     ck_assert_int_eq(rst_idgen_init(NULL, 1), -1);
 }
 END_TEST
@@ -52,12 +52,15 @@ START_TEST(test_layout)
 
     ck_assert_int_eq(rst_idgen_init(&g, 5), 0);
     id = rst_idgen_next_at(&g, 77, RST_ID_EPOCH_MS + 1000);
-    ck_assert(id == ((1000ULL << 23) | (77ULL << 11) | (5ULL << 4) | 0));
+    ck_assert(id == ((1000ULL << 23) | (77ULL << 11) | (5ULL << 1) | 0));
     ck_assert_uint_eq(rst_id_shard(id), 77);
     ck_assert(rst_id_unix_ms(id) == RST_ID_EPOCH_MS + 1000);
     ck_assert_uint_eq(generator_of(id), 5);
     id = rst_idgen_next_at(&g, 4095, RST_ID_EPOCH_MS + 1000);
-    ck_assert(id == ((1000ULL << 23) | (4095ULL << 11) | (5ULL << 4) | 1));
+    ck_assert(id == ((1000ULL << 23) | (4095ULL << 11) | (5ULL << 1) | 1));
+    /* An id of the old layout (7 generator bits, 4 sequence bits) still
+     * routes: the shard field did not move. */
+    ck_assert_uint_eq(rst_id_shard((1000ULL << 23) | (77ULL << 11) | (95ULL << 4) | 15), 77);
 }
 END_TEST
 
@@ -82,35 +85,35 @@ START_TEST(test_shard_round_trip)
 }
 END_TEST
 
-START_TEST(test_sixteen_per_ms_then_borrow)
+START_TEST(test_two_per_ms_then_borrow)
 {
     rst_idgen g;
     uint64_t id, prev = 0;
     unsigned i;
 
     ck_assert_int_eq(rst_idgen_init(&g, 9), 0);
-    for (i = 0; i < 16; i++) {
+    for (i = 0; i < 2; i++) {
         id = rst_idgen_next_at(&g, 1, T0);
         ck_assert(rst_id_unix_ms(id) == T0);
-        ck_assert_uint_eq(id & 0xF, i);
+        ck_assert_uint_eq(id & 0x1, i);
         ck_assert(id > prev);
         prev = id;
     }
-    /* The 17th id in the same millisecond borrows the next one. */
+    /* The third id in the same millisecond borrows the next one. */
     id = rst_idgen_next_at(&g, 1, T0);
     ck_assert(rst_id_unix_ms(id) == T0 + 1);
-    ck_assert_uint_eq(id & 0xF, 0);
+    ck_assert_uint_eq(id & 0x1, 0);
     ck_assert(id > prev);
     prev = id;
     /* When the clock reaches the borrowed millisecond, it carries on there. */
     id = rst_idgen_next_at(&g, 1, T0 + 1);
     ck_assert(rst_id_unix_ms(id) == T0 + 1);
-    ck_assert_uint_eq(id & 0xF, 1);
+    ck_assert_uint_eq(id & 0x1, 1);
     ck_assert(id > prev);
     /* A clock ahead resets the sequence. */
     id = rst_idgen_next_at(&g, 1, T0 + 5);
     ck_assert(rst_id_unix_ms(id) == T0 + 5);
-    ck_assert_uint_eq(id & 0xF, 0);
+    ck_assert_uint_eq(id & 0x1, 0);
 }
 END_TEST
 
@@ -126,7 +129,7 @@ START_TEST(test_clock_steps_back)
     ck_assert(b > a);
     ck_assert(c > b);
     ck_assert(rst_id_unix_ms(b) == T0 + 100);    /* stays on its last millisecond */
-    ck_assert(rst_id_unix_ms(c) == T0 + 100);
+    ck_assert(rst_id_unix_ms(c) == T0 + 101);    /* its two ids spent: the next one */
 }
 END_TEST
 
@@ -343,7 +346,7 @@ Suite *suite_ids(void)
     tcase_add_test(tc, test_init);
     tcase_add_test(tc, test_layout);
     tcase_add_test(tc, test_shard_round_trip);
-    tcase_add_test(tc, test_sixteen_per_ms_then_borrow);
+    tcase_add_test(tc, test_two_per_ms_then_borrow);
     tcase_add_test(tc, test_clock_steps_back);
     tcase_add_test(tc, test_wandering_clock_never_repeats);
     tcase_add_test(tc, test_before_epoch_and_end_of_time);
