@@ -306,6 +306,19 @@ static const char *route_request(rst_ctx *c)
  * 403/404 answers check may give (API.md §1.1's order), and the pipeline
  * refuses to enter act while any is pending. POSTs with a valid key go
  * through the idempotency layer around act. */
+/* The slow-request failpoint's sleep (see failpoints below). */
+#define FP_SLOW_REQUEST_MS 3500
+
+static void act(rst_ctx *c)
+{
+    if (c->svc->failpoints & RST_FP_SLOW_REQUEST) {
+        struct timespec ts = { FP_SLOW_REQUEST_MS / 1000, (FP_SLOW_REQUEST_MS % 1000) * 1000000L };
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+    }
+    c->route->act(c);
+}
+
 static void run_route(rst_ctx *c)
 {
     const rst_route_def *d = c->route;
@@ -321,13 +334,13 @@ static void run_route(rst_ctx *c)
         return;
     }
     if (key == NULL || (d->flags & RST_H_NO_REPLAY)) {
-        d->act(c);
+        act(c);
         return;
     }
     rst_idem st;
     if (rst_idem_begin(c, &st))
         return;
-    d->act(c);
+    act(c);
     rst_idem_finish(c, &st);
 }
 
@@ -341,11 +354,12 @@ static void run_route(rst_ctx *c)
  *   kill-between-halves  the worker dies between the two halves of a follow
  *   breaker-open         this worker's Redis breaker is open (as right after
  *                        a failure) while Redis itself is up
- *   slow-request         the request sleeps FP_SLOW_REQUEST_MS before its
- *                        route runs (the slow log, request_terminate_timeout) */
+ *   slow-request         the request sleeps FP_SLOW_REQUEST_MS just before
+ *                        its route acts, its Idempotency-Key claimed (the
+ *                        slow log, request_terminate_timeout, a repeat while
+ *                        the first still runs) */
 static const char *const failpoint_names[] = { "write-reply-lost", "kill-between-halves",
                                                "breaker-open", "slow-request" };
-#define FP_SLOW_REQUEST_MS 3500
 
 /* The failpoint's index, when the header names one this process allows. */
 static int failpoint_allowed(const char *name)
@@ -378,10 +392,7 @@ static void failpoints_arm(rst_services *svc, const rst_request *req, int on)
         return;
     }
     if (fp == 3) {
-        struct timespec ts = { FP_SLOW_REQUEST_MS / 1000, (FP_SLOW_REQUEST_MS % 1000) * 1000000L };
-        if (on)
-            while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-                ;
+        svc->failpoints = on ? RST_FP_SLOW_REQUEST : 0;
         return;
     }
     rst_db *dbs[RST_MAX_SERVERS + 1];

@@ -64,12 +64,17 @@ typedef struct {
 
 static int parse_stored(const char *v, size_t len, stored_answer *out)
 {
-    if (len < 35 || (v[0] != 'P' && v[0] != 'D') || v[1] != ' ')
+    /* "P <hash>" is 34 bytes exactly; a "D ..." record is longer. (This
+     * once asked for 35 even of a P record: every claim read as corrupt,
+     * was dropped, and a repeat ran again instead of getting 409.) */
+    if (len < 34 || (v[0] != 'P' && v[0] != 'D') || v[1] != ' ')
         return -1;
     out->kind = v[0];
     out->hash = v + 2;
     if (out->kind == 'P')
         return len == 34 ? 0 : -1;
+    if (len < 35)
+        return -1;
     size_t at = 34, n;
     uint64_t status, loclen;
     if (v[at++] != ' ' || (n = rst_parse_u64(v + at, &status)) == 0 || status < 200 ||

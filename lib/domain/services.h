@@ -42,6 +42,7 @@ void rst_services_close(rst_services *s);
 /* Failpoints a test request may arm (app/api/app.c): services check them
  * at the one place each names. */
 #define RST_FP_KILL_BETWEEN_HALVES (1u << 0)   /* follows.c: die after the out half */
+#define RST_FP_SLOW_REQUEST        (1u << 1)   /* api/app.c: sleep before the route acts */
 
 /* Which copy of a shard a call needs. Writes, and reads that must see
  * the caller's own writes, take the primary; replicas come with the

@@ -353,6 +353,50 @@ START_TEST(test_idempotent_post)
 }
 END_TEST
 
+/* API.md 1.6: a repeat while the first is still running gets 409. The
+ * first post sleeps 3.5 s with its key claimed (the slow-request
+ * failpoint); the repeat comes during it. Found by ./dev chaos: every
+ * claim read as a corrupt record, was dropped, and the repeat ran again
+ * -- a worker killed mid-request then got its cart add counted twice. */
+START_TEST(test_idempotent_repeat_while_running)
+{
+    char name[ACCT_NAMELEN], uid[ACCT_IDLEN], tok[ACCT_TOKLEN], path[64], key[96];
+    acct_new_user("twr", name, uid, tok);
+    snprintf(path, sizeof(path), "/tweets/%s", uid);
+    snprintf(key, sizeof(key), "Idempotency-Key: slow-%s", name);
+    const char *slow[] = { key, "X-Roost-Failpoint: slow-request", NULL };
+    const char *plain[] = { key, NULL };
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t kid = fork();
+    ck_assert_int_ge(kid, 0);
+    if (kid == 0) {
+        api_resp a;
+        long st = acct_req(&a, "POST", path, "{\"message\":\"slow one\"}", tok, slow) == 0 ? a.status : -1;
+        if (write(fds[1], &st, sizeof(st)) != (ssize_t)sizeof(st))
+            _exit(1);
+        _exit(0);
+    }
+    close(fds[1]);
+    usleep(1000 * 1000);                  /* the first is asleep with its key claimed */
+    api_resp b, c;
+    api_ok(acct_req(&b, "POST", path, "{\"message\":\"slow one\"}", tok, plain));
+    long first = -1;
+    ck_assert_int_eq(read(fds[0], &first, sizeof(first)), (ssize_t)sizeof(first));
+    close(fds[0]);
+    waitpid(kid, NULL, 0);
+    api_ok(acct_req(&c, "POST", path, "{\"message\":\"slow one\"}", tok, plain));
+    ck_assert_int_eq(first, 201);
+    api_assert_error(&b, 409, "conflict");
+    ck_assert_msg(c.status == 201, "after the first: %ld %s", c.status, c.body);
+    char rp[16];
+    ck_assert(api_header(&c, "Idempotent-Replayed", rp, sizeof(rp)) && strcmp(rp, "true") == 0);
+    ck_assert_int_eq(tweets_count(uid), 1);
+    api_free(&b);
+    api_free(&c);
+}
+END_TEST
+
 /* ------------------------------------------------------------ edit, delete */
 
 START_TEST(test_edit)
@@ -951,6 +995,7 @@ Suite *suite_tweets(void)
     tcase_add_test(tc, test_who_may_post);
     tcase_add_test(tc, test_message_rules);
     tcase_add_test(tc, test_idempotent_post);
+    tcase_add_test(tc, test_idempotent_repeat_while_running);
     tcase_add_test(tc, test_edit);
     tcase_add_test(tc, test_delete);
     tcase_add_test(tc, test_rename_shows_everywhere);

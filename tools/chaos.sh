@@ -1,0 +1,141 @@
+# shellcheck shell=bash
+# tools/chaos.sh -- ./dev chaos: scripted faults under a mixed load, with an
+# accounting of every write (sourced by ./dev, after tools/stack.sh).
+#
+# The load, the accounting and the table are tests/chaos/chaos.c: `chaos
+# load` runs clients that read, sign in, post, follow and add to carts,
+# logging every request and every write's answer; this file applies the
+# faults one after another while it runs, writing "name start end
+# recovered" (ms) to DIR/faults; then `chaos check` reads every write back
+# (an acknowledged one missing is lost, one present twice a duplicate) and
+# `chaos report` prints the table. Loopback only: every fault is to the
+# stack's own processes.
+
+# The faults, in order. Each is chaos_fault_NAME; docs/RELIABILITY.md says
+# what each should cost.
+CHAOS_FAULTS=(worker-kill9 reload redis-restart redis-flush shard-restart
+              mariadb-kill9 master-kill9 slow-pool-fill)
+
+# The master's children: its workers.
+chaos_workers() {
+    local master=$1
+    cat "/proc/$master/task/$master/children" 2>/dev/null || true
+}
+
+chaos_fault_worker-kill9() {
+    svc_running roostd || return 0
+    local w n=0
+    for w in $(chaos_workers "$PID"); do
+        (( n++ < 2 )) && kill -KILL "$w" 2>/dev/null
+    done
+    sleep 1
+}
+
+chaos_fault_reload() {
+    svc_running roostd && kill -HUP "$PID"
+    sleep 2
+}
+
+chaos_fault_redis-restart() {
+    svc_stop redis >/dev/null
+    sleep 2
+    svc_start redis >/dev/null
+}
+
+chaos_fault_redis-flush() {
+    redis-cli -h 127.0.0.1 -p "$PORT_REDIS" flushall >/dev/null
+    sleep 1
+}
+
+chaos_fault_shard-restart() {
+    svc_stop db2 >/dev/null
+    sleep 1
+    svc_start db2 >/dev/null
+}
+
+chaos_fault_mariadb-kill9() {
+    if svc_running db2; then
+        kill -KILL "$PID"
+        wait_gone "$PID" 10 || true
+    fi
+    sleep 1
+    svc_start db2 >/dev/null
+}
+
+chaos_fault_master-kill9() {
+    if svc_running roostd; then
+        kill -KILL "$PID"
+        wait_gone "$PID" 10 || true
+    fi
+    svc_start roostd >/dev/null
+}
+
+# Forty sign-ins at once against the slow pool: the ones its queue cannot
+# hold are answered 503 with Retry-After.
+chaos_fault_slow-pool-fill() {
+    local i pids=()
+    for i in $(seq 1 40); do
+        curl -s -o /dev/null -m 10 -H 'Accept: application/json' -H 'Content-Type: application/json' \
+            -d "{\"name\":\"nobody$i\",\"password\":\"wrong password\"}" "$URL/users/SignIn" &
+        pids+=($!)
+    done
+    wait "${pids[@]}" 2>/dev/null || true
+}
+
+# Ready again: /readyz answers 200 (every dependency up) and a sign-in
+# reaches the slow pool.
+chaos_ready() {
+    [[ $(curl -s -o /dev/null -m 2 -w '%{http_code}' -H 'Accept: application/json' "$URL/readyz") == 200 ]]
+}
+
+chaos_fault() {
+    local name=$1 dir=$2 start end rec
+    start=$(now_ms)
+    stack_lock
+    "chaos_fault_$name"
+    stack_unlock
+    end=$(now_ms)
+    local deadline=$(( end + 60000 ))
+    until chaos_ready; do
+        (( $(now_ms) < deadline )) || { warn "chaos: $name: not ready 60 s after the fault"; break; }
+        sleep 0.1
+    done
+    rec=$(now_ms)
+    echo "$name $start $end $rec" >>"$dir/faults"
+    [[ -t 1 ]] && say "chaos: $name: recovered $(( (rec - end) ))ms after the fault ended"
+    sleep 2                              # calm between faults: the next "before"
+}
+
+# chaos_run BUILD_DIR OUT_DIR CLIENTS ROUNDS: the whole exercise on the
+# running stack; 0 when no write was lost or duplicated and no error was
+# one its fault does not explain.
+chaos_run() {
+    local bdir=$1 dir=$2 clients=$3 rounds=$4 bin=$1/tests/chaos/chaos rc=0
+    [[ -x $bin ]] || die "chaos: $bin is not built"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    local n=$(( ${#CHAOS_FAULTS[@]} * rounds )) k=0 r f t0
+    t0=$(now_ms)
+    say "chaos: $clients clients, $n faults (${CHAOS_FAULTS[*]}) x $rounds"
+    "$bin" load "$URL" "$dir" "$clients" 1800 &
+    local load=$!
+    # Warm up: the clients sign up and in, then load for a few seconds.
+    sleep 5
+    for (( r = 0; r < rounds; r++ )); do
+        for f in "${CHAOS_FAULTS[@]}"; do
+            k=$(( k + 1 ))
+            if [[ -t 1 ]]; then
+                local spent=$(( $(now_ms) - t0 ))
+                say "chaos: fault $k/$n: $f (ETA $(( spent * (n - k + 1) / k / 1000 )) s)"
+            fi
+            chaos_fault "$f" "$dir"
+        done
+    done
+    touch "$dir/stop"
+    wait "$load" || { warn "chaos: the load ended with an error"; rc=1; }
+    say "chaos: reading every write back"
+    "$bin" check "$URL" "$dir" | tee "$dir/check.txt" | grep -v '^writes:' || true
+    "$bin" report "$dir" | tee "$dir/report.md" || rc=1
+    (( rc == 0 )) && say "chaos: passed ($(elapsed "$t0"))" || warn "chaos: FAILED (see $dir)"
+    return "$rc"
+}
