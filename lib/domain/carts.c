@@ -298,11 +298,11 @@ static rst_db_rc item_count(rst_db *db, rst_arena *a, uint64_t user_id, uint64_t
 }
 
 /* The steps of an add, with the owner's row locked. RST_OK with *item_id
- * and *stamp (the updated_at it writes) set, or the error (the caller rolls
- * back). */
+ * and *stamp (the updated_at it writes) set, and *written the item as the
+ * write leaves it; or the error (the caller rolls back). */
 static rst_err add_locked(rst_services *s, rst_db *db, rst_arena *a, uint64_t user_id,
                           uint64_t product_id, int quantity, int state, uint64_t *item_id,
-                          uint64_t *stamp, int *created, rst_why *why)
+                          uint64_t *stamp, int *created, rst_cart_item *written, rst_why *why)
 {
     uint64_t now = rst_time_now_ms(), count;
     *stamp = now;
@@ -326,6 +326,11 @@ static rst_err add_locked(rst_services *s, rst_db *db, rst_arena *a, uint64_t us
         rc = rst_db_exec(db, SQL_ADD_MORE, p, 4, NULL);
         *item_id = old.id;
         *created = 0;
+        *written = old;
+        written->quantity += quantity;
+        if (state >= 0)
+            written->saved = state > 0;
+        written->updated_ms = now;
         return rc == RST_DB_OK ? RST_OK : rst_store_fail(db, rc, "cart add");
     }
     if ((rc = item_count(db, a, user_id, &count)) != RST_DB_OK)
@@ -338,6 +343,9 @@ static rst_err add_locked(rst_services *s, rst_db *db, rst_arena *a, uint64_t us
                        rst_p_time(now) };
     rc = rst_db_exec(db, SQL_UPSERT, p, 7, NULL);
     *created = 1;
+    *written = (rst_cart_item){ .id = *item_id, .user_id = user_id, .product_id = product_id,
+                                .quantity = quantity, .saved = state > 0, .created_ms = now,
+                                .updated_ms = now };
     return rc == RST_DB_OK ? RST_OK : rst_store_fail(db, rc, "cart add");
 }
 
@@ -352,15 +360,18 @@ rst_err rst_cart_add(rst_services *s, rst_arena *a, uint64_t user_id, uint64_t p
     if (rc != RST_DB_OK)
         return rst_store_fail(db, rc, "cart add: begin");
     uint64_t item_id = 0, stamp = 0;
+    rst_cart_item written;
     err = add_locked(s, db, a, user_id, product_id, quantity, state, &item_id, &stamp, created,
-                     why);
+                     &written, why);
     if (err == RST_OK && (rc = rst_db_commit(db)) == RST_DB_UNKNOWN) {
         /* The write stamped the item with its own updated_at. */
         rst_param probe[2] = { rst_p_u64(item_id), rst_p_time(stamp) };
         cart_changed(s, user_id);           /* whatever the probe says */
         if (rst_store_outcome(db, SQL_PROBE, probe, 2, "cart add") != RST_OK)
             return RST_E_UNAVAILABLE;       /* not applied, or still unknown: retry */
-        return item_by_id(s, a, item_id, out);
+        if (item_by_id(s, a, item_id, out) != RST_OK)
+            *out = written;                 /* applied: say so, as below */
+        return RST_OK;
     }
     if (err == RST_OK && rc != RST_DB_OK)
         err = rst_store_fail(db, rc, "cart add: commit");
@@ -369,7 +380,12 @@ rst_err rst_cart_add(rst_services *s, rst_arena *a, uint64_t user_id, uint64_t p
         return err;
     }
     cart_changed(s, user_id);
-    return item_by_id(s, a, item_id, out);
+    /* Committed: the answer must say so. Read back (the row as stored),
+     * or, when the server went away right after the commit, from what the
+     * write set -- a 502 here would make the client add it again. */
+    if (item_by_id(s, a, item_id, out) != RST_OK)
+        *out = written;
+    return RST_OK;
 }
 
 /* ------------------------------------------------------------ change */

@@ -216,6 +216,22 @@ rst_err rst_users_find_by_name(rst_services *s, rst_arena *a, const char *name, 
 
 /* ------------------------------------------------------------ sign-up */
 
+/* The answer to a sign-up that committed: the row read back, or, when the
+ * server went away right after the commit, the user as written -- a 502
+ * would make the client's retry a 409 for its own name. */
+static rst_err signed_up(rst_services *s, rst_arena *a, uint64_t id, const char *name, int admin,
+                         uint64_t now, rst_user *out)
+{
+    if (rst_users_get(s, a, id, out) == RST_OK)
+        return RST_OK;
+    memset(out, 0, sizeof(*out));
+    out->id = id;
+    out->name = rst_arena_strdup(a, name);
+    out->admin = admin;
+    out->created_ms = out->updated_ms = now;
+    return out->name != NULL ? RST_OK : RST_E_INTERNAL;
+}
+
 rst_err rst_users_signup(rst_services *s, rst_arena *a, const char *name,
                          const char *password, size_t pwlen, int admin, rst_user *out,
                          rst_why *why)
@@ -247,7 +263,7 @@ rst_err rst_users_signup(rst_services *s, rst_arena *a, const char *name,
         err = rst_store_outcome(db, SQL_USER_EXISTS, probe, 1, "sign-up");
         if (err != RST_OK)
             return RST_E_UNAVAILABLE;       /* not applied, or still unknown: retry */
-        return rst_users_get(s, a, id, out);
+        return signed_up(s, a, id, name, admin, now, out);
     }
     if (rc != RST_DB_OK) {
         rst_db_rollback(db);
@@ -255,7 +271,7 @@ rst_err rst_users_signup(rst_services *s, rst_arena *a, const char *name,
             return rst_fail(why, RST_E_CONFLICT, "name", "is taken");
         return rst_store_fail(db, rc, "sign-up");
     }
-    return rst_users_get(s, a, id, out);
+    return signed_up(s, a, id, name, admin, now, out);
 }
 
 /* ------------------------------------------------------------ sign-in */
