@@ -354,12 +354,15 @@ static void run_route(rst_ctx *c)
  *   kill-between-halves  the worker dies between the two halves of a follow
  *   breaker-open         this worker's Redis breaker is open (as right after
  *                        a failure) while Redis itself is up
+ *   down-after-commit    every database is gone once a commit succeeded
+ *                        (the answer must still say the write happened)
  *   slow-request         the request sleeps FP_SLOW_REQUEST_MS just before
  *                        its route acts, its Idempotency-Key claimed (the
  *                        slow log, request_terminate_timeout, a repeat while
  *                        the first still runs) */
 static const char *const failpoint_names[] = { "write-reply-lost", "kill-between-halves",
-                                               "breaker-open", "slow-request" };
+                                               "breaker-open", "slow-request",
+                                               "down-after-commit" };
 
 /* The failpoint's index, when the header names one this process allows. */
 static int failpoint_allowed(const char *name)
@@ -401,10 +404,12 @@ static void failpoints_arm(rst_services *svc, const rst_request *req, int on)
     for (int i = 0; i < svc->nshards; i++)
         dbs[n++] = svc->shards[i];
     for (int i = 0; i < n; i++) {
-        if (on)
-            rst_db_failpoint_lose_reply(dbs[i]);
-        else
+        if (!on)
             rst_db_failpoints_clear(dbs[i]);
+        else if (fp == 4)
+            rst_db_failpoint_down_after_commit(dbs[i]);
+        else
+            rst_db_failpoint_lose_reply(dbs[i]);
     }
 }
 

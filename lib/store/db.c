@@ -37,6 +37,8 @@ struct rst_db {
     uint64_t           last_used_ms;
     int                in_txn;  /* between begin and commit/rollback */
     int                lose_reply;  /* failpoint: the next commit's answer is lost */
+    int                down_after_commit;  /* failpoint: the server is gone once a commit succeeds */
+    int                gone;        /* ... and it has: every statement fails as if down */
     uint64_t           sessions;    /* connections opened so far: names the current one */
     char               err[512];
 };
@@ -431,6 +433,11 @@ static rst_db_rc run_stmt(rst_db *db, rst_arena *a, const char *sql, const rst_p
                           int nparams, const char *cols, rst_rows *out, uint64_t *affected,
                           int *sent)
 {
+    if (db->gone) {
+        snprintf(db->err, sizeof(db->err), "%s: failpoint: the server went away after a commit",
+                 db->conf->name);
+        return RST_DB_DOWN;
+    }
     rst_db_rc rc = connect_db(db);
     if (rc != RST_DB_OK)
         return rc;
@@ -474,7 +481,12 @@ rst_db_rc rst_db_query(rst_db *db, rst_arena *arena, const char *sql,
 uint64_t rst_db_session(const rst_db *db) { return db->conn != NULL ? db->sessions : 0; }
 
 void rst_db_failpoint_lose_reply(rst_db *db) { db->lose_reply = 1; }
-void rst_db_failpoints_clear(rst_db *db) { db->lose_reply = 0; }
+void rst_db_failpoint_down_after_commit(rst_db *db) { db->down_after_commit = 1; }
+
+void rst_db_failpoints_clear(rst_db *db)
+{
+    db->lose_reply = db->down_after_commit = db->gone = 0;
+}
 
 /* After a write was carried out: the failpoint, when armed, loses its
  * answer. */
@@ -816,6 +828,7 @@ rst_db_rc rst_db_commit(rst_db *db)
         return commit_failed(db);
     if (db->lose_reply)
         return reply_lost(db);
+    db->gone = db->down_after_commit;
     /* Committed. A connection that cannot be put back into autocommit is
      * dropped (a new one starts in autocommit), but the commit stands: an
      * error here would make the caller report, and the client retry, a

@@ -122,6 +122,9 @@ uint64_t rst_db_session(const rst_db *db);
  * dropped and RST_DB_UNKNOWN returned), as when a server dies between
  * committing and answering. rst_db_failpoints_clear() disarms it. */
 void rst_db_failpoint_lose_reply(rst_db *db);
+/* Another: once a commit succeeds, every statement on db fails as if the
+ * server were down, until rst_db_failpoints_clear(). */
+void rst_db_failpoint_down_after_commit(rst_db *db);
 void rst_db_failpoints_clear(rst_db *db);
 
 /* Round-trips to the server; RST_DB_OK when it answers. *usec gets the time. */

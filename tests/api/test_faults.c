@@ -398,10 +398,54 @@ END_TEST
 
 /* ------------------------------------------------------------ suite */
 
+/* ------------------------------------------------------------ after a commit */
+
+/* A write that committed answers so, even when the server goes away right
+ * after the commit (the down-after-commit failpoint): a 502 would make the
+ * client do it again. Found by ./dev chaos (a cart add counted twice). */
+START_TEST(test_committed_write_answers_success_when_the_server_goes_away)
+{
+    acct_user u;
+    acct_user_new(&u, "dac");
+    char product[32], path[64], body[128];
+    ck_assert_int_eq(api_product_id(0, product, sizeof(product)), 0);
+    snprintf(path, sizeof(path), "/addToCars/%s", u.id);
+    snprintf(body, sizeof(body), "{\"product_id\":\"%s\",\"quantity\":2}", product);
+    const char *fp[] = { "X-Roost-Failpoint: down-after-commit", NULL };
+    api_resp r;
+    ck_assert_int_eq(acct_req(&r, "POST", path, body, u.tok, fp), 0);
+    ck_assert_msg(r.status == 201, "cart add: %ld %s", r.status, r.body);
+    ck_assert_int_eq((int)api_json_at(&r, "item.quantity")->valuedouble, 2);
+    api_free(&r);
+    /* A merge into the item, the same way: 200 and the new quantity. */
+    ck_assert_int_eq(acct_req(&r, "POST", path, body, u.tok, fp), 0);
+    ck_assert_msg(r.status == 200, "cart merge: %ld %s", r.status, r.body);
+    ck_assert_int_eq((int)api_json_at(&r, "item.quantity")->valuedouble, 4);
+    api_free(&r);
+    ck_assert_int_eq(acct_req(&r, "GET", path, NULL, u.tok, NULL), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq((int)api_json_at(&r, "items.0.quantity")->valuedouble, 4);
+    api_free(&r);
+
+    char name[ACCT_NAMELEN], creds[256];
+    acct_unique_name(name, sizeof(name), "dsu");
+    acct_creds_body(creds, sizeof(creds), name, ACCT_PW);
+    ck_assert_int_eq(api_request(&r, "POST", "/users/SignUp", creds, strlen(creds),
+                                 (const char *const[]){ "Content-Type: application/json",
+                                                        "X-Roost-Failpoint: down-after-commit", NULL }), 0);
+    ck_assert_msg(r.status == 201, "sign-up: %ld %s", r.status, r.body);
+    ck_assert_str_eq(api_json_str(&r, "user.name"), name);
+    api_free(&r);
+    ck_assert_int_eq(acct_signin_status(name, ACCT_PW), 200);
+}
+END_TEST
+
 Suite *suite_faults(void)
 {
     Suite *s = suite_create("faults");
     tcase_add_test(fault_tcase(s, "ready"), test_ready_when_all_up);
+    tcase_add_test(fault_tcase(s, "after a commit"),
+                   test_committed_write_answers_success_when_the_server_goes_away);
     tcase_add_test(fault_tcase(s, "redis"), test_redis_down);
     tcase_add_test(fault_tcase(s, "db1"), test_catalog_down);
     tcase_add_test(fault_tcase(s, "roostd"), test_roostd_down);
