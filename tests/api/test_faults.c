@@ -427,6 +427,17 @@ START_TEST(test_committed_write_answers_success_when_the_server_goes_away)
     ck_assert_int_eq((int)api_json_at(&r, "items.0.quantity")->valuedouble, 4);
     api_free(&r);
 
+    /* A post: 201 with its author's name (read inside the transaction),
+     * even when Redis has no copy of the name to offer. */
+    redisReply *del = api_redis("DEL %suser:%s:name", api_redis_prefix(), u.id);
+    ck_assert_ptr_nonnull(del);
+    freeReplyObject(del);
+    snprintf(path, sizeof(path), "/tweets/%s", u.id);
+    ck_assert_int_eq(acct_req(&r, "POST", path, "{\"message\":\"after commit\"}", u.tok, fp), 0);
+    ck_assert_msg(r.status == 201, "post: %ld %s", r.status, r.body);
+    ck_assert_str_eq(api_json_str(&r, "tweet.user_name"), u.name);
+    api_free(&r);
+
     char name[ACCT_NAMELEN], creds[256];
     acct_unique_name(name, sizeof(name), "dsu");
     acct_creds_body(creds, sizeof(creds), name, ACCT_PW);
