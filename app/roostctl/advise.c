@@ -137,9 +137,14 @@ static void deltas(advise_state *a)
                 rss += (double)w->rss_kib / 1024.0;
                 nrss++;
             }
-            for (int k = 0; k < f->nworkers; k++)    /* CPU of workers alive in both */
-                if (f->workers[k].pid == w->pid && w->cpu_s >= 0 && f->workers[k].cpu_s >= 0)
-                    pa->cpu_s += w->cpu_s - f->workers[k].cpu_s;
+            /* CPU in the window: a worker forked during it (a recycled
+             * one's successor) counts whole; one gone by the end is lost. */
+            double before = 0;
+            for (int k = 0; k < f->nworkers; k++)
+                if (f->workers[k].pid == w->pid && f->workers[k].cpu_s >= 0)
+                    before = f->workers[k].cpu_s;
+            if (w->cpu_s >= before)
+                pa->cpu_s += w->cpu_s - before;
         }
         pa->rss_mib = nrss ? rss / nrss : -1;
     }
@@ -178,7 +183,7 @@ static double mem_available_mib(void)
 /* ---------------------------------------------------------------- the report */
 
 typedef struct {
-    double lambda, svc_ms, busy, queue, util, cpu_share, wq_ms, in_system;
+    double lambda, svc_ms, busy, sampled_busy, little_busy, queue, util, cpu_share, wq_ms, in_system;
     int    dominant;               /* index into wait_names, -1: no busy samples */
     int    waits_total;
 } pool_figures;
@@ -188,12 +193,18 @@ static pool_figures figures(const pool_acc *pa, double window, const ctl_pool *c
     pool_figures f;
     memset(&f, 0, sizeof(f));
     f.lambda = (double)pa->requests / window;
-    f.busy = pa->samples ? pa->busy_sum / pa->samples : 0;
+    f.sampled_busy = pa->samples ? pa->busy_sum / pa->samples : 0;
     f.queue = pa->samples ? pa->queue_sum / pa->samples : 0;
-    f.util = cp->max_children > 0 ? f.busy / cp->max_children : 0;
     /* Service time: the pool's routes' histograms, else Little's law. */
     f.svc_ms = pa->svc_count ? 1000.0 * pa->svc_sum_s / (double)pa->svc_count
-             : f.lambda > 0 ? 1000.0 * f.busy / f.lambda : 0;
+             : f.lambda > 0 ? 1000.0 * f.sampled_busy / f.lambda : 0;
+    /* Busy workers: the snapshots see a few instants, the counters every
+     * request (rate x service time); a short request between snapshots is
+     * missed by the first, the FastCGI I/O around the handler by the
+     * second. The larger is the safer. */
+    f.little_busy = f.lambda * f.svc_ms / 1000.0;
+    f.busy = f.sampled_busy > f.little_busy ? f.sampled_busy : f.little_busy;
+    f.util = cp->max_children > 0 ? f.busy / cp->max_children : 0;
     f.cpu_share = f.busy > 0 ? pa->cpu_s / (f.busy * window) : 0;
     f.wq_ms = f.lambda > 0 ? 1000.0 * f.queue / f.lambda : 0;
     f.in_system = f.busy + f.queue;
@@ -288,8 +299,10 @@ static void report_pool(const advise_state *a, int p, double window, int cores, 
     printf("  traffic:             %llu requests in %.1f s = %.1f req/s; service time %.2f ms/request%s\n",
            (unsigned long long)pa->requests, window, f.lambda, f.svc_ms,
            pa->svc_count ? " (its routes' histograms)" : " (busy / rate)");
-    printf("  busy workers:        mean %.2f, peak %d of %d (utilisation %.0f%%); all busy in %d of %d snapshots\n",
-           f.busy, pa->peak_busy, cp->max_children, 100 * f.util, pa->full_samples, pa->samples);
+    printf("  busy workers:        max(snapshots' mean %.2f, %.1f req/s x %.2f ms = %.2f) = %.2f, peak %d of %d"
+           " (utilisation %.0f%%); all busy in %d of %d snapshots\n", f.sampled_busy, f.lambda,
+           f.svc_ms, f.little_busy, f.busy, pa->peak_busy, cp->max_children, 100 * f.util,
+           pa->full_samples, pa->samples);
     printf("  listen queue:        mean %.2f, max %d; non-empty in %d of %d snapshots; "
            "max_workers_reached +%llu\n", f.queue, pa->queue_max, pa->queued_samples, pa->samples,
            (unsigned long long)pa->reached);
@@ -305,14 +318,16 @@ static void report_pool(const advise_state *a, int p, double window, int cores, 
      * utilisation, never below the peak, capped by cores (for CPU-bound
      * work) and memory. */
     int need = (int)ceil(f.in_system / TARGET_UTIL);
-    if (need < pa->peak_busy + (f.queue > 0 ? 1 : 0))
-        need = pa->peak_busy + (f.queue > 0 ? 1 : 0);
-    need = imax(need, 1);
+    int floor_peak = pa->peak_busy + (f.queue > 0 ? 1 : 0);
+    int floor_cores = imin(cores, cp->max_children);   /* enough to use every core */
+    need = imax(imax(need, floor_peak), imax(floor_cores, 1));
     int under, over;
     const char *v = verdict(pa, &f, cp, host_util, need, &under, &over);
     printf("  verdict:             %s\n", v);
-    printf("  max_children:        ceil((busy %.2f + queue %.2f) / %.1f target utilisation) = %d",
-           f.busy, f.queue, TARGET_UTIL, (int)ceil(f.in_system / TARGET_UTIL));
+    printf("  max_children:        max(ceil((busy %.2f + queue %.2f) / %.1f target utilisation) = %d,"
+           " peak %d%s, min(%d cores, now %d)) = %d", f.busy, f.queue, TARGET_UTIL,
+           (int)ceil(f.in_system / TARGET_UTIL), floor_peak, f.queue > 0 ? " + 1 (a queue)" : "",
+           cores, cp->max_children, need);
     if (under && need <= cp->max_children) {
         /* A saturated pool hides its demand: the queue is only what fit. */
         need = cp->max_children * 2;

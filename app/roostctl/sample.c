@@ -36,17 +36,27 @@ double ctl_bucket_le(int k)
 
 /* ---------------------------------------------------------------- fetch */
 
-/* GET uri from the first pool socket that answers 200 (*body malloc'd). */
+/* GET uri from a pool socket that answers 200 (*body malloc'd). The one
+ * that answered last is tried first: when a pool is saturated its
+ * workers cannot answer, another pool's can (the scoreboard is shared),
+ * and a request queued behind the saturated pool's would wait. A first
+ * pass gives each socket a short time, a second the full timeout. */
 static int fetch(const rst_config *cfg, const char *uri, char **body, char *err, size_t errlen)
 {
+    static int preferred;
+    static const int timeouts[2] = { 400, FETCH_TIMEOUT_MS };
     int status = -1;
-    for (int i = 0; i < cfg->npools; i++) {
-        status = rst_fcgi_get_alloc(cfg->pools[i].listen, uri, FETCH_TIMEOUT_MS, body);
-        if (status == 200 || (status == 503 && strcmp(uri, "/readyz") == 0))
-            return 0;
-        free(*body);
-        *body = NULL;
-    }
+    for (int pass = 0; pass < 2; pass++)
+        for (int k = 0; k < cfg->npools; k++) {
+            int i = (preferred + k) % cfg->npools;
+            status = rst_fcgi_get_alloc(cfg->pools[i].listen, uri, timeouts[pass], body);
+            if (status == 200 || (status == 503 && strcmp(uri, "/readyz") == 0)) {
+                preferred = i;
+                return 0;
+            }
+            free(*body);
+            *body = NULL;
+        }
     snprintf(err, errlen, "no pool socket answered %s (last: %s%s)", uri,
              cfg->npools ? cfg->pools[cfg->npools - 1].listen : "none",
              status < 0 ? ", no connection or a time-out" : ", an error status");
