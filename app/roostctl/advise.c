@@ -389,13 +389,15 @@ static int parse(int argc, char **argv, double *window)
     };
     int ch;
     optind = 0;
+    opterr = 0;                      /* our message names the command */
     while ((ch = getopt_long(argc + 1, argv - 1, "", opts, NULL)) != -1)
         if (ch != 'w' || parse_window(optarg, window) != 0)
             goto usage;
     if (optind == argc + 1)
         return 0;
 usage:
-    fprintf(stderr, "usage: roostctl advise [--window DURATION]   (1s..60m, e.g. 60s, 5m; default 60s)\n");
+    fprintf(stderr, "roostctl: advise: bad arguments\n"
+                    "usage: roostctl advise [--window DURATION]   (1s..60m, e.g. 60s, 5m; default 60s)\n");
     return 2;
 }
 

@@ -380,6 +380,7 @@ static int parse(int argc, char **argv, int *force_once, const char **pool, int 
     };
     int ch;
     optind = 0;
+    opterr = 0;                      /* our message names the command */
     while ((ch = getopt_long(argc + 1, argv - 1, "", opts, NULL)) != -1) {
         if (ch == 'o') {
             *force_once = 1;
@@ -400,7 +401,8 @@ static int parse(int argc, char **argv, int *force_once, const char **pool, int 
     if (optind == argc + 1)
         return 0;
 usage:
-    fprintf(stderr, "usage: roostctl top [--once] [--pool NAME] [--sort pid|state|requests|rss|time]\n");
+    fprintf(stderr, "roostctl: top: bad arguments\n"
+                    "usage: roostctl top [--once] [--pool NAME] [--sort pid|state|requests|rss|time]\n");
     return 2;
 }
 

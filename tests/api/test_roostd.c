@@ -17,6 +17,7 @@
 
 #include "core/secret.h"
 #include "core/fcgiclient.h"
+#include "private_roostd.h"
 #include "suites.h"
 
 #define MAX_WORKERS 64
@@ -386,14 +387,6 @@ END_TEST
 
 /* ------------------------------------------------------------ a private roostd */
 
-/* A roostd of our own in a temporary directory: one worker, its own socket
- * and secret, a one-second request timeout. It serves no request, so it
- * needs no database; the stack's roostd is left alone. */
-typedef struct {
-    char  dir[64];
-    char  conf[128], secret[128], sock[128], log[128];
-    pid_t pid;
-} private_roostd;
 
 static void write_secret(const char *path, char fill)
 {
@@ -430,10 +423,8 @@ static int log_has(const private_roostd *r, const char *text, int wait_ms)
     }
 }
 
-/* `roostd_keys` go into its [roostd] section (after the defaults above,
- * which they may override), `extra` after the file; it waits for `want`
- * workers. The slow-request failpoint is allowed. */
-static void start_private_roostd_with(private_roostd *r, char secret_fill, const char *roostd_keys,
+/* See private_roostd.h. */
+void start_private_roostd_with(private_roostd *r, char secret_fill, const char *roostd_keys,
                                       const char *extra, int want)
 {
     snprintf(r->dir, sizeof(r->dir), "/tmp/roost-roostd-XXXXXX");
@@ -483,8 +474,7 @@ static void start_private_roostd(private_roostd *r, char secret_fill)
     start_private_roostd_with(r, secret_fill, "", "", 1);
 }
 
-/* SIGTERM, then the exit status (-1 if it took more than 20 s). */
-static int stop_private_roostd(private_roostd *r)
+int stop_private_roostd(private_roostd *r)
 {
     int st = 0;
     pid_t got = 0;
@@ -499,7 +489,7 @@ static int stop_private_roostd(private_roostd *r)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static void remove_private_roostd(const private_roostd *r)
+void remove_private_roostd(const private_roostd *r)
 {
     unlink(r->conf);
     unlink(r->secret);
