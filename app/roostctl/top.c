@@ -30,6 +30,8 @@ typedef struct {
     ctl_snap  deps;                /* the last /readyz answer (deps only) */
     double    deps_at;
     int       curses;              /* drawing with ncurses, else printing */
+    char      route_names[CTL_MAX_ROUTES][32], route_pools[CTL_MAX_ROUTES][32];
+    int       nroutes;             /* which pool served each route, as seen so far */
     sort_key  sort;
     int       pool;                /* -1: every pool, else its index */
     char      err[512];
@@ -117,15 +119,28 @@ static void deps_section(const top_view *v)
 
 /* ---------------------------------------------------------------- routes */
 
-/* The pool whose workers served `route` in any snapshot kept, or "-". */
+/* Remembers which pool each route was served by (a worker names both). */
+static void learn_routes(top_view *v, const ctl_snap *s)
+{
+    for (int i = 0; i < s->nworkers; i++) {
+        const ctl_worker *w = &s->workers[i];
+        int k = 0;
+        while (k < v->nroutes && strcmp(v->route_names[k], w->route) != 0)
+            k++;
+        if (w->route[0] && k == v->nroutes && k < CTL_MAX_ROUTES) {
+            snprintf(v->route_names[k], sizeof(v->route_names[k]), "%s", w->route);
+            snprintf(v->route_pools[k], sizeof(v->route_pools[k]), "%s", w->pool);
+            v->nroutes++;
+        }
+    }
+}
+
+/* The pool a route was seen served by, or "-". */
 static const char *route_pool(const top_view *v, const char *route)
 {
-    for (int b = 0; b < v->count; b++) {
-        const ctl_snap *s = older(v, b);
-        for (int i = 0; i < s->nworkers; i++)
-            if (strcmp(s->workers[i].route, route) == 0)
-                return s->workers[i].pool;
-    }
+    for (int k = 0; k < v->nroutes; k++)
+        if (strcmp(v->route_names[k], route) == 0)
+            return v->route_pools[k];
     return "-";
 }
 
@@ -253,6 +268,7 @@ static int advance(top_view *v)
         v->deps.ndeps = s->ndeps;
         memcpy(v->deps.deps, s->deps, sizeof(s->deps));
     }
+    learn_routes(v, s);
     v->head = slot;
     if (v->count < RING)
         v->count++;
