@@ -254,15 +254,18 @@ static const char *verdict(const pool_acc *pa, const pool_figures *f, const ctl_
 {
     int queueing = f->queue >= 0.5 || pa->reached > 0 ||
                    (pa->queued_samples > 0 && pa->full_samples * 2 >= pa->samples);
-    int cpu = f->cpu_share >= CPU_BOUND || (host_util >= 0.9 && f->busy >= 1);
+    /* A saturated host counts only when the workers themselves were
+     * mostly seen running: wrk, nginx or the databases may be what fills
+     * the cores. */
+    int cpu = f->cpu_share >= CPU_BOUND || (host_util >= 0.9 && f->dominant == 0);
     *under = queueing;
     *over = !queueing && need * 2 <= cp->max_children && cp->max_children - need >= 2;
+    if (queueing && f->dominant == 1 && !cpu)
+        return "QUEUEING, workers WAITING ON MARIADB: too few workers for the database latency";
+    if (queueing && f->dominant == 2 && !cpu)
+        return "QUEUEING, workers WAITING ON REDIS: too few workers for Redis' latency";
     if (queueing && cpu)
         return "QUEUEING and CPU-BOUND: requests wait for a worker, and the cores are the limit";
-    if (queueing && f->dominant == 1)
-        return "QUEUEING, workers WAITING ON MARIADB: too few workers for the database latency";
-    if (queueing && f->dominant == 2)
-        return "QUEUEING, workers WAITING ON REDIS: too few workers for Redis' latency";
     if (queueing)
         return "QUEUEING (UNDERSIZED): every worker busy and requests waiting in the listen queue";
     if (*over)
@@ -328,16 +331,21 @@ static void report_pool(const advise_state *a, int p, double window, int cores, 
            " peak %d%s, min(%d cores, now %d)) = %d", f.busy, f.queue, TARGET_UTIL,
            (int)ceil(f.in_system / TARGET_UTIL), floor_peak, f.queue > 0 ? " + 1 (a queue)" : "",
            cores, cp->max_children, need);
-    if (under && need <= cp->max_children) {
-        /* A saturated pool hides its demand: the queue is only what fit. */
+    if (under && need < cp->max_children * 2) {
+        /* A saturated pool hides its demand: what it served and queued is
+         * a lower bound of what was asked. */
         need = cp->max_children * 2;
-        printf("; the pool is saturated (its throughput is capped, so demand is higher than measured): double it, %d", need);
+        printf("; the pool is saturated (its throughput is capped, so demand is higher than measured): at least double, %d", need);
     }
-    int cap = 0;
-    if (f.cpu_share > 0.05) {
-        cap = (int)ceil(2.0 * cores / f.cpu_share);
-        printf("\n                       CPU cap: 2 x %d cores / %.2f CPU share of busy time = %d", cores,
-               f.cpu_share, cap);
+    /* CPU: a busy worker needs this much of a core. The snapshots' share
+     * of running workers counts too: on a crowded host a runnable worker
+     * waits for a core, and its CPU time understates what it would use. */
+    double on_cpu = f.waits_total ? (double)pa->waits[0] / f.waits_total : 0;
+    double per_worker_core = on_cpu > f.cpu_share ? on_cpu : f.cpu_share;
+    if (per_worker_core > 0.05) {
+        int cap = imax(1, (int)ceil(cores / per_worker_core));
+        printf("\n                       CPU cap: %d cores / max(%.2f CPU share of busy time, %.2f of busy snapshots"
+               " running) = %d", cores, f.cpu_share, on_cpu, cap);
         if (need > cap)
             need = cap;
     }
