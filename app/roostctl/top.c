@@ -352,8 +352,9 @@ static int live(top_view *v)
     while (!stop_signal) {
         if (ctl_now() >= next) {
             next = ctl_now() + 1.0;
-            if (advance(v) != 0 && v->count == 0)
-                v->err[sizeof(v->err) - 1] = '\0';
+            /* A failed snapshot keeps the last one on screen, with the
+             * error under it (draw shows v->err). */
+            (void)advance(v);
             draw(v);
         }
         int ch = getch();

@@ -3,7 +3,8 @@
  * the dependencies, every worker), and `roostctl advise` against roostds
  * of the test's own: one oversized (8 workers, a trickle of requests) and
  * one undersized (1 worker, requests always waiting in its listen queue).
- * The live view is tested in tmux by tests/pkg/top-tmux.sh. */
+ * The live view is tested in tmux by tests/pkg/top-tmux.sh. The reports
+ * are left in the stack's directory (top-once.txt, advise-*.txt). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +119,20 @@ static int recommended(const char *section)
     return n;
 }
 
+/* Leaves a report in the stack's directory (run/test/NAME), for reading
+ * after the run. */
+static void keep_report(const char *name, const char *text)
+{
+    const char *dir = getenv("ROOST_TEST_RUN_DIR");
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir ? dir : "/tmp", name);
+    FILE *f = fopen(path, "w");
+    if (f != NULL) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
 /* ------------------------------------------------------------ top --once */
 
 START_TEST(top_once_shows_pools_routes_dependencies_and_workers)
@@ -131,6 +146,7 @@ START_TEST(top_once_shows_pools_routes_dependencies_and_workers)
     int rc = ctl(conf, "top --once", out, sizeof(out));
     double took = now_s() - t0;
     reap(load);
+    keep_report("top-once.txt", out);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
     ck_assert_msg(took >= 0.9 && took < 8, "took %.1f s (two snapshots 1 s apart)", took);
     ck_assert_msg(strchr(out, '\033') == NULL, "escape codes in the plain snapshot:\n%s", out);
@@ -189,6 +205,7 @@ START_TEST(advise_calls_an_idle_pool_oversized)
     reap(load);
     ck_assert_int_eq(stop_private_roostd(&r), 0);
     remove_private_roostd(&r);
+    keep_report("advise-oversized.txt", out);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
     ck_assert_msg(strstr(out, "nothing was changed"), "%s", out);
     char *main_pool = pool_section(out, "main");
@@ -227,6 +244,7 @@ START_TEST(advise_calls_a_saturated_pool_queueing)
     char slow_sock[128];
     snprintf(slow_sock, sizeof(slow_sock), "/tmp/roost-advise-%d-slow.sock", (int)getpid());
     unlink(slow_sock);
+    keep_report("advise-undersized.txt", out);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
     char *main_pool = pool_section(out, "main");
     ck_assert_msg(verdict_is(main_pool, "QUEUEING"), "not queueing:\n%s", main_pool);
