@@ -814,6 +814,11 @@ cmd_bench() {
     local quick=0 keep=0 list=0 a only=() profile=""
     while (( $# )); do
         case $1 in
+            --sweep) shift   # worker counts: bench/sweep.sh
+                     # shellcheck source=bench/sweep.sh
+                     source "$ROOT/bench/sweep.sh"
+                     cmd_bench_sweep "$@"
+                     return;;
             --quick) quick=1;;
             --keep)  keep=1;;
             --list)  list=1;;

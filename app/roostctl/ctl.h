@@ -16,4 +16,11 @@ int rst_ctl_user(rst_services *s, int argc, char **argv);
 int rst_ctl_repair_check(int argc, char **argv);
 int rst_ctl_repair(rst_services *s, int argc, char **argv);
 
+/* top and advise read a running roostd through its pool sockets: they
+ * need the configuration, no database. */
+int rst_ctl_top_check(int argc, char **argv);
+int rst_ctl_top(const rst_config *cfg, int argc, char **argv);
+int rst_ctl_advise_check(int argc, char **argv);
+int rst_ctl_advise(const rst_config *cfg, int argc, char **argv);
+
 #endif

@@ -1,4 +1,6 @@
-/* main.c -- roostctl, the operator's tool: migrations, the shard map, seeding. */
+/* main.c -- roostctl, the operator's tool: migrations, the shard map,
+ * seeding, accounts, repairs, and watching and sizing a running roostd
+ * (top, advise). */
 #include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -30,6 +32,15 @@ static void usage(FILE *out)
         "  user demote NAME   make NAME a plain user (revokes NAME's older tokens)\n"
         "  repair follows [--dry-run]\n"
         "                     complete or remove half-written follows, fix follow counters\n"
+        "  top [--once] [--pool NAME] [--sort pid|state|requests|rss|time]\n"
+        "                     live view of roostd's pools, routes and workers (ncurses,\n"
+        "                     1 s refresh; keys: q quit, s sort, p/0-4 pool); --once, or\n"
+        "                     a stdout that is not a terminal: one plain snapshot\n"
+        "  advise [--window DURATION]\n"
+        "                     watch roostd for DURATION (default 60s) and say per pool\n"
+        "                     whether it queues, is oversized, CPU-bound or waiting on\n"
+        "                     MariaDB/Redis; recommends max_children, spare bounds and\n"
+        "                     max_requests with the arithmetic (changes nothing)\n"
         "\n"
         "Options:\n"
         "  -c, --config FILE  configuration file (default $ROOST_CONF, else\n"
@@ -190,14 +201,17 @@ typedef struct {
     const char *name;
     int (*check)(int argc, char **argv);          /* 0, or 2 after a message */
     int (*run)(rst_services *s, int argc, char **argv);
+    int (*run_cfg)(const rst_config *cfg, int argc, char **argv);  /* no databases */
 } ctl_command;
 
 static const ctl_command commands[] = {
-    { "migrate", check_migrate, run_migrate },
-    { "shards", check_shards, run_shards },
-    { "seed", rst_ctl_seed_check, rst_ctl_seed },
-    { "user", rst_ctl_user_check, rst_ctl_user },
-    { "repair", rst_ctl_repair_check, rst_ctl_repair },
+    { "migrate", check_migrate, run_migrate, NULL },
+    { "shards", check_shards, run_shards, NULL },
+    { "seed", rst_ctl_seed_check, rst_ctl_seed, NULL },
+    { "user", rst_ctl_user_check, rst_ctl_user, NULL },
+    { "repair", rst_ctl_repair_check, rst_ctl_repair, NULL },
+    { "top", rst_ctl_top_check, NULL, rst_ctl_top },
+    { "advise", rst_ctl_advise_check, NULL, rst_ctl_advise },
 };
 
 static const ctl_command *find_command(const char *name)
@@ -247,6 +261,8 @@ static int run_command(const ctl_command *c, const char *conf, int argc, char **
         fprintf(stderr, "roostctl: %s\n", err);
         return 1;
     }
+    if (c->run_cfg != NULL)
+        return c->run_cfg(&cfg, argc, argv);
     static rst_services svc;
     if (rst_services_open(&svc, &cfg, NULL, RST_CTL_GENERATOR) != 0) {
         fprintf(stderr, "roostctl: out of memory\n");

@@ -68,6 +68,11 @@ START_TEST(usage_errors_name_the_subcommand)
         { "repair", "roostctl: repair: no subcommand given" },
         { "repair tweets", "roostctl: repair: unknown subcommand 'tweets'" },
         { "repair follows --force", "roostctl: repair follows: unknown option '--force'" },
+        { "top --frob", "roostctl: top: bad arguments" },
+        { "top --sort size", "roostctl: top: bad arguments" },
+        { "top now", "roostctl: top: bad arguments" },
+        { "advise --window", "roostctl: advise: bad arguments" },
+        { "advise --window 10x", "roostctl: advise: bad arguments" },
     };
     char out[8192], args[512];
     for (int i = 0; i < API_COUNT(cases); i++) {

@@ -16,7 +16,8 @@
 #include <unistd.h>
 
 #include "core/secret.h"
-#include "fcgi.h"
+#include "core/fcgiclient.h"
+#include "private_roostd.h"
 #include "suites.h"
 
 #define MAX_WORKERS 64
@@ -386,14 +387,6 @@ END_TEST
 
 /* ------------------------------------------------------------ a private roostd */
 
-/* A roostd of our own in a temporary directory: one worker, its own socket
- * and secret, a one-second request timeout. It serves no request, so it
- * needs no database; the stack's roostd is left alone. */
-typedef struct {
-    char  dir[64];
-    char  conf[128], secret[128], sock[128], log[128];
-    pid_t pid;
-} private_roostd;
 
 static void write_secret(const char *path, char fill)
 {
@@ -430,10 +423,8 @@ static int log_has(const private_roostd *r, const char *text, int wait_ms)
     }
 }
 
-/* `roostd_keys` go into its [roostd] section (after the defaults above,
- * which they may override), `extra` after the file; it waits for `want`
- * workers. The slow-request failpoint is allowed. */
-static void start_private_roostd_with(private_roostd *r, char secret_fill, const char *roostd_keys,
+/* See private_roostd.h. */
+void start_private_roostd_with(private_roostd *r, char secret_fill, const char *roostd_keys,
                                       const char *extra, int want)
 {
     snprintf(r->dir, sizeof(r->dir), "/tmp/roost-roostd-XXXXXX");
@@ -483,8 +474,7 @@ static void start_private_roostd(private_roostd *r, char secret_fill)
     start_private_roostd_with(r, secret_fill, "", "", 1);
 }
 
-/* SIGTERM, then the exit status (-1 if it took more than 20 s). */
-static int stop_private_roostd(private_roostd *r)
+int stop_private_roostd(private_roostd *r)
 {
     int st = 0;
     pid_t got = 0;
@@ -499,7 +489,7 @@ static int stop_private_roostd(private_roostd *r)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static void remove_private_roostd(const private_roostd *r)
+void remove_private_roostd(const private_roostd *r)
 {
     unlink(r->conf);
     unlink(r->secret);
@@ -716,7 +706,7 @@ END_TEST
 static int pool_figure(const private_roostd *r, const char *pool, const char *field, int timeout_ms)
 {
     char body[65536];
-    if (fcgi_get(r->sock, "/status", timeout_ms, body, sizeof(body)) != 200)
+    if (rst_fcgi_get(r->sock, "/status", timeout_ms, body, sizeof(body)) != 200)
         return -1;
     cJSON *j = cJSON_Parse(body);
     const cJSON *p = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "pools"), pool);
@@ -748,7 +738,7 @@ START_TEST(dynamic_pool_grows_under_load_and_shrinks_when_idle)
     int start = pool_serving(&r);
     int held[3];
     for (int i = 0; i < 3; i++) {
-        held[i] = fcgi_send_get(r.sock, "/healthz", "slow-request", NULL);
+        held[i] = rst_fcgi_send_get(r.sock, "/healthz", "slow-request", NULL);
         ck_assert_int_ge(held[i], 0);
     }
     int most = 0, total = 0;
@@ -759,7 +749,7 @@ START_TEST(dynamic_pool_grows_under_load_and_shrinks_when_idle)
             most = total;
     }
     for (int i = 0; i < 3; i++)
-        fcgi_read_answer(held[i], 6000, NULL, 0);
+        rst_fcgi_read_answer(held[i], 6000, NULL, 0);
     /* Watched from /proc, not /status: a request would make a worker busy
      * again, and keep it from reaching process_idle_timeout. */
     pid_t w[MAX_WORKERS];
@@ -795,7 +785,7 @@ START_TEST(ondemand_pool_starts_empty_and_serves_the_first_request)
     usleep(300 * 1000);
     int before = workers_of(r.pid, w);
     char body[65536];
-    int status = fcgi_get(r.sock, "/status", 5000, body, sizeof(body));
+    int status = rst_fcgi_get(r.sock, "/status", 5000, body, sizeof(body));
     cJSON *j = cJSON_Parse(body);
     const cJSON *main_pool = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "pools"), "main");
     const cJSON *pm = cJSON_GetObjectItem(main_pool, "pm");
@@ -830,9 +820,9 @@ START_TEST(terminate_timeout_kills_and_slowlog_names_the_request)
     unlink(slowlog);
     snprintf(keys, sizeof(keys), "request_slowlog_timeout = 1\nslowlog = %s\n", slowlog);
     start_private_roostd_with(&r, 't', keys, "", 1);
-    int fd = fcgi_send_get(r.sock, "/healthz", "slow-request", "req-terminate-42");
+    int fd = rst_fcgi_send_get(r.sock, "/healthz", "slow-request", "req-terminate-42");
     ck_assert_int_ge(fd, 0);
-    int got = fcgi_read_answer(fd, 4000, NULL, 0);
+    int got = rst_fcgi_read_answer(fd, 4000, NULL, 0);
     int killed_logged = log_has(&r, "stuck on request req-terminate-42 GET /healthz", 2000);
     int killed = pool_figure(&r, "main", "killed", 5000);
     char *slow = slurp(slowlog);
@@ -865,7 +855,7 @@ START_TEST(sigusr1_reopens_the_log_file)
     kill(p.pid, SIGUSR1);
     usleep(300 * 1000);
     /* A worker line (debug: each request) and a master line (the reload). */
-    ck_assert_int_eq(fcgi_get(p.sock, "/status", 5000, NULL, 0), 200);
+    ck_assert_int_eq(rst_fcgi_get(p.sock, "/status", 5000, NULL, 0), 200);
     kill(p.pid, SIGHUP);
     usleep(500 * 1000);
     char *fresh = slurp(logfile);

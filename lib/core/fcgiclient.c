@@ -1,7 +1,7 @@
-/* fcgi.c -- the tests' FastCGI client (see fcgi.h). It writes the records
- * nginx would (BEGIN_REQUEST, PARAMS, an empty STDIN) and reads STDOUT
- * records until END_REQUEST. */
-#include "fcgi.h"
+/* fcgiclient.c -- a small FastCGI client (see fcgiclient.h). It writes the
+ * records nginx would (BEGIN_REQUEST, PARAMS, an empty STDIN) and reads
+ * STDOUT records until END_REQUEST. */
+#include "core/fcgiclient.h"
 
 #include <poll.h>
 #include <stdio.h>
@@ -57,8 +57,8 @@ static int write_all(int fd, const unsigned char *p, size_t n)
     return 0;
 }
 
-int fcgi_send_get(const char *sock, const char *uri, const char *failpoint,
-                  const char *request_id)
+int rst_fcgi_send_get(const char *sock, const char *uri, const char *failpoint,
+                      const char *request_id)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -133,12 +133,26 @@ static int read_full(int fd, unsigned char *p, size_t n, long long deadline)
     return 1;
 }
 
-int fcgi_read_answer(int fd, int timeout_ms, char *body, size_t bodylen)
+/* The status line's code (200 without one) and where the body starts. */
+static int parse_answer(char *out, char **body)
+{
+    int status = 200;
+    if (strncmp(out, "Status: ", 8) == 0 && sscanf(out + 8, "%d", &status) != 1)
+        status = 200;
+    char *sep = strstr(out, "\r\n\r\n");
+    *body = sep ? sep + 4 : out + strlen(out);
+    return status;
+}
+
+/* Reads records until END_REQUEST: 200 with the STDOUT bytes in *out
+ * (malloc'd, NUL-terminated), 0 when closed mid-request, -1 otherwise. */
+static int read_records(int fd, int timeout_ms, char **out_p)
 {
     long long deadline = mono_ms() + timeout_ms;
     size_t cap = 1 << 20, used = 0;
     char *out = malloc(cap);
     int rc = -1;
+    *out_p = NULL;
     if (out == NULL) {
         close(fd);
         return -1;
@@ -164,21 +178,50 @@ int fcgi_read_answer(int fd, int timeout_ms, char *body, size_t bodylen)
         }
     }
     close(fd);
-    if (rc == 200) {
-        out[used] = '\0';
-        int status;
-        if (strncmp(out, "Status: ", 8) == 0 && sscanf(out + 8, "%d", &status) == 1)
-            rc = status;
-        char *sep = strstr(out, "\r\n\r\n");
-        if (body != NULL && bodylen > 0)
-            snprintf(body, bodylen, "%s", sep ? sep + 4 : "");
+    if (rc != 200) {
+        free(out);
+        return rc;
     }
+    out[used] = '\0';
+    *out_p = out;
+    return rc;
+}
+
+int rst_fcgi_read_answer(int fd, int timeout_ms, char *body, size_t bodylen)
+{
+    char *out, *b;
+    int rc = read_records(fd, timeout_ms, &out);
+    if (rc != 200)
+        return rc;
+    rc = parse_answer(out, &b);
+    if (body != NULL && bodylen > 0)
+        snprintf(body, bodylen, "%s", b);
     free(out);
     return rc;
 }
 
-int fcgi_get(const char *sock, const char *uri, int timeout_ms, char *body, size_t bodylen)
+int rst_fcgi_read_answer_alloc(int fd, int timeout_ms, char **body)
 {
-    int fd = fcgi_send_get(sock, uri, NULL, NULL);
-    return fd < 0 ? -1 : fcgi_read_answer(fd, timeout_ms, body, bodylen);
+    char *out, *b;
+    *body = NULL;
+    int rc = read_records(fd, timeout_ms, &out);
+    if (rc != 200)
+        return rc;
+    rc = parse_answer(out, &b);
+    memmove(out, b, strlen(b) + 1);      /* the caller owns one block */
+    *body = out;
+    return rc;
+}
+
+int rst_fcgi_get(const char *sock, const char *uri, int timeout_ms, char *body, size_t bodylen)
+{
+    int fd = rst_fcgi_send_get(sock, uri, NULL, NULL);
+    return fd < 0 ? -1 : rst_fcgi_read_answer(fd, timeout_ms, body, bodylen);
+}
+
+int rst_fcgi_get_alloc(const char *sock, const char *uri, int timeout_ms, char **body)
+{
+    *body = NULL;
+    int fd = rst_fcgi_send_get(sock, uri, NULL, NULL);
+    return fd < 0 ? -1 : rst_fcgi_read_answer_alloc(fd, timeout_ms, body);
 }

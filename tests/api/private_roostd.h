@@ -1,0 +1,30 @@
+/* private_roostd.h -- a roostd of a test's own (test_roostd.c), for the
+ * suites that need one beside the stack's: the process manager's tests
+ * and roostctl advise's (test_tuning.c). */
+#ifndef ROOST_TESTS_PRIVATE_ROOSTD_H
+#define ROOST_TESTS_PRIVATE_ROOSTD_H
+
+#include <sys/types.h>
+
+/* A roostd of our own in a temporary directory: one worker, its own socket
+ * and secret, a one-second request timeout. It serves no request that
+ * needs a database; the stack's roostd is left alone. */
+typedef struct {
+    char  dir[64];
+    char  conf[128], secret[128], sock[128], log[128];
+    pid_t pid;
+} private_roostd;
+
+/* `roostd_keys` go into its [roostd] section (after the defaults above,
+ * which they may override), `extra` after the file; it waits for `want`
+ * workers. The slow-request failpoint is allowed. */
+void start_private_roostd_with(private_roostd *r, char secret_fill, const char *roostd_keys,
+                               const char *extra, int want);
+
+/* SIGTERM, then the exit status (-1 if it took more than 20 s). */
+int stop_private_roostd(private_roostd *r);
+
+/* Removes its files (after stop_private_roostd). */
+void remove_private_roostd(const private_roostd *r);
+
+#endif
