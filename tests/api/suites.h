@@ -23,5 +23,7 @@ Suite *suite_tweets(void);
 Suite *suite_timeline(void);
 Suite *suite_tweet_faults(void);
 Suite *suite_cli(void);
+Suite *suite_authz(void);
+Suite *suite_leaks(void);
 
 #endif
