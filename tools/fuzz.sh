@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tools/fuzz.sh -- `./dev fuzz`: builds the libFuzzer targets of tests/fuzz/
 # in build-fuzz/ (clang-14, --enable-fuzzers) and runs each for a bounded
 # time. Sourced by ./dev (say, die, build_tree and JOBS come from there).
