@@ -99,6 +99,12 @@ int rst_app_route_count(void)
     return n;
 }
 
+const rst_route_def *rst_app_route_def(size_t i)
+{
+    ensure_routes();
+    return i < nroutes ? routes[i].data : NULL;
+}
+
 int rst_app_route_index(const char *name)
 {
     int n;

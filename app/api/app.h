@@ -22,6 +22,11 @@ int rst_app_route_index(const char *name);
 /* How many names rst_app_route_names() gives: the scoreboard's size. */
 int rst_app_route_count(void);
 
+/* The i-th route served, in matching order (every row of every table);
+ * NULL past the last. For the tests that walk every route: the
+ * authorization matrix, the leak test and the router's fuzz target. */
+const rst_route_def *rst_app_route_def(size_t i);
+
 /* For tests: serve these tables instead of roostd's (NULL: back to them). */
 void rst_app_use_tables(const rst_route_table *const *tables, size_t n);
 

@@ -25,5 +25,7 @@ Suite *suite_tweet_faults(void);
 Suite *suite_cli(void);
 Suite *suite_pools(void);
 Suite *suite_tuning(void);
+Suite *suite_authz(void);
+Suite *suite_leaks(void);
 
 #endif

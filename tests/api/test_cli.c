@@ -103,9 +103,9 @@ START_TEST(config_from_option_or_environment)
     const char *conf = getenv("ROOST_TEST_CONF");
     ck_assert_ptr_nonnull(conf);
     char out[8192], args[1024], env[1024];
-    const char *forms[] = { "-c '%s' shards", "--config '%s' shards", "'--config=%s' shards" };
+    const char *forms[] = { "-c '", "--config '", "'--config=" };
     for (int i = 0; i < API_COUNT(forms); i++) {
-        snprintf(args, sizeof(args), forms[i], conf);
+        snprintf(args, sizeof(args), "%s%s' shards", forms[i], conf);
         ck_assert_msg(ctl(NULL, args, out, sizeof(out)) == 0, "roostctl %s: %s", args, out);
         ck_assert_msg(strstr(out, "logical shards on"), "roostctl %s: %s", args, out);
     }
