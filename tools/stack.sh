@@ -2,13 +2,14 @@
 # tools/stack.sh -- private roost stacks for development and tests.
 #
 # Sourced by ./dev (which sets ROOT and `set -euo pipefail`). A stack is two
-# MariaDB servers (db1, db2), Redis, roostd and nginx, all on loopback, with
-# every file under run/STACK/:
+# MariaDB primaries (db1, db2), one GTID replica of each (db1r, db2r), Redis,
+# roostd and nginx, all on loopback, with every file under run/STACK/:
 #
 #   run/STACK/stack.env          ports and build dir the stack was set up with
 #   run/STACK/roost.conf         roostd/roostctl configuration
 #   run/STACK/secrets/           secret (token key), db_password (mode 600)
 #   run/STACK/db1/ db2/          my.cnf, data/, binlog/
+#   run/STACK/db1r/ db2r/        the replicas: my.cnf, data/
 #   run/STACK/redis/             redis.conf and its (unused) dump dir
 #   run/STACK/nginx/             nginx.conf, roost-site.conf, cache/, tmp/
 #   run/STACK/sock/              unix sockets (db1, db2, roostd), unless the
@@ -21,7 +22,7 @@
 # Each service is started in its own session (setsid), so Ctrl-C in a shell
 # does not reach it and everything it forks can be found by its session id.
 
-STACK_SERVICES=(db1 db2 redis roostd nginx)   # start order; stop is reversed
+STACK_SERVICES=(db1 db2 db1r db2r redis roostd nginx)   # start order; stop is reversed
 
 say()  { printf 'dev: %s\n' "$*" >&2; }
 warn() { printf 'dev: warning: %s\n' "$*" >&2; }
@@ -101,6 +102,8 @@ stack_use() {
     [[ $shift =~ ^[0-9]+$ ]] && (( shift < 20000 )) || die "bad ROOST_PORT_SHIFT '$shift'"
     PORT_NGINX=$((PORT_NGINX + shift)); PORT_DB1=$((PORT_DB1 + shift))
     PORT_DB2=$((PORT_DB2 + shift)); PORT_REDIS=$((PORT_REDIS + shift))
+    # The replicas: 10 above their primaries (db1 18306 -> db1r 18316).
+    PORT_DB1R=$((PORT_DB1 + 10)); PORT_DB2R=$((PORT_DB2 + 10))
     RUN=$ROOT/run/$STACK
     BUILD_DIR=$ROOT/build
     SANITIZE=0
@@ -118,6 +121,8 @@ stack_use() {
     SOCKDIR=$(stack_sockdir)
     SOCK_DB1=$SOCKDIR/db1.sock
     SOCK_DB2=$SOCKDIR/db2.sock
+    SOCK_DB1R=$SOCKDIR/db1r.sock
+    SOCK_DB2R=$SOCKDIR/db2r.sock
     SOCK_ROOSTD=$SOCKDIR/roostd.sock
     ROOSTD_BIN=$BUILD_DIR/app/roostd/roostd
     ROOSTCTL_BIN=$BUILD_DIR/app/roostctl/roostctl
@@ -181,7 +186,7 @@ random_alnum() {
 # (secrets once; configuration files rewritten only when they change).
 stack_prepare() {
     stack_check_path
-    mkdir -p "$RUN" "$LOGDIR" "$RUN/db1" "$RUN/db2" "$RUN/redis" \
+    mkdir -p "$RUN" "$LOGDIR" "$RUN/db1" "$RUN/db2" "$RUN/db1r" "$RUN/db2r" "$RUN/redis" \
              "$RUN/nginx/tmp" "$RUN/nginx/cache" "$SECRETS"
     chmod 700 "$SECRETS"
     stack_mksockdir
@@ -204,6 +209,8 @@ SANITIZE=$SANITIZE
 EOF
     db_write_cnf db1 "$PORT_DB1" "$SOCK_DB1" "$SERVER_ID1"
     db_write_cnf db2 "$PORT_DB2" "$SOCK_DB2" "$SERVER_ID2"
+    db_write_cnf db1r "$PORT_DB1R" "$SOCK_DB1R" "$((SERVER_ID1 + 100))"
+    db_write_cnf db2r "$PORT_DB2R" "$SOCK_DB2R" "$((SERVER_ID2 + 100))"
     redis_write_conf
     roost_write_conf
     nginx_write_conf
@@ -211,7 +218,40 @@ EOF
 
 # ---------------------------------------------------------------- MariaDB
 
-db_sock() { case $1 in db1) echo "$SOCK_DB1";; db2) echo "$SOCK_DB2";; esac; }
+db_sock() {
+    case $1 in
+        db1) echo "$SOCK_DB1";; db2) echo "$SOCK_DB2";;
+        db1r) echo "$SOCK_DB1R";; db2r) echo "$SOCK_DB2R";;
+    esac
+}
+
+# db_is_replica NAME: db1r and db2r replicate db1 and db2.
+db_is_replica() { [[ $1 == *r ]]; }
+db_primary_of() { echo "${1%r}"; }
+
+# The replication part of a server's my.cnf: a primary writes a binary log
+# with GTIDs; a replica (db1r, db2r) is read-only for everyone but its SQL
+# thread, applies in order, and resumes replicating when it is restarted.
+db_cnf_role() {
+    local name=$1 dir=$RUN/$1
+    if db_is_replica "$name"; then
+        cat <<EOF
+# A GTID replica of $(db_primary_of "$name") (set up by ./dev on its first start).
+read_only             = 1
+gtid_strict_mode      = 1
+relay_log             = $dir/relay/$name-relay
+EOF
+    else
+        cat <<EOF
+# Binary log with GTIDs, feeding the replica $(db_primary_of "$name")r.
+log_bin               = $dir/binlog/$name-bin
+binlog_format         = ROW
+gtid_strict_mode      = 1
+log_slave_updates     = 1
+expire_logs_days      = 1
+EOF
+    fi
+}
 
 db_write_cnf() {
     local name=$1 port=$2 sock=$3 id=$4 dir=$RUN/$1
@@ -238,13 +278,8 @@ innodb_log_file_size           = 64M
 # Durability as in production: an acknowledged write is on disk.
 innodb_flush_log_at_trx_commit = 1
 sync_binlog                    = 1
-# Binary log with GTIDs, ready to feed a replica.
 server_id             = $id
-log_bin               = $dir/binlog/$name-bin
-binlog_format         = ROW
-gtid_strict_mode      = 1
-log_slave_updates     = 1
-expire_logs_days      = 1
+$(db_cnf_role "$name")
 
 [client]
 socket                = $sock
@@ -256,8 +291,8 @@ EOF
 db_init() {
     local name=$1 dir=$RUN/$1
     [[ -f $dir/data/.roost-initialized ]] && return 0
-    rm -rf "$dir/data" "$dir/binlog" "$dir/tmp"
-    mkdir -p "$dir/data" "$dir/binlog" "$dir/tmp"
+    rm -rf "$dir/data" "$dir/binlog" "$dir/tmp" "$dir/relay"
+    mkdir -p "$dir/data" "$dir/binlog" "$dir/tmp" "$dir/relay"
     local t0 user_opt=()
     t0=$(now_ms)
     (( EUID == 0 )) && user_opt=(--user=root)
@@ -292,6 +327,12 @@ db_setup() {
         sql+="ALTER USER 'roost'@'$host' IDENTIFIED BY '$pw';"$'\n'
         sql+="GRANT ALL PRIVILEGES ON roost_catalog.* TO 'roost'@'$host';"$'\n'
         sql+="GRANT ALL PRIVILEGES ON roost_shard.* TO 'roost'@'$host';"$'\n'
+        # roostd reads its replicas' lag with SHOW SLAVE STATUS.
+        sql+="GRANT SLAVE MONITOR ON *.* TO 'roost'@'$host';"$'\n'
+        # The replica's IO thread signs in as roost_repl.
+        sql+="CREATE USER IF NOT EXISTS 'roost_repl'@'$host' IDENTIFIED BY '$pw';"$'\n'
+        sql+="ALTER USER 'roost_repl'@'$host' IDENTIFIED BY '$pw';"$'\n'
+        sql+="GRANT REPLICATION SLAVE ON *.* TO 'roost_repl'@'$host';"$'\n'
     done
     printf '%s' "$sql" | mariadb --no-defaults --socket="$(db_sock "$name")" -u"$ADMIN_USER" ||
         die "$name: could not create the databases and the roost user"
@@ -300,11 +341,49 @@ db_setup() {
 db_start() {
     local name=$1
     db_init "$name"
-    mkdir -p "$RUN/$name/tmp"
+    mkdir -p "$RUN/$name/tmp" "$RUN/$name/relay"
     rm -f "$(db_sock "$name")"
     launch "$name" mariadbd --defaults-file="$RUN/$name/my.cnf"
     wait_ready "$name" 60 db_ping "$name"
+    if db_is_replica "$name"; then
+        db_replica_setup "$name"
+    else
+        db_setup "$name"
+    fi
+}
+
+# db_sql NAME: runs the SQL on stdin as the stack's admin on server NAME.
+db_sql() { mariadb --no-defaults --socket="$(db_sock "$1")" -u"$ADMIN_USER" "${@:2}"; }
+
+# A replica's first start: the roost user (as on a primary), a consistent
+# copy of its primary's databases taken with the primary's GTID position
+# (mariadb-dump --gtid --master-data), then replication from that position
+# over TCP as roost_repl. Later starts find it set up and replicating (the
+# server resumes by itself). The primary must be running.
+db_replica_setup() {
+    local name=$1 primary pw port dbs=(roost_shard)
+    [[ -f $RUN/$name/data/.roost-replica ]] && return 0
+    primary=$(db_primary_of "$name")
+    db_ping "$primary" || die "$name: its primary $primary is not running"
+    pw=$(cat "$SECRETS/db_password")
+    [[ $primary == db1 ]] && dbs=(roost_catalog roost_shard)
+    port=$PORT_DB1; [[ $primary == db2 ]] && port=$PORT_DB2
+    local t0
+    t0=$(now_ms)
     db_setup "$name"
+    {
+        mariadb-dump --no-defaults --socket="$(db_sock "$primary")" -u"$ADMIN_USER" \
+            --single-transaction --gtid --master-data=1 --databases "${dbs[@]}" ||
+            echo "SELECT 'the dump failed' FROM no_such_table;"
+    } | db_sql "$name" || die "$name: could not copy $primary's databases"
+    db_sql "$name" <<EOF || die "$name: could not start replicating from $primary"
+CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = $port,
+    MASTER_USER = 'roost_repl', MASTER_PASSWORD = '$pw',
+    MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1;
+START SLAVE;
+EOF
+    touch "$RUN/$name/data/.roost-replica"
+    say "$name: replicating from $primary (set up in $(elapsed "$t0"))"
 }
 
 # ---------------------------------------------------------------- Redis
@@ -530,19 +609,20 @@ svc_pidfile() { echo "$RUN/$1.pid"; }
 svc_port() {
     case $1 in
         db1) echo "$PORT_DB1";; db2) echo "$PORT_DB2";; redis) echo "$PORT_REDIS";;
+        db1r) echo "$PORT_DB1R";; db2r) echo "$PORT_DB2R";;
         nginx) echo "$PORT_NGINX";; *) echo "";;
     esac
 }
 
 svc_log() {
     case $1 in
-        db1|db2) echo "$LOGDIR/$1.err";; redis) echo "$LOGDIR/redis.log";;
+        db1|db2|db1r|db2r) echo "$LOGDIR/$1.err";; redis) echo "$LOGDIR/redis.log";;
         nginx) echo "$LOGDIR/nginx-error.log";; roostd) echo "$LOGDIR/roostd.log";;
     esac
 }
 
 svc_check_name() {
-    case $1 in db1|db2|redis|roostd|nginx) ;; *)
+    case $1 in db1|db2|db1r|db2r|redis|roostd|nginx) ;; *)
         die "unknown service '$1' (services: ${STACK_SERVICES[*]})";;
     esac
 }
@@ -613,7 +693,7 @@ svc_start() {
     fi
     t0=$(now_ms)
     case $name in
-        db1|db2) db_start "$name";;
+        db1|db2|db1r|db2r) db_start "$name";;
         redis)   redis_start;;
         roostd)  roostd_start;;
         nginx)   nginx_start;;
@@ -631,7 +711,7 @@ svc_stop() {
         return 0
     fi
     local pid=$PID
-    case $name in db1|db2) secs=120;; roostd) secs=10;; esac
+    case $name in db1|db2|db1r|db2r) secs=120;; roostd) secs=10;; esac
     kill -TERM "$pid" 2>/dev/null || true
     if ! wait_gone "$pid" "$secs"; then
         warn "$name (pid $pid) still running after ${secs}s: sending SIGKILL"
@@ -666,6 +746,9 @@ svc_refresh() {
                 fi;;
             "$RUN/db1/my.cnf") svc_running db1 && say "db1: my.cnf changed; apply with: ./dev svc $STACK restart db1";;
             "$RUN/db2/my.cnf") svc_running db2 && say "db2: my.cnf changed; apply with: ./dev svc $STACK restart db2";;
+            "$RUN/db1r/my.cnf"|"$RUN/db2r/my.cnf")
+                local r=${f%/my.cnf}; r=${r##*/}
+                svc_running "$r" && say "$r: my.cnf changed; apply with: ./dev svc $STACK restart $r";;
             "$RUN/redis/redis.conf") svc_running redis && say "redis: redis.conf changed; apply with: ./dev svc $STACK restart redis";;
         esac
     done
@@ -688,7 +771,7 @@ stack_reserve_ports() {
     [[ -w $f ]] || return 0
     cur=$(cat "$f")
     want=$cur
-    for p in "$PORT_NGINX" "$PORT_DB1" "$PORT_DB2" "$PORT_REDIS"; do
+    for p in "$PORT_NGINX" "$PORT_DB1" "$PORT_DB2" "$PORT_DB1R" "$PORT_DB2R" "$PORT_REDIS"; do
         if ! grep -qE "(^|,)$p(,|$)" <<<"$cur"; then want=${want:+$want,}$p; fi
     done
     [[ $want == "$cur" ]] || echo "$want" >"$f" 2>/dev/null ||
@@ -714,6 +797,18 @@ stack_start() {
     done
     for p in "${pids[@]}"; do wait "$p" || rc=1; done
     (( rc == 0 )) || die "the databases did not start"
+    # The replicas copy their primaries on a first start: after them.
+    pids=()
+    for name in db1r db2r; do
+        if svc_running "$name"; then
+            say "$name: already running (pid $PID)"
+        else
+            ( svc_start "$name" ) &
+            pids+=($!)
+        fi
+    done
+    for p in "${pids[@]}"; do wait "$p" || rc=1; done
+    (( rc == 0 )) || die "the replicas did not start"
     svc_start redis
     svc_start roostd
     svc_start nginx
@@ -733,7 +828,8 @@ stack_status() {
     for name in "${STACK_SERVICES[@]}"; do
         port=$(svc_port "$name")
         local where=${port:+127.0.0.1:$port}
-        case $name in db1) where+=" $SOCK_DB1";; db2) where+=" $SOCK_DB2";; roostd) where=$SOCK_ROOSTD;; esac
+        case $name in db1) where+=" $SOCK_DB1";; db2) where+=" $SOCK_DB2";;
+            db1r) where+=" $SOCK_DB1R";; db2r) where+=" $SOCK_DB2R";; roostd) where=$SOCK_ROOSTD;; esac
         if svc_running "$name"; then
             printf '%-7s %-8s %-8s %s\n' "$name" running "$PID" "$where"
         else
