@@ -425,6 +425,10 @@ roost_write_conf() {
     # author read-time merged) takes four test accounts, not ten thousand.
     local fanout_max=10000
     [[ $STACK == test ]] && fanout_max=3
+    # The test stack lets a replica lag by 10 s and still serve reads (the
+    # read-your-writes test needs one that does).
+    local max_lag=5
+    [[ $STACK == test ]] && max_lag=15
     put "$CONF" <<EOF
 ; $CONF -- written by ./dev for stack '$STACK'. Do not edit:
 ; ./dev rewrites it. The format is described in systemd/roost.conf.example.
@@ -450,9 +454,13 @@ prefix = roost:
 [timeline]
 fanout_max_followers = $fanout_max
 
+[replication]
+max_replica_lag = $max_lag
+
 [catalog]
 host = 127.0.0.1
 port = $PORT_DB1
+replica = 127.0.0.1:$PORT_DB1R
 user = roost
 password_file = $SECRETS/db_password
 database = roost_catalog
@@ -464,6 +472,7 @@ count = 4096
 range = 0-2047
 host = 127.0.0.1
 port = $PORT_DB1
+replica = 127.0.0.1:$PORT_DB1R
 user = roost
 password_file = $SECRETS/db_password
 database = roost_shard
@@ -472,6 +481,7 @@ database = roost_shard
 range = 2048-4095
 host = 127.0.0.1
 port = $PORT_DB2
+replica = 127.0.0.1:$PORT_DB2R
 user = roost
 password_file = $SECRETS/db_password
 database = roost_shard

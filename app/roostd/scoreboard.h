@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/config.h"
+#include "store/replicastat.h"
+
 typedef enum {
     RST_SLOT_EMPTY = 0,
     RST_SLOT_IDLE,
@@ -58,6 +61,7 @@ typedef struct {
     int      pool_size;          /* [roostd] workers: how many should serve */
     int      nslots;             /* 2 x pool_size: a draining worker and its successor */
     int      nroutes;            /* per-route metrics after the slots, one per route name */
+    rst_replica_stat replicas[RST_MAX_REPLICAS];   /* config order (lib/domain/services.c) */
     rst_slot slots[];
 } rst_scoreboard;
 
