@@ -268,9 +268,38 @@ static int on_security(load_ctx *ctx, const char *section, const char *name, con
     BAD(ctx, "[%s] %s: unknown key", section, name);
 }
 
+/* "HOST:PORT HOST:PORT ...": the sentinels to ask for the master. */
+static int parse_sentinels(rst_config *cfg, const char *v)
+{
+    char buf[1024];
+    if (copy_str(buf, sizeof(buf), v) != 0)
+        return -1;
+    cfg->redis_nsentinels = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(buf, " \t,", &save); t != NULL; t = strtok_r(NULL, " \t,", &save)) {
+        char *colon = strrchr(t, ':');
+        int n = cfg->redis_nsentinels;
+        if (n == RST_MAX_SENTINELS || colon == NULL || colon == t)
+            return -1;
+        *colon = '\0';
+        if (parse_int(colon + 1, 1, 65535, &cfg->redis_sentinel_port[n]) != 0 ||
+            copy_str(cfg->redis_sentinel_host[n], sizeof(cfg->redis_sentinel_host[n]), t) != 0)
+            return -1;
+        cfg->redis_nsentinels++;
+    }
+    return cfg->redis_nsentinels > 0 ? 0 : -1;
+}
+
 static int on_redis(load_ctx *ctx, const char *section, const char *name, const char *value)
 {
     rst_config *cfg = ctx->cfg;
+    if (strcmp(name, "sentinels") == 0) {
+        if (parse_sentinels(cfg, value) != 0)
+            BAD(ctx, "[%s] sentinels: must be 1 to %d HOST:PORT separated by spaces", section,
+                RST_MAX_SENTINELS);
+        return 1;
+    }
+    STR_KEY("sentinel_master", cfg->redis_sentinel_master)
     STR_KEY("host", cfg->redis_host)
     INT_KEY("port", cfg->redis_port, 1, 65535)
     PATH_KEY("socket", cfg->redis_socket)
@@ -487,6 +516,7 @@ static void set_defaults(rst_config *cfg)
     cfg->redis_timeout_ms = 200;
     strcpy(cfg->redis_prefix, "roost:");
     cfg->cache_ttl = 300;
+    strcpy(cfg->redis_sentinel_master, "roost");
     cfg->fanout_max_followers = 10000;
     strcpy(cfg->catalog.name, "catalog");
     strcpy(cfg->catalog.host, "127.0.0.1");

@@ -67,6 +67,13 @@ typedef struct {
     int  redis_timeout_ms;
     char redis_prefix[64];
     int  cache_ttl;              /* seconds a cached object lives in Redis */
+    /* Redis Sentinel: when any is named, the master is whatever they say
+     * (redis_host/port/socket are not used) */
+#define RST_MAX_SENTINELS 8
+    char redis_sentinel_host[RST_MAX_SENTINELS][256];
+    int  redis_sentinel_port[RST_MAX_SENTINELS];
+    int  redis_nsentinels;
+    char redis_sentinel_master[64];
     /* [timeline] */
     int  fanout_max_followers;   /* authors with more are merged in at read time */
     /* [catalog] */
