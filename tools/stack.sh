@@ -10,7 +10,9 @@
 #   run/STACK/secrets/           secret (token key), db_password (mode 600)
 #   run/STACK/db1/ db2/          my.cnf, data/, binlog/
 #   run/STACK/db1r/ db2r/        the replicas: my.cnf, data/
-#   run/STACK/redis/             redis.conf and its (unused) dump dir
+#   run/STACK/redis/             redis.conf and its (unused) dump dir; the test
+#                                stack also redis2.conf (a replica) and
+#                                sent1..3.conf (three Redis Sentinels)
 #   run/STACK/nginx/             nginx.conf, roost-site.conf, cache/, tmp/
 #   run/STACK/sock/              unix sockets (db1, db2, roostd), unless the
 #                                path is too long: then /tmp/roost-STACK-HASH/
@@ -23,6 +25,9 @@
 # does not reach it and everything it forks can be found by its session id.
 
 STACK_SERVICES=(db1 db2 db1r db2r redis roostd nginx)   # start order; stop is reversed
+# The test stack's Redis is highly available: a replica (redis2) and three
+# sentinels watching the master (roostd asks them where it is).
+HA_SERVICES=(redis2 sent1 sent2 sent3)
 
 say()  { printf 'dev: %s\n' "$*" >&2; }
 warn() { printf 'dev: warning: %s\n' "$*" >&2; }
@@ -104,6 +109,14 @@ stack_use() {
     PORT_DB2=$((PORT_DB2 + shift)); PORT_REDIS=$((PORT_REDIS + shift))
     # The replicas: 10 above their primaries (db1 18306 -> db1r 18316).
     PORT_DB1R=$((PORT_DB1 + 10)); PORT_DB2R=$((PORT_DB2 + 10))
+    # Redis HA (test stack): the replica next to the master, sentinels 100 up.
+    PORT_REDIS2=$((PORT_REDIS + 1))
+    PORT_SENT1=$((PORT_REDIS + 100)); PORT_SENT2=$((PORT_REDIS + 101)); PORT_SENT3=$((PORT_REDIS + 102))
+    if [[ $STACK == test ]]; then
+        STACK_SERVICES=(db1 db2 db1r db2r redis "${HA_SERVICES[@]}" roostd nginx)
+    else
+        STACK_SERVICES=(db1 db2 db1r db2r redis roostd nginx)
+    fi
     RUN=$ROOT/run/$STACK
     BUILD_DIR=$ROOT/build
     SANITIZE=0
@@ -212,6 +225,7 @@ EOF
     db_write_cnf db1r "$PORT_DB1R" "$SOCK_DB1R" "$((SERVER_ID1 + 100))"
     db_write_cnf db2r "$PORT_DB2R" "$SOCK_DB2R" "$((SERVER_ID2 + 100))"
     redis_write_conf
+    [[ $STACK == test ]] && redis_ha_write_conf
     roost_write_conf
     nginx_write_conf
 }
@@ -405,13 +419,46 @@ maxmemory-policy allkeys-lru
 EOF
 }
 
+# The replica and the sentinels of the test stack. A sentinel rewrites its
+# own file (what it learnt: replicas, other sentinels, failovers), so it is
+# written only once, when missing. The sentinels wait 60 s before failing a
+# master over, so that the tests which stop Redis see Redis down; the
+# failover test lowers that at run time (SENTINEL SET).
+redis_ha_write_conf() {
+    sed -e "s/^port .*/port $PORT_REDIS2/" -e "s|^logfile .*|logfile $LOGDIR/redis2.log|" \
+        -e "s|redis.conf -- written|redis2.conf (a replica) -- written|" "$RUN/redis/redis.conf" |
+        { cat; echo "replicaof 127.0.0.1 $PORT_REDIS"; } | put "$RUN/redis/redis2.conf"
+    local n port
+    for n in 1 2 3; do
+        port=$(svc_port "sent$n")
+        [[ -f $RUN/redis/sent$n.conf ]] && continue
+        put "$RUN/redis/sent$n.conf" <<EOF
+# $RUN/redis/sent$n.conf -- written by ./dev for stack '$STACK'; the sentinel
+# rewrites it from then on.
+bind 127.0.0.1
+port $port
+daemonize no
+dir $RUN/redis
+logfile $LOGDIR/sent$n.log
+sentinel monitor roost 127.0.0.1 $PORT_REDIS 2
+sentinel down-after-milliseconds roost 60000
+sentinel failover-timeout roost 10000
+sentinel parallel-syncs roost 1
+EOF
+    done
+}
+
 redis_ping() {
-    [[ $(redis-cli -h 127.0.0.1 -p "$PORT_REDIS" ping 2>/dev/null) == PONG ]]
+    [[ $(redis-cli -h 127.0.0.1 -p "${1:-$PORT_REDIS}" ping 2>/dev/null) == PONG ]]
 }
 
 redis_start() {
-    launch redis redis-server "$RUN/redis/redis.conf"
-    wait_ready redis 20 redis_ping
+    case $1 in
+        redis)  launch redis redis-server "$RUN/redis/redis.conf";;
+        redis2) launch redis2 redis-server "$RUN/redis/redis2.conf";;
+        *)      launch "$1" redis-sentinel "$RUN/redis/$1.conf";;
+    esac
+    wait_ready "$1" 20 redis_ping "$(svc_port "$1")"
 }
 
 # ---------------------------------------------------------------- roostd
@@ -450,6 +497,8 @@ secret_file = $SECRETS/secret
 host = 127.0.0.1
 port = $PORT_REDIS
 prefix = roost:
+$( [[ $STACK == test ]] && printf 'sentinels = 127.0.0.1:%s 127.0.0.1:%s 127.0.0.1:%s\nsentinel_master = roost\n' \
+       "$PORT_SENT1" "$PORT_SENT2" "$PORT_SENT3" )
 
 [timeline]
 fanout_max_followers = $fanout_max
@@ -620,21 +669,23 @@ svc_port() {
     case $1 in
         db1) echo "$PORT_DB1";; db2) echo "$PORT_DB2";; redis) echo "$PORT_REDIS";;
         db1r) echo "$PORT_DB1R";; db2r) echo "$PORT_DB2R";;
+        redis2) echo "$PORT_REDIS2";; sent1) echo "$PORT_SENT1";; sent2) echo "$PORT_SENT2";;
+        sent3) echo "$PORT_SENT3";;
         nginx) echo "$PORT_NGINX";; *) echo "";;
     esac
 }
 
 svc_log() {
     case $1 in
-        db1|db2|db1r|db2r) echo "$LOGDIR/$1.err";; redis) echo "$LOGDIR/redis.log";;
+        db1|db2|db1r|db2r) echo "$LOGDIR/$1.err";; redis|redis2|sent?) echo "$LOGDIR/$1.log";;
         nginx) echo "$LOGDIR/nginx-error.log";; roostd) echo "$LOGDIR/roostd.log";;
     esac
 }
 
 svc_check_name() {
-    case $1 in db1|db2|db1r|db2r|redis|roostd|nginx) ;; *)
-        die "unknown service '$1' (services: ${STACK_SERVICES[*]})";;
-    esac
+    local n
+    for n in "${STACK_SERVICES[@]}"; do [[ $n == "$1" ]] && return 0; done
+    die "unknown service '$1' (services of stack '$STACK': ${STACK_SERVICES[*]})"
 }
 
 # svc_running NAME: 0 when the pid file names a live process that started
@@ -704,7 +755,7 @@ svc_start() {
     t0=$(now_ms)
     case $name in
         db1|db2|db1r|db2r) db_start "$name";;
-        redis)   redis_start;;
+        redis|redis2|sent?) redis_start "$name";;
         roostd)  roostd_start;;
         nginx)   nginx_start;;
     esac
@@ -781,7 +832,8 @@ stack_reserve_ports() {
     [[ -w $f ]] || return 0
     cur=$(cat "$f")
     want=$cur
-    for p in "$PORT_NGINX" "$PORT_DB1" "$PORT_DB2" "$PORT_DB1R" "$PORT_DB2R" "$PORT_REDIS"; do
+    for p in "$PORT_NGINX" "$PORT_DB1" "$PORT_DB2" "$PORT_DB1R" "$PORT_DB2R" "$PORT_REDIS" \
+             "$PORT_REDIS2" "$PORT_SENT1" "$PORT_SENT2" "$PORT_SENT3"; do
         if ! grep -qE "(^|,)$p(,|$)" <<<"$cur"; then want=${want:+$want,}$p; fi
     done
     [[ $want == "$cur" ]] || echo "$want" >"$f" 2>/dev/null ||
@@ -820,6 +872,9 @@ stack_start() {
     for p in "${pids[@]}"; do wait "$p" || rc=1; done
     (( rc == 0 )) || die "the replicas did not start"
     svc_start redis
+    if [[ $STACK == test ]]; then
+        for name in "${HA_SERVICES[@]}"; do svc_start "$name"; done
+    fi
     svc_start roostd
     svc_start nginx
     say "stack '$STACK' is up in $(elapsed "$t0")"

@@ -24,5 +24,6 @@ Suite *suite_timeline(void);
 Suite *suite_tweet_faults(void);
 Suite *suite_cli(void);
 Suite *suite_replicas(void);
+Suite *suite_redis_ha(void);
 
 #endif
