@@ -443,6 +443,7 @@ const char *rst_app_handle(rst_services *svc, const rst_scoreboard *sb, rst_requ
     run_route(&c);
     failpoints_arm(svc, req, 0);
     mark_writer(&c);
+    svc->read_primary = 1;               /* until the next request decides */
     if (c.body != NULL)
         cJSON_Delete(c.body);
     return c.route->name;

@@ -42,6 +42,9 @@ int rst_services_open(rst_services *s, const rst_config *cfg,
 {
     memset(s, 0, sizeof(*s));
     s->cfg = cfg;
+    /* Outside a request (roostctl, the fan-out between requests) every
+     * read is the primaries': only a request decides otherwise. */
+    s->read_primary = 1;
     if (secrets != NULL)
         s->secrets = *secrets;
     rst_shardmap_build(&s->map, cfg);

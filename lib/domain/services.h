@@ -48,7 +48,8 @@ typedef struct {
     int               nreplicas;
     unsigned          replica_turn;   /* spreads reads over replicas by weight */
     rst_replica_stat *replica_stats;  /* shared with the other workers; NULL: none */
-    int               read_primary;   /* this request reads the primaries (rst_route_reads) */
+    int               read_primary;   /* reads go to the primaries: 1 but inside a request
+                                       * that rst_route_reads let read replicas */
 } rst_services;
 
 /* 0 on success; -1 (out of memory or a bad generator number). Nothing
