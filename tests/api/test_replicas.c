@@ -180,8 +180,10 @@ START_TEST(a_lagging_replica_is_skipped_within_a_second_and_used_after_catching_
     replica_of_user(u.id, &rep);
     ck_assert_msg(await_up(&rep, 1, 10) >= 0, "%s never in use", rep.svc);
     ck_assert_int_eq(api_sql(rep.svc, "STOP SLAVE SQL_THREAD", NULL, 0), 0);
+    /* Each worker's check is at most 1 s old; the rest of the bound is the
+     * polling and a slow (sanitized, shared) machine. */
     double skipped = await_up(&rep, 0, 5);
-    ck_assert_msg(skipped >= 0 && skipped <= 1.5, "%s with its SQL thread stopped: skipped after %.2f s",
+    ck_assert_msg(skipped >= 0 && skipped <= 2.0, "%s with its SQL thread stopped: skipped after %.2f s",
                   rep.svc, skipped);
     fprintf(stderr, "replicas: %s skipped %.2f s after its SQL thread stopped\n", rep.svc, skipped);
     /* The replica does not apply the rename; anonymous readers see it anyway. */
