@@ -118,7 +118,7 @@ static void log_replica_change(const rst_replica *r, int was, rst_db_rc rc, int 
 }
 
 /* Asks the replica how far behind it is (one round trip). */
-static void check_replica(rst_services *s, int i, uint64_t now)
+static void check_replica(rst_services *s, int i)
 {
     rst_replica *r = &s->replicas[i];
     int was = r->usable;
@@ -126,7 +126,9 @@ static void check_replica(rst_services *s, int i, uint64_t now)
     rst_db_rc rc = rst_db_replica_lag(r->db, &lag);
     r->lag = rc == RST_DB_OK ? lag : -1;
     r->usable = rc == RST_DB_OK && lag >= 0 && lag <= s->cfg->max_replica_lag;
-    r->checked_ms = now;
+    /* After the round trip: a dead kept connection the check itself
+     * replaced must not count as a failure found since. */
+    r->checked_ms = rst_time_mono_ms();
     if (rc == RST_DB_OK)
         r->recheck_ms = REPLICA_CHECK_MS;
     else
@@ -143,7 +145,7 @@ static int replica_usable(rst_services *s, int i, uint64_t now)
 {
     rst_replica *r = &s->replicas[i];
     if (r->checked_ms == 0 || now - r->checked_ms >= r->recheck_ms)
-        check_replica(s, i, now);
+        check_replica(s, i);
     if (r->usable && rst_db_failed_ms(r->db) > r->checked_ms) {
         r->usable = 0;                   /* a read fell back to the primary */
         r->lag = -1;
