@@ -30,7 +30,8 @@ BENCH_FLOORS=(hello redis mysql)
 
 BENCH_NAMES=()
 declare -A BENCH_KIND BENCH_TARGET BENCH_METHOD BENCH_PATH BENCH_BODY \
-           BENCH_HEADERS BENCH_REDIS_DOWN BENCH_NOTE BENCH_EXPECT BENCH_AUTH BENCH_LAG
+           BENCH_HEADERS BENCH_REDIS_DOWN BENCH_NOTE BENCH_EXPECT BENCH_AUTH BENCH_LAG \
+           BENCH_REPLICAS_DOWN BENCH_REPLICA_LAG
 
 # scenario NAME KIND TARGET METHOD PATH [OPTION...] (see bench/scenarios.sh)
 scenario() {
@@ -53,6 +54,8 @@ scenario() {
     BENCH_EXPECT[$name]=""
     BENCH_AUTH[$name]=""
     BENCH_LAG[$name]=0
+    BENCH_REPLICAS_DOWN[$name]=0
+    BENCH_REPLICA_LAG[$name]=0
     for opt in "$@"; do
         case $opt in
             body=*)       BENCH_BODY[$name]=${opt#body=}
@@ -63,6 +66,8 @@ scenario() {
             auth=owner)   BENCH_AUTH[$name]=owner;;
             lag-probe)    BENCH_LAG[$name]=1;;
             redis-down)   BENCH_REDIS_DOWN[$name]=1;;
+            replicas-down) BENCH_REPLICAS_DOWN[$name]=1;;
+            replica-lag)  BENCH_REPLICA_LAG[$name]=1;;
             expect=*)     BENCH_EXPECT[$name]=${opt#expect=};;
             note=*)       BENCH_NOTE[$name]=${opt#note=};;
             *)            die "bench/scenarios.sh: $name: unknown option '$opt'";;
@@ -588,6 +593,53 @@ bench_wrk() {
 }
 
 BENCH_REDIS_STOPPED=0
+BENCH_REPLICAS_STOPPED=0
+
+# replicas-down: both MariaDB replicas stopped, so every read is the
+# primaries'; started again after, and waited for until roostd uses them.
+bench_replicas_down() {
+    BENCH_REPLICAS_STOPPED=1
+    svc_stop db1r
+    svc_stop db2r
+}
+
+bench_replicas_up() {
+    (( BENCH_REPLICAS_STOPPED )) || return 0
+    svc_start db1r
+    svc_start db2r
+    BENCH_REPLICAS_STOPPED=0
+    local i
+    # A replica that was down is asked again within 8 s by each worker.
+    for (( i = 0; i < 100; i++ )); do
+        curl -s "$URL/metrics" | grep -q '^roost_replica_up{.*} 0$' || return 0
+        sleep 0.2
+    done
+    warn "the replicas are not in use again 20 s after their start"
+}
+
+# The replication delay under load: every 200 ms, the time from reading a
+# primary's GTID position until its replica has applied it
+# (MASTER_GTID_WAIT), both shard servers in turn, for `secs` seconds.
+# Prints "p50_ms p99_ms max_ms samples".
+bench_replica_lag() {
+    local secs=$1 end pos t0 t1 p lags=() sock_p sock_r
+    end=$(( $(now_ms) + secs * 1000 ))
+    while (( $(now_ms) < end )); do
+        for p in 1 2; do
+            if (( p == 1 )); then sock_p=$SOCK_DB1; sock_r=$SOCK_DB1R; else sock_p=$SOCK_DB2; sock_r=$SOCK_DB2R; fi
+            t0=$(now_ms)
+            pos=$(mariadb --no-defaults --socket="$sock_p" -u"$ADMIN_USER" -N -B -e 'SELECT @@gtid_binlog_pos') || continue
+            mariadb --no-defaults --socket="$sock_r" -u"$ADMIN_USER" -N -B \
+                -e "SELECT MASTER_GTID_WAIT('$pos', 30)" | grep -qx 0 || continue
+            t1=$(now_ms)
+            lags+=($((t1 - t0)))
+        done
+        sleep 0.2
+    done
+    printf '%s\n' "${lags[@]}" | sort -n | awk '
+        { a[NR] = $1 } END { if (NR == 0) { print "- - - 0"; exit }
+          p50 = a[int((NR + 1) / 2)]; p99 = a[int(NR * 0.99 + 0.999)]; print p50, p99, a[NR], NR }'
+}
 
 bench_redis_down() {
     BENCH_REDIS_STOPPED=1
@@ -605,12 +657,18 @@ bench_redis_up() {
 bench_run_one() {
     local name=$1 round=$2 secs=$3 res lp50 lp99 lmax lmiss
     if (( BENCH_REDIS_DOWN[$name] )); then bench_redis_down; fi
+    if (( BENCH_REPLICAS_DOWN[$name] )); then bench_replicas_down; fi
     res=$(bench_wrk "$name" "$BENCH_WARMUP_S")
     printf '%s %s warmup %s\n' "$round" "$name" "$res" >>"$BENCH_RESULTS"
     local lag_pid=""
     if (( BENCH_LAG[$name] )); then
         ( sleep 1; bench_fanout_lag 30 >"$RUN/wrk/$name.lag.$round" ) &
         lag_pid=$!
+    fi
+    local rlag_pid=""
+    if (( BENCH_REPLICA_LAG[$name] )); then
+        ( sleep 1; bench_replica_lag $(( secs - 2 )) >"$RUN/wrk/$name.rlag.$round" ) &
+        rlag_pid=$!
     fi
     res=$(bench_wrk "$name" "$secs")
     printf '%s %s measure %s\n' "$round" "$name" "$res" >>"$BENCH_RESULTS"
@@ -620,6 +678,13 @@ bench_run_one() {
         printf '  round %s  fan-out lag under %s: p50 %s ms, p99 %s ms, max %s ms (30 posts, %s missing)\n' \
             "$round" "$name" "${lp50:--}" "${lp99:--}" "${lmax:--}" "${lmiss:--}" >&2
     fi
+    if [[ -n $rlag_pid ]]; then
+        wait "$rlag_pid" || true
+        read -r lp50 lp99 lmax lmiss <"$RUN/wrk/$name.rlag.$round" || true
+        printf '  round %s  replica lag under %s: p50 %s ms, p99 %s ms, max %s ms (%s samples)\n' \
+            "$round" "$name" "${lp50:--}" "${lp99:--}" "${lmax:--}" "${lmiss:--}" >&2
+    fi
+    if (( BENCH_REPLICAS_DOWN[$name] )); then bench_replicas_up; fi
     if (( BENCH_REDIS_DOWN[$name] )); then bench_redis_up; fi
     awk -v r="$round" -v n="$name" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } }
         END { printf "  round %s  %-20s %10.0f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %d\n", r, n, f["rps"],
@@ -800,6 +865,7 @@ bench_log_news() {
 bench_cleanup() {
     local keep=$1
     set +e
+    bench_replicas_up
     bench_redis_up
     if (( keep )); then
         say "--keep: the bench stack and the floors stay up ($URL; ./dev down bench stops them)"

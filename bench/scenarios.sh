@@ -40,6 +40,12 @@
 #         lag-probe        while the scenario runs, a small author posts 30
 #                          tweets one by one and the time until each is in a
 #                          follower's Redis timeline is measured (p50/p99)
+#         replicas-down    stop the MariaDB replicas (db1r, db2r) for this
+#                          scenario: every read goes to the primaries; they
+#                          start again after (and are waited for)
+#         replica-lag      while the scenario runs, how long a replica takes
+#                          to apply what its primary has (p50/p99 of samples
+#                          every 200 ms, MASTER_GTID_WAIT)
 #         note=TEXT        shown under the table
 #
 # Every request sends `Accept: application/json`. Scenarios run in this
@@ -83,7 +89,7 @@ scenario feed-deep-cursor    scenario 0.10 GET  '/tweets?limit=20&cursor={feed_c
 scenario tweets-user         scenario 0.12 GET  '/tweets/{tweet_user}?limit=20' bypass-cache \
     note='one user'"'"'s tweets: one index range scan on the shard, then one MGET'
 scenario tweet-post          scenario -    POST '/tweets/{poster}' body='{"message":"a bench tweet"}' \
-    note='writes/s and p99: signed-in users posting (insert + tweets_count in one transaction, then Redis)'
+    replica-lag note='writes/s and p99: signed-in users posting (insert + tweets_count in one transaction, then Redis)'
 scenario tweet-post-big      scenario -    POST '/tweets/{author_big}' body='{"message":"a bench tweet"}' \
     note='the 6 most-followed users posting (tens of thousands of followers each, above the fan-out threshold: merged at read time)'
 scenario tweet-post-small    scenario -    POST '/tweets/{author_small}' body='{"message":"a bench tweet"}' \
@@ -100,3 +106,11 @@ scenario product-mariadb     scenario 0.15 GET  '/product/{product}' bypass-cach
     note='Redis stopped: roostd serves every product from MariaDB'
 scenario feed-scatter        scenario -    GET  '/tweets?limit=20' bypass-cache redis-down \
     note='Redis stopped: page 1 by scatter-gather over both shard servers at once, k-way merge'
+scenario tweets-user-db      scenario -    GET  '/tweets/{tweet_user}?limit=20' bypass-cache redis-down \
+    note='Redis stopped: one user'"'"'s tweets from MariaDB, read on the replicas'
+scenario tweets-user-primary scenario -    GET  '/tweets/{tweet_user}?limit=20' bypass-cache redis-down replicas-down \
+    note='the same with the replicas stopped: read on the primaries'
+scenario user-db             scenario -    GET  '/users/{tweet_user}' bypass-cache redis-down \
+    note='Redis stopped: one user row, read on the replicas'
+scenario user-primary        scenario -    GET  '/users/{tweet_user}' bypass-cache redis-down replicas-down \
+    note='the same with the replicas stopped: read on the primaries'

@@ -2,14 +2,17 @@
 # tools/stack.sh -- private roost stacks for development and tests.
 #
 # Sourced by ./dev (which sets ROOT and `set -euo pipefail`). A stack is two
-# MariaDB servers (db1, db2), Redis, roostd and nginx, all on loopback, with
-# every file under run/STACK/:
+# MariaDB primaries (db1, db2), one GTID replica of each (db1r, db2r), Redis,
+# roostd and nginx, all on loopback, with every file under run/STACK/:
 #
 #   run/STACK/stack.env          ports and build dir the stack was set up with
 #   run/STACK/roost.conf         roostd/roostctl configuration
 #   run/STACK/secrets/           secret (token key), db_password (mode 600)
 #   run/STACK/db1/ db2/          my.cnf, data/, binlog/
-#   run/STACK/redis/             redis.conf and its (unused) dump dir
+#   run/STACK/db1r/ db2r/        the replicas: my.cnf, data/
+#   run/STACK/redis/             redis.conf and its (unused) dump dir; the test
+#                                stack also redis2.conf (a replica) and
+#                                sent1..3.conf (three Redis Sentinels)
 #   run/STACK/nginx/             nginx.conf, roost-site.conf, cache/, tmp/
 #   run/STACK/sock/              unix sockets (db1, db2, roostd), unless the
 #                                path is too long: then /tmp/roost-STACK-HASH/
@@ -21,7 +24,10 @@
 # Each service is started in its own session (setsid), so Ctrl-C in a shell
 # does not reach it and everything it forks can be found by its session id.
 
-STACK_SERVICES=(db1 db2 redis roostd nginx)   # start order; stop is reversed
+STACK_SERVICES=(db1 db2 db1r db2r redis roostd nginx)   # start order; stop is reversed
+# The test stack's Redis is highly available: a replica (redis2) and three
+# sentinels watching the master (roostd asks them where it is).
+HA_SERVICES=(redis2 sent1 sent2 sent3)
 
 say()  { printf 'dev: %s\n' "$*" >&2; }
 warn() { printf 'dev: warning: %s\n' "$*" >&2; }
@@ -101,6 +107,16 @@ stack_use() {
     [[ $shift =~ ^[0-9]+$ ]] && (( shift < 20000 )) || die "bad ROOST_PORT_SHIFT '$shift'"
     PORT_NGINX=$((PORT_NGINX + shift)); PORT_DB1=$((PORT_DB1 + shift))
     PORT_DB2=$((PORT_DB2 + shift)); PORT_REDIS=$((PORT_REDIS + shift))
+    # The replicas: 10 above their primaries (db1 18306 -> db1r 18316).
+    PORT_DB1R=$((PORT_DB1 + 10)); PORT_DB2R=$((PORT_DB2 + 10))
+    # Redis HA (test stack): the replica next to the master, sentinels 100 up.
+    PORT_REDIS2=$((PORT_REDIS + 1))
+    PORT_SENT1=$((PORT_REDIS + 100)); PORT_SENT2=$((PORT_REDIS + 101)); PORT_SENT3=$((PORT_REDIS + 102))
+    if [[ $STACK == test ]]; then
+        STACK_SERVICES=(db1 db2 db1r db2r redis "${HA_SERVICES[@]}" roostd nginx)
+    else
+        STACK_SERVICES=(db1 db2 db1r db2r redis roostd nginx)
+    fi
     RUN=$ROOT/run/$STACK
     BUILD_DIR=$ROOT/build
     SANITIZE=0
@@ -118,6 +134,8 @@ stack_use() {
     SOCKDIR=$(stack_sockdir)
     SOCK_DB1=$SOCKDIR/db1.sock
     SOCK_DB2=$SOCKDIR/db2.sock
+    SOCK_DB1R=$SOCKDIR/db1r.sock
+    SOCK_DB2R=$SOCKDIR/db2r.sock
     SOCK_ROOSTD=$SOCKDIR/roostd.sock
     SOCK_ROOSTD_SLOW=$SOCKDIR/roostd-slow.sock
     ROOSTD_BIN=$BUILD_DIR/app/roostd/roostd
@@ -182,7 +200,7 @@ random_alnum() {
 # (secrets once; configuration files rewritten only when they change).
 stack_prepare() {
     stack_check_path
-    mkdir -p "$RUN" "$LOGDIR" "$RUN/db1" "$RUN/db2" "$RUN/redis" \
+    mkdir -p "$RUN" "$LOGDIR" "$RUN/db1" "$RUN/db2" "$RUN/db1r" "$RUN/db2r" "$RUN/redis" \
              "$RUN/nginx/tmp" "$RUN/nginx/cache" "$SECRETS"
     chmod 700 "$SECRETS"
     stack_mksockdir
@@ -205,14 +223,50 @@ SANITIZE=$SANITIZE
 EOF
     db_write_cnf db1 "$PORT_DB1" "$SOCK_DB1" "$SERVER_ID1"
     db_write_cnf db2 "$PORT_DB2" "$SOCK_DB2" "$SERVER_ID2"
+    db_write_cnf db1r "$PORT_DB1R" "$SOCK_DB1R" "$((SERVER_ID1 + 100))"
+    db_write_cnf db2r "$PORT_DB2R" "$SOCK_DB2R" "$((SERVER_ID2 + 100))"
     redis_write_conf
+    [[ $STACK == test ]] && redis_ha_write_conf
     roost_write_conf
     nginx_write_conf
 }
 
 # ---------------------------------------------------------------- MariaDB
 
-db_sock() { case $1 in db1) echo "$SOCK_DB1";; db2) echo "$SOCK_DB2";; esac; }
+db_sock() {
+    case $1 in
+        db1) echo "$SOCK_DB1";; db2) echo "$SOCK_DB2";;
+        db1r) echo "$SOCK_DB1R";; db2r) echo "$SOCK_DB2R";;
+    esac
+}
+
+# db_is_replica NAME: db1r and db2r replicate db1 and db2.
+db_is_replica() { [[ $1 == *r ]]; }
+db_primary_of() { echo "${1%r}"; }
+
+# The replication part of a server's my.cnf: a primary writes a binary log
+# with GTIDs; a replica (db1r, db2r) is read-only for everyone but its SQL
+# thread, applies in order, and resumes replicating when it is restarted.
+db_cnf_role() {
+    local name=$1 dir=$RUN/$1
+    if db_is_replica "$name"; then
+        cat <<EOF
+# A GTID replica of $(db_primary_of "$name") (set up by ./dev on its first start).
+read_only             = 1
+gtid_strict_mode      = 1
+relay_log             = $dir/relay/$name-relay
+EOF
+    else
+        cat <<EOF
+# Binary log with GTIDs, feeding the replica $(db_primary_of "$name")r.
+log_bin               = $dir/binlog/$name-bin
+binlog_format         = ROW
+gtid_strict_mode      = 1
+log_slave_updates     = 1
+expire_logs_days      = 1
+EOF
+    fi
+}
 
 db_write_cnf() {
     local name=$1 port=$2 sock=$3 id=$4 dir=$RUN/$1
@@ -239,13 +293,8 @@ innodb_log_file_size           = 64M
 # Durability as in production: an acknowledged write is on disk.
 innodb_flush_log_at_trx_commit = 1
 sync_binlog                    = 1
-# Binary log with GTIDs, ready to feed a replica.
 server_id             = $id
-log_bin               = $dir/binlog/$name-bin
-binlog_format         = ROW
-gtid_strict_mode      = 1
-log_slave_updates     = 1
-expire_logs_days      = 1
+$(db_cnf_role "$name")
 
 [client]
 socket                = $sock
@@ -257,8 +306,8 @@ EOF
 db_init() {
     local name=$1 dir=$RUN/$1
     [[ -f $dir/data/.roost-initialized ]] && return 0
-    rm -rf "$dir/data" "$dir/binlog" "$dir/tmp"
-    mkdir -p "$dir/data" "$dir/binlog" "$dir/tmp"
+    rm -rf "$dir/data" "$dir/binlog" "$dir/tmp" "$dir/relay"
+    mkdir -p "$dir/data" "$dir/binlog" "$dir/tmp" "$dir/relay"
     local t0 user_opt=()
     t0=$(now_ms)
     (( EUID == 0 )) && user_opt=(--user=root)
@@ -293,6 +342,12 @@ db_setup() {
         sql+="ALTER USER 'roost'@'$host' IDENTIFIED BY '$pw';"$'\n'
         sql+="GRANT ALL PRIVILEGES ON roost_catalog.* TO 'roost'@'$host';"$'\n'
         sql+="GRANT ALL PRIVILEGES ON roost_shard.* TO 'roost'@'$host';"$'\n'
+        # roostd reads its replicas' lag with SHOW SLAVE STATUS.
+        sql+="GRANT SLAVE MONITOR ON *.* TO 'roost'@'$host';"$'\n'
+        # The replica's IO thread signs in as roost_repl.
+        sql+="CREATE USER IF NOT EXISTS 'roost_repl'@'$host' IDENTIFIED BY '$pw';"$'\n'
+        sql+="ALTER USER 'roost_repl'@'$host' IDENTIFIED BY '$pw';"$'\n'
+        sql+="GRANT REPLICATION SLAVE ON *.* TO 'roost_repl'@'$host';"$'\n'
     done
     printf '%s' "$sql" | mariadb --no-defaults --socket="$(db_sock "$name")" -u"$ADMIN_USER" ||
         die "$name: could not create the databases and the roost user"
@@ -301,11 +356,49 @@ db_setup() {
 db_start() {
     local name=$1
     db_init "$name"
-    mkdir -p "$RUN/$name/tmp"
+    mkdir -p "$RUN/$name/tmp" "$RUN/$name/relay"
     rm -f "$(db_sock "$name")"
     launch "$name" mariadbd --defaults-file="$RUN/$name/my.cnf"
     wait_ready "$name" 60 db_ping "$name"
+    if db_is_replica "$name"; then
+        db_replica_setup "$name"
+    else
+        db_setup "$name"
+    fi
+}
+
+# db_sql NAME: runs the SQL on stdin as the stack's admin on server NAME.
+db_sql() { mariadb --no-defaults --socket="$(db_sock "$1")" -u"$ADMIN_USER" "${@:2}"; }
+
+# A replica's first start: the roost user (as on a primary), a consistent
+# copy of its primary's databases taken with the primary's GTID position
+# (mariadb-dump --gtid --master-data), then replication from that position
+# over TCP as roost_repl. Later starts find it set up and replicating (the
+# server resumes by itself). The primary must be running.
+db_replica_setup() {
+    local name=$1 primary pw port dbs=(roost_shard)
+    [[ -f $RUN/$name/data/.roost-replica ]] && return 0
+    primary=$(db_primary_of "$name")
+    db_ping "$primary" || die "$name: its primary $primary is not running"
+    pw=$(cat "$SECRETS/db_password")
+    [[ $primary == db1 ]] && dbs=(roost_catalog roost_shard)
+    port=$PORT_DB1; [[ $primary == db2 ]] && port=$PORT_DB2
+    local t0
+    t0=$(now_ms)
     db_setup "$name"
+    {
+        mariadb-dump --no-defaults --socket="$(db_sock "$primary")" -u"$ADMIN_USER" \
+            --single-transaction --gtid --master-data=1 --databases "${dbs[@]}" ||
+            echo "SELECT 'the dump failed' FROM no_such_table;"
+    } | db_sql "$name" || die "$name: could not copy $primary's databases"
+    db_sql "$name" <<EOF || die "$name: could not start replicating from $primary"
+CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = $port,
+    MASTER_USER = 'roost_repl', MASTER_PASSWORD = '$pw',
+    MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1;
+START SLAVE;
+EOF
+    touch "$RUN/$name/data/.roost-replica"
+    say "$name: replicating from $primary (set up in $(elapsed "$t0"))"
 }
 
 # ---------------------------------------------------------------- Redis
@@ -327,13 +420,46 @@ maxmemory-policy allkeys-lru
 EOF
 }
 
+# The replica and the sentinels of the test stack. A sentinel rewrites its
+# own file (what it learnt: replicas, other sentinels, failovers), so it is
+# written only once, when missing. The sentinels wait 60 s before failing a
+# master over, so that the tests which stop Redis see Redis down; the
+# failover test lowers that at run time (SENTINEL SET).
+redis_ha_write_conf() {
+    sed -e "s/^port .*/port $PORT_REDIS2/" -e "s|^logfile .*|logfile $LOGDIR/redis2.log|" \
+        -e "s|redis.conf -- written|redis2.conf (a replica) -- written|" "$RUN/redis/redis.conf" |
+        { cat; echo "replicaof 127.0.0.1 $PORT_REDIS"; } | put "$RUN/redis/redis2.conf"
+    local n port
+    for n in 1 2 3; do
+        port=$(svc_port "sent$n")
+        [[ -f $RUN/redis/sent$n.conf ]] && continue
+        put "$RUN/redis/sent$n.conf" <<EOF
+# $RUN/redis/sent$n.conf -- written by ./dev for stack '$STACK'; the sentinel
+# rewrites it from then on.
+bind 127.0.0.1
+port $port
+daemonize no
+dir $RUN/redis
+logfile $LOGDIR/sent$n.log
+sentinel monitor roost 127.0.0.1 $PORT_REDIS 2
+sentinel down-after-milliseconds roost 60000
+sentinel failover-timeout roost 10000
+sentinel parallel-syncs roost 1
+EOF
+    done
+}
+
 redis_ping() {
-    [[ $(redis-cli -h 127.0.0.1 -p "$PORT_REDIS" ping 2>/dev/null) == PONG ]]
+    [[ $(redis-cli -h 127.0.0.1 -p "${1:-$PORT_REDIS}" ping 2>/dev/null) == PONG ]]
 }
 
 redis_start() {
-    launch redis redis-server "$RUN/redis/redis.conf"
-    wait_ready redis 20 redis_ping
+    case $1 in
+        redis)  launch redis redis-server "$RUN/redis/redis.conf";;
+        redis2) launch redis2 redis-server "$RUN/redis/redis2.conf";;
+        *)      launch "$1" redis-sentinel "$RUN/redis/$1.conf";;
+    esac
+    wait_ready "$1" 20 redis_ping "$(svc_port "$1")"
 }
 
 # ---------------------------------------------------------------- roostd
@@ -351,6 +477,10 @@ roost_write_conf() {
     # reach them with a request that sleeps (the slow-request failpoint).
     local slowlog_timeout=5 slow_terminate=30
     [[ $STACK == test ]] && slowlog_timeout=1 slow_terminate=2
+    # The test stack lets a replica lag by 10 s and still serve reads (the
+    # read-your-writes test needs one that does).
+    local max_lag=5
+    [[ $STACK == test ]] && max_lag=15
     put "$CONF" <<EOF
 ; $CONF -- written by ./dev for stack '$STACK'. Do not edit:
 ; ./dev rewrites it. The format is described in systemd/roost.conf.example.
@@ -384,13 +514,19 @@ secret_file = $SECRETS/secret
 host = 127.0.0.1
 port = $PORT_REDIS
 prefix = roost:
+$( [[ $STACK == test ]] && printf 'sentinels = 127.0.0.1:%s 127.0.0.1:%s 127.0.0.1:%s\nsentinel_master = roost\n' \
+       "$PORT_SENT1" "$PORT_SENT2" "$PORT_SENT3" )
 
 [timeline]
 fanout_max_followers = $fanout_max
 
+[replication]
+max_replica_lag = $max_lag
+
 [catalog]
 host = 127.0.0.1
 port = $PORT_DB1
+replica = 127.0.0.1:$PORT_DB1R
 user = roost
 password_file = $SECRETS/db_password
 database = roost_catalog
@@ -402,6 +538,7 @@ count = 4096
 range = 0-2047
 host = 127.0.0.1
 port = $PORT_DB1
+replica = 127.0.0.1:$PORT_DB1R
 user = roost
 password_file = $SECRETS/db_password
 database = roost_shard
@@ -410,6 +547,7 @@ database = roost_shard
 range = 2048-4095
 host = 127.0.0.1
 port = $PORT_DB2
+replica = 127.0.0.1:$PORT_DB2R
 user = roost
 password_file = $SECRETS/db_password
 database = roost_shard
@@ -548,21 +686,24 @@ svc_pidfile() { echo "$RUN/$1.pid"; }
 svc_port() {
     case $1 in
         db1) echo "$PORT_DB1";; db2) echo "$PORT_DB2";; redis) echo "$PORT_REDIS";;
+        db1r) echo "$PORT_DB1R";; db2r) echo "$PORT_DB2R";;
+        redis2) echo "$PORT_REDIS2";; sent1) echo "$PORT_SENT1";; sent2) echo "$PORT_SENT2";;
+        sent3) echo "$PORT_SENT3";;
         nginx) echo "$PORT_NGINX";; *) echo "";;
     esac
 }
 
 svc_log() {
     case $1 in
-        db1|db2) echo "$LOGDIR/$1.err";; redis) echo "$LOGDIR/redis.log";;
+        db1|db2|db1r|db2r) echo "$LOGDIR/$1.err";; redis|redis2|sent?) echo "$LOGDIR/$1.log";;
         nginx) echo "$LOGDIR/nginx-error.log";; roostd) echo "$LOGDIR/roostd.log";;
     esac
 }
 
 svc_check_name() {
-    case $1 in db1|db2|redis|roostd|nginx) ;; *)
-        die "unknown service '$1' (services: ${STACK_SERVICES[*]})";;
-    esac
+    local n
+    for n in "${STACK_SERVICES[@]}"; do [[ $n == "$1" ]] && return 0; done
+    die "unknown service '$1' (services of stack '$STACK': ${STACK_SERVICES[*]})"
 }
 
 # svc_running NAME: 0 when the pid file names a live process that started
@@ -631,8 +772,8 @@ svc_start() {
     fi
     t0=$(now_ms)
     case $name in
-        db1|db2) db_start "$name";;
-        redis)   redis_start;;
+        db1|db2|db1r|db2r) db_start "$name";;
+        redis|redis2|sent?) redis_start "$name";;
         roostd)  roostd_start;;
         nginx)   nginx_start;;
     esac
@@ -649,7 +790,7 @@ svc_stop() {
         return 0
     fi
     local pid=$PID
-    case $name in db1|db2) secs=120;; roostd) secs=10;; esac
+    case $name in db1|db2|db1r|db2r) secs=120;; roostd) secs=10;; esac
     kill -TERM "$pid" 2>/dev/null || true
     if ! wait_gone "$pid" "$secs"; then
         warn "$name (pid $pid) still running after ${secs}s: sending SIGKILL"
@@ -684,6 +825,9 @@ svc_refresh() {
                 fi;;
             "$RUN/db1/my.cnf") svc_running db1 && say "db1: my.cnf changed; apply with: ./dev svc $STACK restart db1";;
             "$RUN/db2/my.cnf") svc_running db2 && say "db2: my.cnf changed; apply with: ./dev svc $STACK restart db2";;
+            "$RUN/db1r/my.cnf"|"$RUN/db2r/my.cnf")
+                local r=${f%/my.cnf}; r=${r##*/}
+                svc_running "$r" && say "$r: my.cnf changed; apply with: ./dev svc $STACK restart $r";;
             "$RUN/redis/redis.conf") svc_running redis && say "redis: redis.conf changed; apply with: ./dev svc $STACK restart redis";;
         esac
     done
@@ -706,7 +850,8 @@ stack_reserve_ports() {
     [[ -w $f ]] || return 0
     cur=$(cat "$f")
     want=$cur
-    for p in "$PORT_NGINX" "$PORT_DB1" "$PORT_DB2" "$PORT_REDIS"; do
+    for p in "$PORT_NGINX" "$PORT_DB1" "$PORT_DB2" "$PORT_DB1R" "$PORT_DB2R" "$PORT_REDIS" \
+             "$PORT_REDIS2" "$PORT_SENT1" "$PORT_SENT2" "$PORT_SENT3"; do
         if ! grep -qE "(^|,)$p(,|$)" <<<"$cur"; then want=${want:+$want,}$p; fi
     done
     [[ $want == "$cur" ]] || echo "$want" >"$f" 2>/dev/null ||
@@ -732,7 +877,22 @@ stack_start() {
     done
     for p in "${pids[@]}"; do wait "$p" || rc=1; done
     (( rc == 0 )) || die "the databases did not start"
+    # The replicas copy their primaries on a first start: after them.
+    pids=()
+    for name in db1r db2r; do
+        if svc_running "$name"; then
+            say "$name: already running (pid $PID)"
+        else
+            ( svc_start "$name" ) &
+            pids+=($!)
+        fi
+    done
+    for p in "${pids[@]}"; do wait "$p" || rc=1; done
+    (( rc == 0 )) || die "the replicas did not start"
     svc_start redis
+    if [[ $STACK == test ]]; then
+        for name in "${HA_SERVICES[@]}"; do svc_start "$name"; done
+    fi
     svc_start roostd
     svc_start nginx
     say "stack '$STACK' is up in $(elapsed "$t0")"
@@ -751,7 +911,8 @@ stack_status() {
     for name in "${STACK_SERVICES[@]}"; do
         port=$(svc_port "$name")
         local where=${port:+127.0.0.1:$port}
-        case $name in db1) where+=" $SOCK_DB1";; db2) where+=" $SOCK_DB2";; roostd) where=$SOCK_ROOSTD;; esac
+        case $name in db1) where+=" $SOCK_DB1";; db2) where+=" $SOCK_DB2";;
+            db1r) where+=" $SOCK_DB1R";; db2r) where+=" $SOCK_DB2R";; roostd) where=$SOCK_ROOSTD;; esac
         if svc_running "$name"; then
             printf '%-7s %-8s %-8s %s\n' "$name" running "$PID" "$where"
         else

@@ -235,6 +235,44 @@ static int check_token(rst_ctx *c)
     return 0;
 }
 
+/* ------------------------------------------------------------ read-your-writes */
+
+static int is_read(const rst_request *req)
+{
+    return req->method == RST_M_GET || req->method == RST_M_HEAD;
+}
+
+/* Who a request is from, for read-your-writes: the authenticated caller,
+ * or on a public read the subject of a valid token. Its version is not
+ * checked here: it only ever sends the request's reads to the primaries. */
+static uint64_t reader_of(rst_ctx *c)
+{
+    if (c->auth.present)
+        return c->auth.user_id;
+    const char *token = bearer_token(c->req->authorization);
+    rst_claims claims;
+    if (token == NULL ||
+        rst_token_verify_cached(c->svc->tokens, c->svc->secrets.jwt, token,
+                                (int64_t)(rst_time_now_ms() / 1000), &claims) != RST_TOKEN_OK)
+        return 0;
+    return claims.sub;
+}
+
+/* Where this request's reads go (lib/domain/services.h). */
+static void route_reads(rst_ctx *c)
+{
+    uint64_t who = c->svc->nreplicas > 0 && is_read(c->req) ? reader_of(c) : 0;
+    rst_route_reads(c->svc, is_read(c->req), who);
+}
+
+/* After a write request: its caller reads the primaries for a while. A
+ * request refused with a 4xx wrote nothing; a 5xx may have. */
+static void mark_writer(rst_ctx *c)
+{
+    if (!is_read(c->req) && c->auth.present && (c->resp->status < 400 || c->resp->status >= 500))
+        rst_mark_writer(c->svc, c->auth.user_id);
+}
+
 static int has_body(const rst_request *req)
 {
     return req->body_len > 0;
@@ -436,9 +474,12 @@ const char *rst_app_handle(rst_services *svc, const rst_scoreboard *sb, rst_requ
         return c.route->name;
     if (check_token(&c) != 0 || check_content_type(&c) != 0 || parse_body(&c) != 0)
         return c.route->name;
+    route_reads(&c);
     failpoints_arm(svc, req, 1);
     run_route(&c);
     failpoints_arm(svc, req, 0);
+    mark_writer(&c);
+    svc->read_primary = 1;               /* until the next request decides */
     if (c.body != NULL)
         cJSON_Delete(c.body);
     return c.route->name;

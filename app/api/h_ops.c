@@ -326,6 +326,39 @@ static void fanout_metrics(rst_buf *b, rst_services *s)
     }
 }
 
+/* Per read replica: whether it serves reads, its lag (the last
+ * measurement of any worker; left out while unknown) and the reads sent
+ * to it by every worker. */
+static void replica_metrics(rst_buf *b, const rst_services *s, const rst_scoreboard *sb)
+{
+    const rst_config *cfg = s->cfg;
+    if (cfg->nreplicas == 0)
+        return;
+    char labels[RST_MAX_REPLICAS][400];
+    for (int i = 0; i < cfg->nreplicas; i++) {
+        const rst_replica_conf *r = &cfg->replicas[i];
+        snprintf(labels[i], sizeof(labels[i]), "server=\"%s\",replica=\"%s:%d\"",
+                 r->primary < 0 ? "catalog" : cfg->shard_servers[r->primary].name,
+                 r->db.host, r->db.port);
+    }
+    metric_head(b, "roost_replica_up", "gauge",
+                "1 when the replica serves reads (up, replicating, within max_replica_lag).");
+    for (int i = 0; i < cfg->nreplicas; i++)
+        rst_buf_printf(b, "roost_replica_up{%s} %llu\n", labels[i], (unsigned long long)
+                       __atomic_load_n(&sb->replicas[i].usable, __ATOMIC_RELAXED));
+    metric_head(b, "roost_replica_lag_seconds", "gauge",
+                "Seconds_Behind_Master at the last check (absent while unknown).");
+    for (int i = 0; i < cfg->nreplicas; i++) {
+        int64_t lag = __atomic_load_n(&sb->replicas[i].lag_ms, __ATOMIC_RELAXED);
+        if (lag >= 0)
+            rst_buf_printf(b, "roost_replica_lag_seconds{%s} %.3f\n", labels[i], (double)lag / 1000.0);
+    }
+    metric_head(b, "roost_replica_reads_total", "counter", "Reads sent to the replica.");
+    for (int i = 0; i < cfg->nreplicas; i++)
+        rst_buf_printf(b, "roost_replica_reads_total{%s} %llu\n", labels[i], (unsigned long long)
+                       __atomic_load_n(&sb->replicas[i].reads, __ATOMIC_RELAXED));
+}
+
 static void ops_metrics(rst_ctx *c)
 {
     const rst_scoreboard *sb = c->sb;
@@ -336,6 +369,8 @@ static void ops_metrics(rst_ctx *c)
 
     pool_metrics(b, sb);
     fanout_metrics(b, c->svc);
+    rst_replicas_refresh(c->svc);        /* this worker's view is at most 1 s old */
+    replica_metrics(b, c->svc, sb);
     metric_head(b, "roost_requests_total", "counter", "Answers by route and status class.");
     for (int i = 0; i < n && i < sb->nroutes; i++)
         for (int k = 0; k < 5; k++) {

@@ -127,25 +127,62 @@ static int cmd_migrate_status(rst_services *s)
 
 /* ------------------------------------------------------------ shards */
 
-static void print_server(rst_db *db, const rst_db_conf *c, const char *ranges)
+#define SHARDS_ROW "%-10s %-8s %-12s %-22s %-14s %-8s %-5s %s\n"
+
+static void address_of(const rst_db_conf *c, char *where, size_t len)
+{
+    if (c->socket[0])
+        snprintf(where, len, "%.200s", c->socket);
+    else
+        snprintf(where, len, "%.200s:%d", c->host, c->port);
+}
+
+static void print_primary(rst_db *db, const rst_db_conf *c, const char *ranges)
 {
     uint64_t us;
     int up = rst_db_ping(db, &us) == RST_DB_OK;
-    char where[300];
-    if (c->socket[0])
-        snprintf(where, sizeof(where), "%.200s", c->socket);
-    else
-        snprintf(where, sizeof(where), "%s:%d", c->host, c->port);
-    printf("%-10s %-16s %-28s %-14s %-5s %.2f ms\n", c->name, ranges, where, c->database,
-           up ? "up" : "DOWN", us / 1000.0);
+    char where[300], ping[32];
+    address_of(c, where, sizeof(where));
+    snprintf(ping, sizeof(ping), "%.2f ms", us / 1000.0);
+    printf(SHARDS_ROW, c->name, "primary", ranges, where, c->database, up ? "up" : "DOWN", "-", ping);
+}
+
+/* A replica's state: up (serving reads), LAGGING (further behind than
+ * max_replica_lag: skipped), STOPPED (not replicating: skipped), DOWN. */
+static void print_replica(const rst_config *cfg, const rst_replica_conf *r)
+{
+    rst_db *db = rst_db_new(&r->db);
+    if (db == NULL)
+        return;
+    uint64_t us = 0;
+    long long lag = -1;
+    int up = rst_db_ping(db, &us) == RST_DB_OK && rst_db_replica_lag(db, &lag) == RST_DB_OK;
+    const char *state = !up ? "DOWN" : lag < 0 ? "STOPPED" : lag > cfg->max_replica_lag ? "LAGGING" : "up";
+    char where[300], lagtxt[32], ping[32], weight[16];
+    address_of(&r->db, where, sizeof(where));
+    snprintf(lagtxt, sizeof(lagtxt), up && lag >= 0 ? "%lld s" : "-", lag);
+    snprintf(ping, sizeof(ping), "%.2f ms", us / 1000.0);
+    snprintf(weight, sizeof(weight), "weight=%d", r->weight);
+    const char *name = r->primary < 0 ? cfg->catalog.name : cfg->shard_servers[r->primary].name;
+    printf(SHARDS_ROW, name, "replica", weight, where, r->db.database, state, lagtxt, ping);
+    rst_db_free(db);
+}
+
+static void print_replicas_of(const rst_config *cfg, int primary)
+{
+    for (int i = 0; i < cfg->nreplicas; i++)
+        if (cfg->replicas[i].primary == primary)
+            print_replica(cfg, &cfg->replicas[i]);
 }
 
 static int cmd_shards(rst_services *s)
 {
     const rst_config *cfg = s->cfg;
-    printf("%u logical shards on %d servers\n\n", cfg->shard_count, cfg->nshard_servers);
-    printf("%-10s %-16s %-28s %-14s %-5s %s\n", "SERVER", "SHARDS", "ADDRESS", "DATABASE", "STATE", "PING");
-    print_server(s->catalog, &cfg->catalog, "catalog");
+    printf("%u logical shards on %d servers, %d replicas (max_replica_lag %d s)\n\n",
+           cfg->shard_count, cfg->nshard_servers, cfg->nreplicas, cfg->max_replica_lag);
+    printf(SHARDS_ROW, "SERVER", "ROLE", "SHARDS", "ADDRESS", "DATABASE", "STATE", "LAG", "PING");
+    print_primary(s->catalog, &cfg->catalog, "-");
+    print_replicas_of(cfg, -1);
     for (int i = 0; i < s->nshards; i++) {
         char ranges[128] = "";
         size_t len = 0;
@@ -157,7 +194,8 @@ static int cmd_shards(rst_services *s)
             if (w > 0 && (size_t)w < sizeof(ranges) - len)
                 len += (size_t)w;
         }
-        print_server(s->shards[i], &cfg->shard_servers[i], ranges);
+        print_primary(s->shards[i], &cfg->shard_servers[i], ranges);
+        print_replicas_of(cfg, i);
     }
     return 0;
 }

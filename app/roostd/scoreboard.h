@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "core/config.h"
+#include "store/replicastat.h"
 
 typedef enum {
     RST_SLOT_EMPTY = 0,
@@ -88,6 +89,7 @@ typedef struct {
     rst_pool_stats pools[RST_MAX_POOLS];
     int      nslots;             /* room for every pool's workers, draining ones too */
     int      nroutes;            /* per-route metrics after the slots, one per route name */
+    rst_replica_stat replicas[RST_MAX_REPLICAS];   /* config order (lib/domain/services.c) */
     rst_slot slots[];
 } rst_scoreboard;
 

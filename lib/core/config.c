@@ -356,9 +356,38 @@ static int on_security(load_ctx *ctx, const char *section, const char *name, con
     BAD(ctx, "[%s] %s: unknown key", section, name);
 }
 
+/* "HOST:PORT HOST:PORT ...": the sentinels to ask for the master. */
+static int parse_sentinels(rst_config *cfg, const char *v)
+{
+    char buf[1024];
+    if (copy_str(buf, sizeof(buf), v) != 0)
+        return -1;
+    cfg->redis_nsentinels = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(buf, " \t,", &save); t != NULL; t = strtok_r(NULL, " \t,", &save)) {
+        char *colon = strrchr(t, ':');
+        int n = cfg->redis_nsentinels;
+        if (n == RST_MAX_SENTINELS || colon == NULL || colon == t)
+            return -1;
+        *colon = '\0';
+        if (parse_int(colon + 1, 1, 65535, &cfg->redis_sentinel_port[n]) != 0 ||
+            copy_str(cfg->redis_sentinel_host[n], sizeof(cfg->redis_sentinel_host[n]), t) != 0)
+            return -1;
+        cfg->redis_nsentinels++;
+    }
+    return cfg->redis_nsentinels > 0 ? 0 : -1;
+}
+
 static int on_redis(load_ctx *ctx, const char *section, const char *name, const char *value)
 {
     rst_config *cfg = ctx->cfg;
+    if (strcmp(name, "sentinels") == 0) {
+        if (parse_sentinels(cfg, value) != 0)
+            BAD(ctx, "[%s] sentinels: must be 1 to %d HOST:PORT separated by spaces", section,
+                RST_MAX_SENTINELS);
+        return 1;
+    }
+    STR_KEY("sentinel_master", cfg->redis_sentinel_master)
     STR_KEY("host", cfg->redis_host)
     INT_KEY("port", cfg->redis_port, 1, 65535)
     PATH_KEY("socket", cfg->redis_socket)
@@ -374,6 +403,49 @@ static int on_timeline(load_ctx *ctx, const char *section, const char *name, con
     rst_config *cfg = ctx->cfg;
     INT_KEY("fanout_max_followers", cfg->fanout_max_followers, 0, 100000000)
     BAD(ctx, "[%s] %s: unknown key", section, name);
+}
+
+/* "HOST:PORT" or "HOST:PORT weight=N" (the host may be an IPv6 address in
+ * brackets). */
+static int parse_replica(const char *v, rst_replica_conf *r)
+{
+    char buf[300];
+    if (copy_str(buf, sizeof(buf), v) != 0)
+        return -1;
+    r->weight = 1;
+    char *sp = strpbrk(buf, " \t");
+    if (sp != NULL) {
+        *sp++ = '\0';
+        sp += strspn(sp, " \t");
+        if (strncmp(sp, "weight=", 7) != 0 || parse_int(sp + 7, 1, 100, &r->weight) != 0)
+            return -1;
+    }
+    char *colon = strrchr(buf, ':');
+    if (colon == NULL || colon == buf || parse_int(colon + 1, 1, 65535, &r->db.port) != 0)
+        return -1;
+    *colon = '\0';
+    char *host = buf;
+    size_t n = strlen(host);
+    if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
+        host[n - 1] = '\0';
+        host++;
+    }
+    return copy_str(r->db.host, sizeof(r->db.host), host);
+}
+
+/* Records a replica of `primary` (a shard server index, -1: the catalog). */
+static int add_replica(load_ctx *ctx, int primary, const char *section, const char *value)
+{
+    rst_config *cfg = ctx->cfg;
+    if (cfg->nreplicas == RST_MAX_REPLICAS)
+        BAD(ctx, "[%s] replica: too many replicas (at most %d)", section, RST_MAX_REPLICAS);
+    rst_replica_conf *r = &cfg->replicas[cfg->nreplicas];
+    memset(r, 0, sizeof(*r));
+    r->primary = primary;
+    if (parse_replica(value, r) != 0)
+        BAD(ctx, "[%s] replica: must be HOST:PORT or HOST:PORT weight=N (N from 1 to 100)", section);
+    cfg->nreplicas++;
+    return 1;
 }
 
 static int on_db(load_ctx *ctx, rst_db_conf *db, const char *section,
@@ -459,6 +531,8 @@ static int on_shard(load_ctx *ctx, const char *sname, const char *section,
         cfg->ranges[cfg->nranges++] = r;
         return 1;
     }
+    if (strcmp(name, "replica") == 0)
+        return add_replica(ctx, index, section, value);
     return on_db(ctx, db, section, name, value);
 }
 
@@ -471,6 +545,14 @@ static int on_shards(load_ctx *ctx, const char *section, const char *name, const
         ctx->cfg->shard_count = (unsigned)n;
         return 1;
     }
+    BAD(ctx, "[%s] %s: unknown key", section, name);
+}
+
+static int on_replication(load_ctx *ctx, const char *section, const char *name,
+                          const char *value)
+{
+    rst_config *cfg = ctx->cfg;
+    INT_KEY("max_replica_lag", cfg->max_replica_lag, 1, 3600)
     BAD(ctx, "[%s] %s: unknown key", section, name);
 }
 
@@ -489,7 +571,10 @@ static int on_key(void *user, const char *section, const char *name, const char 
     if (strcmp(section, "timeline") == 0)
         return on_timeline(ctx, section, name, value);
     if (strcmp(section, "catalog") == 0)
-        return on_db(ctx, &ctx->cfg->catalog, section, name, value);
+        return strcmp(name, "replica") == 0 ? add_replica(ctx, -1, section, value)
+                                            : on_db(ctx, &ctx->cfg->catalog, section, name, value);
+    if (strcmp(section, "replication") == 0)
+        return on_replication(ctx, section, name, value);
     if (strcmp(section, "shards") == 0)
         return on_shards(ctx, section, name, value);
     if (strncmp(section, "shard ", 6) == 0 && section[6] != '\0')
@@ -520,6 +605,7 @@ static void set_defaults(rst_config *cfg)
     cfg->redis_timeout_ms = 200;
     strcpy(cfg->redis_prefix, "roost:");
     cfg->cache_ttl = 300;
+    strcpy(cfg->redis_sentinel_master, "roost");
     cfg->fanout_max_followers = 10000;
     strcpy(cfg->catalog.name, "catalog");
     strcpy(cfg->catalog.host, "127.0.0.1");
@@ -527,6 +613,26 @@ static void set_defaults(rst_config *cfg)
     cfg->catalog.connect_timeout = 1;
     cfg->catalog.timeout = 2;
     cfg->shard_count = 4096;
+    cfg->max_replica_lag = 5;
+}
+
+/* A replica connects as its primary does (the primary's section may name
+ * its password_file after the replica line, so this runs at the end); its
+ * name says whose it is and where, for logs, roostctl and /metrics. */
+static void finish_replicas(rst_config *cfg)
+{
+    for (int i = 0; i < cfg->nreplicas; i++) {
+        rst_replica_conf *r = &cfg->replicas[i];
+        const rst_db_conf *p = r->primary < 0 ? &cfg->catalog : &cfg->shard_servers[r->primary];
+        rst_db_conf own = r->db;
+        r->db = *p;
+        memcpy(r->db.host, own.host, sizeof(own.host));
+        r->db.port = own.port;
+        r->db.socket[0] = '\0';
+        /* Cut to fit: a name is for people, the address is in the config. */
+        snprintf(r->db.name, sizeof(r->db.name), "%.16s replica %.32s:%d", p->name, own.host,
+                 own.port);
+    }
 }
 
 /* Every logical shard must belong to exactly one server. */
@@ -684,6 +790,7 @@ static int finish_load(load_ctx *ctx, int rc, const char *where, char *err, size
         describe_problems(ctx, where, err, errlen);
         return -1;
     }
+    finish_replicas(ctx->cfg);
     return check_required(ctx->cfg, err, errlen);
 }
 

@@ -26,6 +26,16 @@ typedef struct {
     int  timeout;                /* read/write timeout, seconds */
 } rst_db_conf;
 
+/* A read replica of the catalog or of a shard server: its own host and
+ * port, everything else (user, password, database, timeouts) its
+ * primary's, copied once the whole file is read. */
+#define RST_MAX_REPLICAS    64
+typedef struct {
+    int         primary;         /* index into shard_servers; -1: the catalog */
+    int         weight;          /* share of its primary's replica reads, 1..100 */
+    rst_db_conf db;
+} rst_replica_conf;
+
 typedef struct {
     unsigned first, last;        /* logical shards, inclusive */
     int      server;             /* index into rst_config.shard_servers */
@@ -84,6 +94,13 @@ typedef struct {
     int  redis_timeout_ms;
     char redis_prefix[64];
     int  cache_ttl;              /* seconds a cached object lives in Redis */
+    /* Redis Sentinel: when any is named, the master is whatever they say
+     * (redis_host/port/socket are not used) */
+#define RST_MAX_SENTINELS 8
+    char redis_sentinel_host[RST_MAX_SENTINELS][256];
+    int  redis_sentinel_port[RST_MAX_SENTINELS];
+    int  redis_nsentinels;
+    char redis_sentinel_master[64];
     /* [timeline] */
     int  fanout_max_followers;   /* authors with more are merged in at read time */
     /* [catalog] */
@@ -94,6 +111,11 @@ typedef struct {
     int             nshard_servers;
     rst_shard_range ranges[RST_MAX_RANGES];
     int             nranges;
+    /* `replica = HOST:PORT [weight=N]` lines of [catalog] and [shard NAME] */
+    rst_replica_conf replicas[RST_MAX_REPLICAS];
+    int              nreplicas;
+    /* [replication] */
+    int  max_replica_lag;        /* seconds; a replica further behind is skipped */
     /* where the file lives, for resolving relative paths */
     char dir[RST_PATH_MAX];
 } rst_config;

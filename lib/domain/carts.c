@@ -213,7 +213,7 @@ static void add_totals(rst_cart *c)
 static rst_err items_from_db(rst_services *s, rst_arena *a, uint64_t user_id, rst_cart *out)
 {
     rst_db *db;
-    rst_err err = rst_shard_of(s, user_id, RST_PRIMARY, &db);
+    rst_err err = rst_shard_of(s, user_id, RST_REPLICA, &db);
     if (err != RST_OK)
         return err;
     rst_param p[1] = { rst_p_u64(user_id) };
@@ -259,7 +259,7 @@ rst_err rst_cart_list(rst_services *s, rst_arena *a, uint64_t user_id, rst_cart 
 static rst_err item_by_id(rst_services *s, rst_arena *a, uint64_t item_id, rst_cart_item *item)
 {
     const rst_value *row;
-    rst_err err = rst_shard_row(s, a, item_id, SQL_BY_ID, ITEM_COLS, "cart item get", &row);
+    rst_err err = rst_shard_row(s, a, item_id, RST_REPLICA, SQL_BY_ID, ITEM_COLS, "cart item get", &row);
     if (err == RST_OK)
         row_to_item(row, item);
     return err;

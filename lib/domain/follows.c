@@ -466,7 +466,7 @@ static const char SQL_OUT_PAGE[] =
 static rst_err list_rows(rst_services *s, rst_arena *a, const rst_follow_query *q, rst_rows *rows)
 {
     rst_db *db;
-    rst_err err = rst_shard_of(s, q->user_id, RST_PRIMARY, &db);
+    rst_err err = rst_shard_of(s, q->user_id, RST_REPLICA, &db);
     if (err != RST_OK)
         return err;
     rst_db_rc rc;

@@ -68,9 +68,10 @@ static rst_err product_from_db(rst_services *s, rst_arena *a, uint64_t id,
 {
     rst_param p[1] = { rst_p_u64(id) };
     rst_rows rows;
-    rst_db_rc rc = rst_db_query(s->catalog, a, SQL_GET, p, 1, PRODUCT_COLS, &rows);
+    rst_db *db = rst_catalog(s, RST_REPLICA);
+    rst_db_rc rc = rst_db_query(db, a, SQL_GET, p, 1, PRODUCT_COLS, &rows);
     if (rc != RST_DB_OK)
-        return rst_store_fail(s->catalog, rc, "product get");
+        return rst_store_fail(db, rc, "product get");
     if (rows.nrows == 0)
         return RST_E_NOT_FOUND;
     rst_buf b;
@@ -308,9 +309,10 @@ static rst_err briefs_from_db(rst_services *s, rst_arena *a, const uint64_t *ids
     while (k < size)
         p[k++] = rst_p_u64(0);
     rst_rows rows;
-    rst_db_rc rc = rst_db_query(s->catalog, a, sql, p, size, PRODUCT_COLS, &rows);
+    rst_db *db = rst_catalog(s, RST_REPLICA);
+    rst_db_rc rc = rst_db_query(db, a, sql, p, size, PRODUCT_COLS, &rows);
     if (rc != RST_DB_OK)
-        return rst_store_fail(s->catalog, rc, "product briefs");
+        return rst_store_fail(db, rc, "product briefs");
     for (int r = 0; r < rows.nrows; r++)
         for (int i = 0; i < n; i++)
             if (!out[i].found && ids[i] == rst_row(&rows, r)[0].u &&

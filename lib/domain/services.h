@@ -16,7 +16,20 @@
 #include "domain/errors.h"
 #include "store/cache.h"
 #include "store/db.h"
+#include "store/replicastat.h"
 #include "store/shardmap.h"
+
+/* One replica as this worker sees it (config order, like the stats). */
+typedef struct {
+    rst_db   *db;
+    int       primary;           /* shard server index, -1: the catalog */
+    int       weight;
+    int       usable;            /* at the last check: up, replicating, within max_replica_lag */
+    long long lag;               /* seconds behind at the last check, -1: unknown or down */
+    uint64_t  checked_ms;        /* monotonic ms of the last check, 0: never */
+    uint64_t  recheck_ms;        /* after how long the next check is due */
+    uint64_t  reads;             /* reads this worker sent it */
+} rst_replica;
 
 typedef struct {
     const rst_config *cfg;
@@ -31,6 +44,12 @@ typedef struct {
     rst_throttle      throttle;  /* sign-in limits when Redis is down */
     rst_token_cache  *tokens;    /* tokens this worker verified (auth/token.h) */
     unsigned          failpoints;/* RST_FP_* armed for the current request (tests only) */
+    rst_replica       replicas[RST_MAX_REPLICAS];
+    int               nreplicas;
+    unsigned          replica_turn;   /* spreads reads over replicas by weight */
+    rst_replica_stat *replica_stats;  /* shared with the other workers; NULL: none */
+    int               read_primary;   /* reads go to the primaries: 1 but inside a request
+                                       * that rst_route_reads let read replicas */
 } rst_services;
 
 /* 0 on success; -1 (out of memory or a bad generator number). Nothing
@@ -44,23 +63,47 @@ void rst_services_close(rst_services *s);
 #define RST_FP_KILL_BETWEEN_HALVES (1u << 0)   /* follows.c: die after the out half */
 #define RST_FP_SLOW_REQUEST        (1u << 1)   /* api/app.c: sleep before the route acts */
 
-/* Which copy of a shard a call needs. Writes, and reads that must see
- * the caller's own writes, take the primary; replicas come with the
- * replicas issue and fall back to the primary until then. */
+/* Which copy of a shard a call needs. RST_PRIMARY: writes, and reads that
+ * a write depends on. RST_REPLICA: a read that may be served by a replica
+ * -- it is, unless the current request reads the primaries
+ * (read_primary: a write request, or a caller who wrote a moment ago) or
+ * every replica of the server is down or too far behind. */
 typedef enum { RST_PRIMARY, RST_REPLICA } rst_role;
+
+/* The catalog's connection for a role (as rst_shard). Never NULL. */
+rst_db *rst_catalog(rst_services *s, rst_role role);
+
+/* Read-your-writes (docs/ARCHITECTURE.md §3.1). Decides, once per request
+ * before its handler runs, where its RST_REPLICA reads go: a request that
+ * is not a GET or HEAD, or whose caller (user_id, 0: anonymous) wrote in
+ * the last max_replica_lag + 2 seconds -- or whose caller cannot be
+ * checked because Redis does not answer -- reads the primaries. */
+void rst_route_reads(rst_services *s, int is_read, uint64_t user_id);
+
+/* Marks user_id as having just written (after a write request by them,
+ * and for a new user at sign-up): for the next max_replica_lag + 2
+ * seconds every request of theirs reads the primaries. */
+void rst_mark_writer(rst_services *s, uint64_t user_id);
+
+/* Makes sure each replica's state was checked in the last second (for
+ * roostctl shards and /metrics). */
+void rst_replicas_refresh(rst_services *s);
 
 /* The connection for a logical shard, or for the shard an id carries.
  * RST_E_NOT_FOUND when the shard is outside the map (an id that cannot be
  * ours names no object); never a bare NULL. A shard being moved between
  * servers will answer RST_E_BUSY here, in one place for every caller. */
 rst_err rst_shard(rst_services *s, unsigned shard, rst_role role, rst_db **out);
+/* The same for a shard server by its index (scatter-gather over all). */
+rst_db *rst_server(rst_services *s, int server, rst_role role);
 rst_err rst_shard_of(rst_services *s, uint64_t id, rst_role role, rst_db **out);
 
 /* The one row a statement with a single `?` finds for `id` on the id's own
- * shard (primary): RST_OK and *row (arena), RST_E_NOT_FOUND when there is
+ * shard (the copy `role` asks for): RST_OK and *row (arena), RST_E_NOT_FOUND when there is
  * none, or the store failure mapped. `what` names it for the log. */
-rst_err rst_shard_row(rst_services *s, rst_arena *a, uint64_t id, const char *sql,
-                      const char *cols, const char *what, const rst_value **row);
+rst_err rst_shard_row(rst_services *s, rst_arena *a, uint64_t id, rst_role role,
+                      const char *sql, const char *cols, const char *what,
+                      const rst_value **row);
 
 /* After a write answered RST_DB_UNKNOWN (the connection died under a
  * commit): finds out whether it happened, so that the client is told the

@@ -20,7 +20,7 @@ rst_err rst_shards_all(rst_services *s, rst_arena *a, const char *sql, const rst
     if (jobs == NULL)
         return RST_E_INTERNAL;
     for (int i = 0; i < s->nshards; i++)
-        jobs[i] = (rst_db_job){ .db = s->shards[i], .sql = sql, .params = params,
+        jobs[i] = (rst_db_job){ .db = rst_server(s, i, RST_REPLICA), .sql = sql, .params = params,
                                 .nparams = nparams };
     rst_db_query_many(jobs, s->nshards, a, cols);
     *out = jobs;
@@ -110,7 +110,7 @@ rst_err rst_shards_lookup(rst_services *s, rst_arena *a, const char *select, con
             p[k] = p[k - 1];             /* padding: the same id again */
             k++;
         }
-        jobs[njobs++] = (rst_db_job){ .db = s->shards[sv], .sql = sql, .params = p,
+        jobs[njobs++] = (rst_db_job){ .db = rst_server(s, sv, RST_REPLICA), .sql = sql, .params = p,
                                       .nparams = size };
     }
     rst_db_query_many(jobs, njobs, a, cols);

@@ -794,7 +794,7 @@ static rst_err run_job(rst_services *s, rst_arena *a, const fanout_job *j, int *
     rst_rows rows;
     *again = 0;
     if (j->cursor == 0) {
-        rst_err err = rst_shard_row(s, a, j->author, SQL_FOLLOWERS_OF, "U", "fan-out", &row);
+        rst_err err = rst_shard_row(s, a, j->author, RST_PRIMARY, SQL_FOLLOWERS_OF, "U", "fan-out", &row);
         if (err == RST_E_NOT_FOUND)
             return RST_OK;                   /* the author is gone */
         if (err != RST_OK)

@@ -301,7 +301,7 @@ static rst_err render_one(rst_services *s, rst_arena *a, const rst_tweet_ref *t,
 static rst_err load_one(rst_services *s, rst_arena *a, uint64_t id, rst_tweet_ref *t)
 {
     rst_db *db;
-    rst_err err = rst_shard_of(s, id, RST_PRIMARY, &db);    /* an id that is not ours: 404 */
+    rst_err err = rst_shard_of(s, id, RST_REPLICA, &db);    /* an id that is not ours: 404 */
     int n;
     if (err == RST_OK)
         err = rst_tweets_load(s, a, &id, 1, t, &n, NULL, NULL);
@@ -580,7 +580,7 @@ rst_err rst_tweets_of_user(rst_services *s, rst_arena *a, uint64_t user_id, uint
 {
     user_source us = { .user_id = user_id };
     const char *name;
-    rst_err err = rst_shard_of(s, user_id, RST_PRIMARY, &us.db);
+    rst_err err = rst_shard_of(s, user_id, RST_REPLICA, &us.db);
     if (err == RST_OK)
         err = rst_names_get(s, a, &user_id, 1, &name);
     if (err == RST_OK && name == NULL)

@@ -179,7 +179,7 @@ static rst_err reload_after_change(rst_services *s, rst_arena *a, rst_user *u)
 rst_err rst_users_get(rst_services *s, rst_arena *a, uint64_t id, rst_user *out)
 {
     const rst_value *row;
-    rst_err err = rst_shard_row(s, a, id, SQL_USER_BY_ID, USER_COLS, "user get", &row);
+    rst_err err = rst_shard_row(s, a, id, RST_REPLICA, SQL_USER_BY_ID, USER_COLS, "user get", &row);
     if (err == RST_OK)
         row_to_user(row, out);
     return err;
@@ -189,7 +189,7 @@ rst_err rst_users_get(rst_services *s, rst_arena *a, uint64_t id, rst_user *out)
 static rst_err lookup_name(rst_services *s, rst_arena *a, const char *name_lc, uint64_t *id)
 {
     rst_db *db;
-    rst_err err = rst_shard(s, rst_shard_for_name(&s->map, name_lc), RST_PRIMARY, &db);
+    rst_err err = rst_shard(s, rst_shard_for_name(&s->map, name_lc), RST_REPLICA, &db);
     if (err != RST_OK)
         return err;
     rst_param p[1] = { rst_p_str(name_lc) };
@@ -263,6 +263,7 @@ rst_err rst_users_signup(rst_services *s, rst_arena *a, const char *name,
         err = rst_store_outcome(db, SQL_USER_EXISTS, probe, 1, "sign-up");
         if (err != RST_OK)
             return RST_E_UNAVAILABLE;       /* not applied, or still unknown: retry */
+        rst_mark_writer(s, id);
         return signed_up(s, a, id, name, admin, now, out);
     }
     if (rc != RST_DB_OK) {
@@ -271,6 +272,7 @@ rst_err rst_users_signup(rst_services *s, rst_arena *a, const char *name,
             return rst_fail(why, RST_E_CONFLICT, "name", "is taken");
         return rst_store_fail(db, rc, "sign-up");
     }
+    rst_mark_writer(s, id);          /* the new user's first reads see the row */
     return signed_up(s, a, id, name, admin, now, out);
 }
 
@@ -420,7 +422,8 @@ rst_err rst_users_token_state(rst_services *s, rst_arena *a, uint64_t id,
     if (got == 1)
         rst_cache_del(s->cache, &k);     /* unreadable: let the fill below replace it */
     const rst_value *row;
-    rst_err err = rst_shard_row(s, a, id, SQL_TOKEN_STATE, "US", "token state", &row);
+    /* Revocation is checked on the primary, never on a copy that may lag. */
+    rst_err err = rst_shard_row(s, a, id, RST_PRIMARY, SQL_TOKEN_STATE, "US", "token state", &row);
     if (err != RST_OK)
         return err;
     *version = row[0].u;

@@ -17,6 +17,9 @@ struct rst_cache {
     redisContext     *ctx;
     uint64_t          retry_at_ms;   /* breaker open until then */
     unsigned          backoff_ms;
+    int               demoted;       /* a write was refused with READONLY: reconnect */
+    int               sentinel;      /* the sentinel that answered last */
+    char              master[280];   /* "host:port" the sentinels named last, for the log */
 };
 
 rst_cache *rst_cache_new(const rst_config *cfg)
@@ -78,26 +81,123 @@ static void healthy(rst_cache *c)
     c->backoff_ms = 0;
 }
 
+/* One command as an argument vector on a context of our own (sentinels,
+ * ROLE), outside the breaker. */
+static redisReply *ask(redisContext *ctx, int argc, const char **argv)
+{
+    size_t lens[4];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    return redisCommandArgv(ctx, argc, argv, lens);
+}
+
+static redisContext *open_context(const rst_config *cfg, const char *host, int port)
+{
+    struct timeval ct = ms_to_tv(cfg->redis_connect_timeout_ms);
+    redisContext *ctx = host == NULL ? redisConnectUnixWithTimeout(cfg->redis_socket, ct)
+                                     : redisConnectWithTimeout(host, port, ct);
+    if (ctx != NULL && !ctx->err && redisSetTimeout(ctx, ms_to_tv(cfg->redis_timeout_ms)) == REDIS_OK)
+        return ctx;
+    return ctx;                          /* the caller checks ctx->err */
+}
+
+/* The master's address from the first sentinel that knows it, starting
+ * with the one that answered last. 0, or -1 when none does. */
+static int ask_sentinels(rst_cache *c, char *host, size_t hlen, int *port)
+{
+    const rst_config *cfg = c->cfg;
+    const char *argv[] = { "SENTINEL", "get-master-addr-by-name", cfg->redis_sentinel_master };
+    for (int k = 0; k < cfg->redis_nsentinels; k++) {
+        int i = (c->sentinel + k) % cfg->redis_nsentinels;
+        redisContext *s = open_context(cfg, cfg->redis_sentinel_host[i], cfg->redis_sentinel_port[i]);
+        if (s == NULL || s->err) {
+            if (s != NULL)
+                redisFree(s);
+            continue;
+        }
+        redisReply *r = ask(s, 3, argv);
+        int ok = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+                 r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING &&
+                 r->element[0]->len < hlen;
+        if (ok) {
+            memcpy(host, r->element[0]->str, r->element[0]->len + 1);
+            char *end;
+            long p = strtol(r->element[1]->str, &end, 10);
+            ok = *end == '\0' && p > 0 && p < 65536;
+            *port = (int)p;
+        }
+        if (r != NULL)
+            freeReplyObject(r);
+        redisFree(s);
+        if (ok) {
+            c->sentinel = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* A sentinel's answer may be a moment old: the server must say it is the
+ * master itself, or writes would land on (and be refused by) a replica. */
+static int is_master(redisContext *ctx)
+{
+    const char *argv[] = { "ROLE" };
+    redisReply *r = ask(ctx, 1, argv);
+    int yes = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+              r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "master") == 0;
+    if (r != NULL)
+        freeReplyObject(r);
+    return yes;
+}
+
+/* With sentinels: the master they name, checked. */
+static redisContext *connect_master(rst_cache *c, char *why, size_t wlen)
+{
+    char host[256];
+    int port;
+    if (ask_sentinels(c, host, sizeof(host), &port) != 0) {
+        snprintf(why, wlen, "no sentinel names master '%s'", c->cfg->redis_sentinel_master);
+        return NULL;
+    }
+    char where[sizeof(c->master)];
+    snprintf(where, sizeof(where), "%s:%d", host, port);
+    if (strcmp(where, c->master) != 0) {
+        rst_log_info("redis master '%s' is %s (from the sentinels)", c->cfg->redis_sentinel_master, where);
+        memcpy(c->master, where, sizeof(where));
+    }
+    redisContext *ctx = open_context(c->cfg, host, port);
+    if (ctx == NULL || ctx->err) {
+        snprintf(why, wlen, "connect %.100s: %.120s", where, ctx ? ctx->errstr : "out of memory");
+    } else if (!is_master(ctx)) {
+        snprintf(why, wlen, "%.100s is not the master (yet)", where);
+    } else {
+        return ctx;
+    }
+    if (ctx != NULL)
+        redisFree(ctx);
+    return NULL;
+}
+
 static int connect_cache(rst_cache *c)
 {
     if (c->ctx != NULL)
         return 0;
     const rst_config *cfg = c->cfg;
-    struct timeval ct = ms_to_tv(cfg->redis_connect_timeout_ms);
-    redisContext *ctx = cfg->redis_socket[0]
-        ? redisConnectUnixWithTimeout(cfg->redis_socket, ct)
-        : redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, ct);
-    if (ctx == NULL || ctx->err) {
-        char why[160];
-        snprintf(why, sizeof(why), "connect: %s", ctx ? ctx->errstr : "out of memory");
-        if (ctx != NULL)
-            redisFree(ctx);
-        trip(c, why);
-        return -1;
+    char why[300] = "";
+    redisContext *ctx;
+    if (cfg->redis_nsentinels > 0) {
+        ctx = connect_master(c, why, sizeof(why));
+    } else {
+        ctx = open_context(cfg, cfg->redis_socket[0] ? NULL : cfg->redis_host, cfg->redis_port);
+        if (ctx == NULL || ctx->err) {
+            snprintf(why, sizeof(why), "connect: %s", ctx ? ctx->errstr : "out of memory");
+            if (ctx != NULL)
+                redisFree(ctx);
+            ctx = NULL;
+        }
     }
-    if (redisSetTimeout(ctx, ms_to_tv(cfg->redis_timeout_ms)) != REDIS_OK) {
-        redisFree(ctx);
-        trip(c, "set timeout");
+    if (ctx == NULL) {
+        trip(c, why);
         return -1;
     }
     c->ctx = ctx;
@@ -108,7 +208,20 @@ static int connect_cache(rst_cache *c)
  * connected (or was just made). */
 static int ready(rst_cache *c)
 {
+    if (c->demoted) {
+        c->demoted = 0;
+        trip(c, "the server refused a write with READONLY: it is no longer the master");
+    }
     return !rst_cache_breaker_open(c) && connect_cache(c) == 0;
+}
+
+/* A master demoted by a failover answers writes with READONLY: the
+ * connection is dropped before the next command (replies of a batch may
+ * still be pending on it now). */
+static void note_readonly(rst_cache *c, const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ERROR && r->str != NULL && strncmp(r->str, "READONLY", 8) == 0)
+        c->demoted = 1;
 }
 
 /* Every reply passes here: no reply means the context is broken. */
@@ -120,6 +233,7 @@ static redisReply *checked(rst_cache *c, redisReply *r)
         trip(c, why);
         return NULL;
     }
+    note_readonly(c, r);
     healthy(c);
     return r;
 }
@@ -350,6 +464,7 @@ redisReply *rst_batch_next(rst_batch *b)
         return NULL;
     }
     b->taken++;
+    note_readonly(b->c, reply);
     healthy(b->c);
     return reply;
 }

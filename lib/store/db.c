@@ -40,6 +40,8 @@ struct rst_db {
     int                down_after_commit;  /* failpoint: the server is gone once a commit succeeds */
     int                gone;        /* ... and it has: every statement fails as if down */
     uint64_t           sessions;    /* connections opened so far: names the current one */
+    uint64_t           failed_ms;   /* monotonic ms of the last connection failure, 0: none */
+    rst_db            *fallback;    /* reads that find this server down go there (a replica's primary) */
     char               err[512];
 };
 
@@ -100,6 +102,7 @@ static rst_db_rc classify(rst_db *db, unsigned err, const char *msg)
         return RST_DB_BUSY;
     if (is_conn_error(err)) {
         disconnect(db);
+        db->failed_ms = rst_time_mono_ms();
         return RST_DB_DOWN;
     }
     return RST_DB_ERR;
@@ -143,6 +146,7 @@ static rst_db_rc connect_db(rst_db *db)
         /* Access denied or unknown database are configuration errors, but
          * to the client the server is just as unusable. */
         (void)e;
+        db->failed_ms = rst_time_mono_ms();
         return RST_DB_DOWN;
     }
     db->conn = m;
@@ -475,8 +479,17 @@ rst_db_rc rst_db_query(rst_db *db, rst_arena *arena, const char *sql,
     /* A kept connection may have died while idle: one retry on a new one. */
     if (rc == RST_DB_DOWN && had_conn)
         rc = run_stmt(db, arena, sql, params, nparams, cols, out, NULL, NULL);
+    /* A replica that went away between two lag checks: its primary has
+     * every row it had. */
+    if (rc == RST_DB_DOWN && db->fallback != NULL) {
+        rst_log_warn("%s: down, reading from %s instead", db->conf->name, db->fallback->conf->name);
+        rc = rst_db_query(db->fallback, arena, sql, params, nparams, cols, out);
+    }
     return rc;
 }
+
+void rst_db_set_fallback(rst_db *db, rst_db *fallback) { db->fallback = fallback; }
+uint64_t rst_db_failed_ms(const rst_db *db) { return db->failed_ms; }
 
 uint64_t rst_db_session(const rst_db *db) { return db->conn != NULL ? db->sessions : 0; }
 
@@ -690,6 +703,36 @@ static void run_jobs(job_state *js, int n, struct pollfd *pfd, rst_arena *a, con
     }
 }
 
+/* Jobs that found a replica down run again, all at once, on its primary
+ * (each job's server is distinct, so their primaries are too). */
+static void query_fallbacks(rst_db_job *jobs, int njobs, rst_arena *arena, const char *cols)
+{
+    int n = 0;
+    for (int i = 0; i < njobs; i++)
+        n += jobs[i].rc == RST_DB_DOWN && jobs[i].db->fallback != NULL;
+    if (n == 0)
+        return;
+    rst_db_job *again = rst_arena_calloc(arena, sizeof(*again) * (size_t)n);
+    int *from = rst_arena_calloc(arena, sizeof(*from) * (size_t)n);
+    if (again == NULL || from == NULL)
+        return;
+    n = 0;
+    for (int i = 0; i < njobs; i++) {
+        if (jobs[i].rc != RST_DB_DOWN || jobs[i].db->fallback == NULL)
+            continue;
+        rst_log_warn("%s: down, reading from %s instead", jobs[i].db->conf->name,
+                     jobs[i].db->fallback->conf->name);
+        again[n] = jobs[i];
+        again[n].db = jobs[i].db->fallback;
+        from[n++] = i;
+    }
+    rst_db_query_many(again, n, arena, cols);
+    for (int k = 0; k < n; k++) {
+        jobs[from[k]].rows = again[k].rows;
+        jobs[from[k]].rc = again[k].rc;
+    }
+}
+
 int rst_db_query_many(rst_db_job *jobs, int njobs, rst_arena *arena, const char *cols)
 {
     if (njobs <= 0)
@@ -718,6 +761,7 @@ int rst_db_query_many(rst_db_job *jobs, int njobs, rst_arena *arena, const char 
     }
     if (again)
         run_jobs(js, njobs, pfd, arena, cols);
+    query_fallbacks(jobs, njobs, arena, cols);
     int failed = 0;
     for (int i = 0; i < njobs; i++)
         failed += jobs[i].rc != RST_DB_OK;
@@ -868,5 +912,93 @@ rst_db_rc rst_db_ping(rst_db *db, uint64_t *usec)
         *usec = rst_time_mono_us() - t0;
     if (rc == RST_DB_OK)
         db->last_used_ms = rst_time_mono_ms();
+    return rc;
+}
+
+/* ---------------------------------------------------------------- replicas */
+
+#define STATUS_COL_MAX 64      /* enough of any column for what we read */
+
+/* Column `name` of the result's metadata, -1 when absent. */
+static int column_index(MYSQL_RES *meta, const char *name)
+{
+    unsigned n = mysql_num_fields(meta);
+    MYSQL_FIELD *f = mysql_fetch_fields(meta);
+    for (unsigned i = 0; i < n; i++)
+        if (strcmp(f[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Reads Seconds_Behind_Master out of SHOW SLAVE STATUS's one row: every
+ * column is bound as a short string (the others may be cut: we do not
+ * read them). */
+static rst_db_rc read_lag(rst_db *db, MYSQL_STMT *st, rst_arena *a, long long *lag)
+{
+    MYSQL_RES *meta = mysql_stmt_result_metadata(st);
+    if (meta == NULL)
+        return stmt_fail(db, st, "metadata");
+    unsigned n = mysql_num_fields(meta);
+    int col = column_index(meta, "Seconds_Behind_Master");
+    mysql_free_result(meta);
+    MYSQL_BIND *b = rst_arena_calloc(a, sizeof(*b) * n);
+    char *bufs = rst_arena_alloc(a, (size_t)n * STATUS_COL_MAX);
+    my_bool *nulls = rst_arena_calloc(a, sizeof(*nulls) * n);
+    unsigned long *lens = rst_arena_calloc(a, sizeof(*lens) * n);
+    if (col < 0 || b == NULL || bufs == NULL || nulls == NULL || lens == NULL) {
+        snprintf(db->err, sizeof(db->err), "%s: SHOW SLAVE STATUS: no Seconds_Behind_Master",
+                 db->conf->name);
+        return RST_DB_ERR;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        b[i].buffer_type = MYSQL_TYPE_STRING;
+        b[i].buffer = bufs + (size_t)i * STATUS_COL_MAX;
+        b[i].buffer_length = STATUS_COL_MAX - 1;
+        b[i].is_null = &nulls[i];
+        b[i].length = &lens[i];
+    }
+    if (mysql_stmt_bind_result(st, b) != 0)
+        return stmt_fail(db, st, "bind");
+    int r = mysql_stmt_fetch(st);
+    *lag = -1;                       /* no row: not a replica */
+    if (r == 0 || r == MYSQL_DATA_TRUNCATED) {
+        char *v = b[col].buffer;
+        v[lens[col] < STATUS_COL_MAX - 1 ? lens[col] : STATUS_COL_MAX - 1] = '\0';
+        char *end;
+        long long x = strtoll(v, &end, 10);
+        if (!nulls[col] && end != v && *end == '\0' && x >= 0)
+            *lag = x;
+    } else if (r != MYSQL_NO_DATA) {
+        return stmt_fail(db, st, "fetch");
+    }
+    mysql_stmt_free_result(st);
+    return RST_DB_OK;
+}
+
+rst_db_rc rst_db_replica_lag(rst_db *db, long long *lag)
+{
+    static const char sql[] = "SHOW SLAVE STATUS";
+    *lag = -1;
+    int had_conn = db->conn != NULL;
+    rst_db_rc rc = RST_DB_DOWN;
+    for (int attempt = 0; attempt < 2 && rc == RST_DB_DOWN; attempt++) {
+        if (attempt == 1 && !had_conn)
+            break;
+        rc = connect_db(db);
+        if (rc != RST_DB_OK)
+            return rc;
+        MYSQL_STMT *st = prepared(db, sql, &rc);
+        if (st == NULL)
+            continue;
+        if (mysql_stmt_execute(st) != 0) {
+            rc = stmt_fail(db, st, "execute");
+            continue;
+        }
+        rst_arena a;
+        rst_arena_init(&a, 8192);
+        rc = read_lag(db, st, &a, lag);
+        rst_arena_free(&a);
+        db->last_used_ms = rst_time_mono_ms();
+    }
     return rc;
 }

@@ -127,6 +127,20 @@ void rst_db_failpoint_lose_reply(rst_db *db);
 void rst_db_failpoint_down_after_commit(rst_db *db);
 void rst_db_failpoints_clear(rst_db *db);
 
+/* A replica's handle reads from `fallback` (its primary) when it finds
+ * itself down: rst_db_query and rst_db_query_many jobs run again there, so
+ * a replica that dies between two lag checks costs no request. */
+void rst_db_set_fallback(rst_db *db, rst_db *fallback);
+
+/* Monotonic ms of this handle's last connection failure (0: none yet). */
+uint64_t rst_db_failed_ms(const rst_db *db);
+
+/* How far a replica is behind its primary: *lag gets Seconds_Behind_Master
+ * from SHOW SLAVE STATUS (needs SLAVE MONITOR), or -1 when it is unknown
+ * (replication stopped or broken, or the server is no replica); RST_DB_OK
+ * when the server answered. */
+rst_db_rc rst_db_replica_lag(rst_db *db, long long *lag);
+
 /* Round-trips to the server; RST_DB_OK when it answers. *usec gets the time. */
 rst_db_rc rst_db_ping(rst_db *db, uint64_t *usec);
 

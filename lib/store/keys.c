@@ -110,6 +110,11 @@ int rst_key_author_recent(const rst_cache *c, rst_key *k, uint64_t user_id)
     return rst_key_fmt(k, rst_cache_prefix(c), "user:%" PRIu64 ":recent", user_id);
 }
 
+int rst_key_recent_writer(const rst_cache *c, rst_key *k, uint64_t user_id)
+{
+    return rst_key_fmt(k, rst_cache_prefix(c), "user:%" PRIu64 ":wrote", user_id);
+}
+
 int rst_key_following(const rst_cache *c, rst_key *k, uint64_t user_id)
 {
     return rst_key_fmt(k, rst_cache_prefix(c), "user:%" PRIu64 ":following", user_id);

@@ -47,6 +47,8 @@ int rst_key_author_recent(const struct rst_cache *c, rst_key *k, uint64_t user_i
 int rst_key_following(const struct rst_cache *c, rst_key *k, uint64_t user_id);
 int rst_key_following_version(const struct rst_cache *c, rst_key *k, uint64_t user_id);
 int rst_key_fanout_queue(const struct rst_cache *c, rst_key *k);
+/* Read-your-writes (lib/domain/services.c): the user wrote a moment ago. */
+int rst_key_recent_writer(const struct rst_cache *c, rst_key *k, uint64_t user_id);
 int rst_key_fanout_lag(const struct rst_cache *c, rst_key *k);
 
 #endif

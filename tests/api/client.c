@@ -374,6 +374,47 @@ int api_stack(const char *action, const char *name)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+int api_sql(const char *name, const char *sql, char *out, size_t outlen)
+{
+    const char *run = getenv("ROOST_TEST_RUN_DIR");
+    if (run == NULL || strchr(sql, '\'') != NULL || strchr(name, '\'') != NULL)
+        return -1;
+    char cmd[2048];
+    /* The server's my.cnf has its socket under [client]. */
+    int n = snprintf(cmd, sizeof(cmd), "mariadb --defaults-file='%s/%s/my.cnf' -u\"$(id -un)\" -N -e '%s'",
+                     run, name, sql);
+    if (n < 0 || (size_t)n >= sizeof(cmd))
+        return -1;
+    FILE *p = popen(cmd, "r");
+    if (p == NULL)
+        return -1;
+    char line[512] = "";
+    if (fgets(line, sizeof(line), p) == NULL)
+        line[0] = '\0';
+    char rest[512];
+    while (fgets(rest, sizeof(rest), p) != NULL)
+        ;
+    int rc = pclose(p);
+    line[strcspn(line, "\n")] = '\0';
+    if (out != NULL && outlen > 0)
+        snprintf(out, outlen, "%s", line);
+    return rc == 0 ? 0 : -1;
+}
+
+int api_await_replicas(void)
+{
+    static const char *const pairs[][2] = { { "db1", "db1r" }, { "db2", "db2r" } };
+    for (int i = 0; i < 2; i++) {
+        char pos[256], sql[400], got[32];
+        if (api_sql(pairs[i][0], "SELECT @@gtid_binlog_pos", pos, sizeof(pos)) != 0)
+            return -1;
+        snprintf(sql, sizeof(sql), "SELECT MASTER_GTID_WAIT(\"%s\", 10)", pos);
+        if (api_sql(pairs[i][1], sql, got, sizeof(got)) != 0 || strcmp(got, "0") != 0)
+            return -1;
+    }
+    return 0;
+}
+
 TCase *api_tcase(Suite *s, const char *name)
 {
     TCase *tc = tcase_create(name);

@@ -81,6 +81,17 @@ const char *api_redis_prefix(void);
 /* Runs `dev svc STACK ACTION NAME` for the test stack; 0 on success. */
 int api_stack(const char *action, const char *name);
 
+/* Runs SQL as the stack's admin on server NAME (db1, db2, db1r, db2r)
+ * with the mariadb client; the first line of its output (-N, tab
+ * separated) goes into out (may be NULL). 0 when it succeeded. */
+int api_sql(const char *name, const char *sql, char *out, size_t outlen);
+
+/* Waits (at most 10 s) until each replica has applied everything its
+ * primary had committed when called: anonymous reads go to replicas,
+ * which apply a write a moment after it was acknowledged. 0 when they
+ * caught up. */
+int api_await_replicas(void);
+
 /* 1 when s is an id as API.md §1.2 serializes it: 1-20 decimal digits
  * that fit in 64 bits. */
 int api_is_id(const char *s);

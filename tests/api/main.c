@@ -21,7 +21,7 @@ int main(void)
                                        suite_product_writes, suite_limits, suite_ops, suite_roostd, suite_pools, suite_tuning, suite_seams, suite_cli,
                                        suite_authz, suite_leaks,
                                        suite_tweets, suite_carts, suite_follows, suite_timeline,
-                                       suite_tweet_faults,
+                                       suite_tweet_faults, suite_replicas, suite_redis_ha,
                                        suite_faults };
     SRunner *sr = srunner_create(suites[0]());
     for (size_t i = 1; i < sizeof(suites) / sizeof(suites[0]); i++)

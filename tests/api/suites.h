@@ -27,5 +27,7 @@ Suite *suite_pools(void);
 Suite *suite_tuning(void);
 Suite *suite_authz(void);
 Suite *suite_leaks(void);
+Suite *suite_replicas(void);
+Suite *suite_redis_ha(void);
 
 #endif

@@ -305,21 +305,22 @@ START_TEST(test_catalog_down)
                   "products not cached in Redis after reading them");
     char *cached0 = fresh_body(cpath), *gone0 = fresh_body(gpath);
 
-    int stopped = api_stack("stop", "db1");
+    /* The catalog's replica too: with it up, reads would be served from it. */
+    int stopped = api_stack("stop", "db1r") | api_stack("stop", "db1");
     long long deleted = redis_del(key);          /* after the stop: nothing re-fills it */
     api_resp gone, cached, ready_down, gone_again;
     api_get_fresh(&gone, gpath);
     api_get_fresh(&cached, cpath);
     api_get_fresh(&gone_again, gpath);
     api_get(&ready_down, "/readyz");
-    int started = api_stack("start", "db1");
+    int started = api_stack("start", "db1") | api_stack("start", "db1r");
     api_resp back, ready_up;
     int tries = 0;
     await_recovery(gpath, &back, &tries);
     api_get(&ready_up, "/readyz");
 
-    ck_assert_msg(stopped == 0, "could not stop db1");
-    ck_assert_msg(started == 0, "could not start db1 again");
+    ck_assert_msg(stopped == 0, "could not stop db1 and db1r");
+    ck_assert_msg(started == 0, "could not start db1 and db1r again");
     ck_assert_msg(deleted == 1, "DEL %s in Redis removed %lld keys, want 1 (key layout changed?)",
                   key, deleted);
     ck_assert_msg(is_roostd_502(&gone), "GET %s (not in Redis) with db1 down: %ld %s",

@@ -107,6 +107,10 @@ static const char *sample_value(const char *key)
 {
     if (strcmp(key, "password_file") == 0)
         return "/dev/null";
+    if (strcmp(key, "sentinels") == 0)
+        return "127.0.0.1:26379 127.0.0.1:26380";
+    if (strcmp(key, "replica") == 0)
+        return "127.0.0.1:3307 weight=2";
     return strstr(key, "socket") || strstr(key, "_dir") || strstr(key, "_file") ? "/tmp/x" : "d";
 }
 

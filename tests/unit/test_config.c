@@ -145,6 +145,40 @@ START_TEST(unknown_keys_and_sections_are_errors)
 }
 END_TEST
 
+/* Replicas take their own host and port and everything else from their
+ * primary, whichever order the lines come in. */
+START_TEST(replicas_inherit_their_primary)
+{
+    ck_assert_int_eq(load("[catalog]\nreplica = 10.0.0.9:3310\ndatabase = cat\nuser = u\n"
+                          "[replication]\nmax_replica_lag = 9\n"
+                          "[shards]\ncount = 8\n"
+                          "[shard a]\nrange = 0-7\nreplica = [::1]:3311 weight=3\n"
+                          "replica = db-a2:3312\ndatabase = s\ntimeout = 7\n"), 0);
+    ck_assert_int_eq(cfg.nreplicas, 3);
+    ck_assert_int_eq(cfg.max_replica_lag, 9);
+    ck_assert_int_eq(cfg.replicas[0].primary, -1);
+    ck_assert_str_eq(cfg.replicas[0].db.host, "10.0.0.9");
+    ck_assert_int_eq(cfg.replicas[0].db.port, 3310);
+    ck_assert_str_eq(cfg.replicas[0].db.database, "cat");
+    ck_assert_str_eq(cfg.replicas[0].db.user, "u");
+    ck_assert_int_eq(cfg.replicas[1].primary, 0);
+    ck_assert_str_eq(cfg.replicas[1].db.host, "::1");
+    ck_assert_int_eq(cfg.replicas[1].weight, 3);
+    ck_assert_int_eq(cfg.replicas[1].db.timeout, 7);
+    ck_assert_str_eq(cfg.replicas[1].db.database, "s");
+    ck_assert_int_eq(cfg.replicas[2].weight, 1);
+    ck_assert_str_eq(cfg.replicas[2].db.name, "a replica db-a2:3312");
+    ck_assert_int_eq(load(SHARDS_OK "replica = nohost\n"), -1);
+    ck_assert_msg(strstr(err, "[shard b] replica") != NULL, "%s", err);
+    ck_assert_int_eq(load(SHARDS_OK "replica = h:1 weight=0\n"), -1);
+    ck_assert_int_eq(load(SHARDS_OK "replica = h:1 heavy\n"), -1);
+    ck_assert_int_eq(load(SHARDS_OK "[replication]\nmax_replica_lag = 0\n"), -1);
+    ck_assert_int_eq(load(SHARDS_OK), 0);
+    ck_assert_int_eq(cfg.nreplicas, 0);
+    ck_assert_int_eq(cfg.max_replica_lag, 5);
+}
+END_TEST
+
 START_TEST(shard_map_must_cover_every_shard_once)
 {
     ck_assert_int_eq(load("[catalog]\ndatabase = c\n[shards]\ncount = 8\n"
@@ -367,6 +401,7 @@ Suite *suite_config(void)
     Suite *s = suite_create("config");
     TCase *tc = tcase_create("load");
     tcase_add_test(tc, minimal_config_gets_defaults);
+    tcase_add_test(tc, replicas_inherit_their_primary);
     tcase_add_test(tc, typed_keys_are_read);
     tcase_add_test(tc, timeline_threshold_defaults_and_bounds);
     tcase_add_test(tc, bad_number_names_the_key_and_line);
