@@ -23,5 +23,6 @@ Suite *suite_tweets(void);
 Suite *suite_timeline(void);
 Suite *suite_tweet_faults(void);
 Suite *suite_cli(void);
+Suite *suite_cache(void);
 
 #endif
