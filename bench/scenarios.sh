@@ -46,7 +46,22 @@
 #         replica-lag      while the scenario runs, how long a replica takes
 #                          to apply what its primary has (p50/p99 of samples
 #                          every 200 ms, MASTER_GTID_WAIT)
+#         pick=uniform     a uniformly random line of the list per request
+#                          (default: cycle through it); pick=zipf:S a random
+#                          line with P(k-th line) ~ 1 / k^S (a hot head)
+#         target-of=NAME:R instead of TARGET: at least R times scenario NAME's
+#                          req/s (medians of the same run)
+#         p99-of=NAME:F    p99 at most F times scenario NAME's p99
+#         background='C METHOD PATH [body=TEXT]'
+#                          while the scenario is measured, a second wrk (one
+#                          thread, C connections) sends these requests
+#                          ({user} and the like work); its req/s is reported
 #         note=TEXT        shown under the table
+#
+# {unique} in a PATH becomes a value no other request of the run has, and
+# {tweet100k} spreads over 100 000 tweet ids (10 000 with --quick) from both
+# shard servers. Every roost scenario is also held to p99 <= 20 ms and
+# p99 <= 5x p50 (the table's latency column).
 #
 # Every request sends `Accept: application/json`. Scenarios run in this
 # order in each round; keep redis-down ones last, so the Redis-served ones
@@ -64,6 +79,23 @@ scenario product-microcache  scenario 0.70 GET  '/product/{first_product}' \
     expect='X-Cache: HIT' note='one URL again and again: nginx micro-cache HITs (1 s validity, one refresh a second)'
 scenario product-redis       scenario 0.25 GET  '/product/{product}' bypass-cache \
     note='every bench product in turn, served by roostd from Redis'
+# The micro-cache under traffic that is not one URL: every figure against
+# the bypassed path (a token: roostd answers every request) of the same run.
+scenario product-uniform     scenario -    GET  '/product/{product}' pick=uniform target-of=product-redis:0.9 \
+    note='anonymous, a uniformly random bench product per request (1 000 in the full dataset: ~30 requests a second each, so most are HITs; tweet-uniform is the all-miss case)'
+scenario product-zipf        scenario -    GET  '/product/{product}' pick=zipf:1 target-of=product-redis:1.0 \
+    note='anonymous, Zipf (s = 1) over every bench product: a hot head, a long tail'
+scenario tweet-bypass        scenario -    GET  '/tweet/{tweet100k}' pick=uniform bypass-cache \
+    note='the bypassed path for the tweet rows below: 100 000 tweet ids (10 000 with --quick), uniformly random, with a token'
+scenario tweet-uniform       scenario -    GET  '/tweet/{tweet100k}' pick=uniform target-of=tweet-bypass:0.9 \
+    note='anonymous, uniformly random over the same ids: nearly every request a first-seen key (a miss)'
+scenario tweet-zipf          scenario -    GET  '/tweet/{tweet100k}' pick=zipf:1 target-of=tweet-bypass:1.0 \
+    note='anonymous, Zipf (s = 1) over the same ids'
+scenario product-unique-param scenario -   GET  '/product/{first_product}?_={unique}' target-of=product-microcache:0.9 \
+    note='the micro-cache URL with an unknown query parameter whose value no other request of the run has'
+scenario product-signin-bg   scenario -    GET  '/product/{product}' bypass-cache p99-of=product-redis:2 \
+    background='8 POST /users/SignIn body={"name":"{user}","password":"benchpass1"}' \
+    note='product-redis while 8 clients sign in (a second wrk, bench users in turn): p99 within 2x of product-redis, sign-ins/s beside it'
 scenario products-list       scenario 0.12 GET  '/products?limit=20' bypass-cache \
     note='first page of 20, served by roostd from Redis'
 scenario signin              scenario -    POST /users/SignIn \

@@ -132,6 +132,7 @@ stack_use() {
     CONF=$RUN/roost.conf
     SECRETS=$RUN/secrets
     SOCKDIR=$(stack_sockdir)
+    CACHEDIR=$(stack_cachedir)
     SOCK_DB1=$SOCKDIR/db1.sock
     SOCK_DB2=$SOCKDIR/db2.sock
     SOCK_DB1R=$SOCKDIR/db1r.sock
@@ -155,6 +156,20 @@ stack_sockdir() {
         local h
         h=$(printf '%s' "$ROOT" | sha256sum)
         echo "/tmp/roost-$STACK-${h:0:12}"
+    fi
+}
+
+# nginx's micro-cache files: on tmpfs (/dev/shm) when there is one, as the
+# shipped site keeps them under /run (docs/PERFORMANCE.md: creating a
+# file per stored answer on ext4 cost more than the answer saved). One
+# directory per checkout and stack, removed with the stack's data.
+stack_cachedir() {
+    if [[ -d /dev/shm && -w /dev/shm ]]; then
+        local h
+        h=$(printf '%s' "$ROOT" | sha256sum)
+        echo "/dev/shm/roost-cache-$(id -u)-$STACK-${h:0:12}"
+    else
+        echo "$RUN/nginx/cache"
     fi
 }
 
@@ -201,7 +216,7 @@ random_alnum() {
 stack_prepare() {
     stack_check_path
     mkdir -p "$RUN" "$LOGDIR" "$RUN/db1" "$RUN/db2" "$RUN/db1r" "$RUN/db2r" "$RUN/redis" \
-             "$RUN/nginx/tmp" "$RUN/nginx/cache" "$SECRETS"
+             "$RUN/nginx/tmp" "$CACHEDIR" "$SECRETS"
     chmod 700 "$SECRETS"
     stack_mksockdir
     if [[ ! -s $SECRETS/secret ]]; then
@@ -615,7 +630,7 @@ nginx_write_conf() {
         s|@LISTEN@|127.0.0.1:$PORT_NGINX|g
         s|@ROOSTD_SOCKET@|$SOCK_ROOSTD|g
         s|@ROOSTD_SLOW_SOCKET@|$SOCK_ROOSTD_SLOW|g
-        s|@CACHE_DIR@|$RUN/nginx/cache|g
+        s|@CACHE_DIR@|$CACHEDIR|g
         s|@DOCS_DIR@|$ROOT/docs/swagger-ui|g
         }" "$site" | sed -e "$extra")
     if grep -n '^[^#]*@[A-Z_]*@' "$RUN/nginx/roost-site.conf" >&2; then
@@ -903,6 +918,9 @@ stack_stop() {
     for (( i = ${#STACK_SERVICES[@]} - 1; i >= 0; i-- )); do
         svc_stop "${STACK_SERVICES[i]}"
     done
+    # Nothing in the micro-cache outlives its second: with nginx stopped,
+    # its tmpfs directory only holds memory.
+    if [[ $CACHEDIR == /dev/shm/roost-cache-* ]] && ! svc_running nginx; then rm -rf "$CACHEDIR"; fi
 }
 
 stack_status() {
@@ -925,6 +943,7 @@ stack_status() {
 stack_wipe() {
     stack_stop
     rm -rf "$RUN"
+    [[ $CACHEDIR == /dev/shm/roost-cache-* ]] && rm -rf "$CACHEDIR"
     [[ $SOCKDIR == /tmp/roost-* ]] && rm -rf "$SOCKDIR"
     return 0
 }

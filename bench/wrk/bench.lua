@@ -5,8 +5,15 @@
 -- headers of the command line) at full speed. With BENCH_REQUESTS=FILE,
 -- FILE holds one request a line, "METHOD<TAB>PATH[<TAB>BODY[<TAB>TOKEN]]":
 -- every thread builds them all once (wrk.format adds the -H headers and
--- Content-Length; a TOKEN becomes that request's Authorization: Bearer)
--- and cycles through them, each thread from its own starting point.
+-- Content-Length; a TOKEN becomes that request's Authorization: Bearer).
+-- BENCH_PICK says which one each request() sends:
+--   cycle (or empty)  the list in turn, each thread from its own starting point;
+--   uniform           a uniformly random line per request;
+--   zipf:S            a random line per request with P(line k) ~ 1 / k^S (the
+--                     first line the most asked for: a hot head, a long tail).
+-- A PATH holding {unique} gets a number there that no other request of the
+-- run has (start time, thread number and a counter): the request is built once, split
+-- around {unique}, and each request() only joins three strings.
 --
 -- done() prints one line the driver parses:
 --   BENCH_RESULT requests=N duration_us=N rps=X p50_us=N p99_us=N
@@ -22,9 +29,33 @@ function setup(thread)
 end
 
 local file = os.getenv("BENCH_REQUESTS")
+local pick = os.getenv("BENCH_PICK") or ""
 
 if file and file ~= "" then
    local reqs, n, i = {}, 0, 0
+   local heads, tails, uniq, run = {}, {}, 0, ""
+   local cdf = nil
+
+   -- cdf[k] = P(line <= k) for Zipf(s) over n lines.
+   local function zipf_cdf(s)
+      local t, sum = {}, 0
+      for k = 1, n do
+         sum = sum + 1 / (k ^ s)
+         t[k] = sum
+      end
+      for k = 1, n do t[k] = t[k] / sum end
+      return t
+   end
+
+   -- The first k with cdf[k] >= u (binary search).
+   local function zipf_pick(u)
+      local lo, hi = 1, n
+      while lo < hi do
+         local mid = math.floor((lo + hi) / 2)
+         if cdf[mid] < u then lo = mid + 1 else hi = mid end
+      end
+      return lo
+   end
 
    function init(args)
       for line in io.lines(file) do
@@ -41,6 +72,8 @@ if file and file ~= "" then
             end
             n = n + 1
             reqs[n] = wrk.format(method, path, headers, body)
+            local h, t = reqs[n]:match("^(.-){unique}(.*)$")
+            if h then heads[n], tails[n] = h, t end
          end
       end
       if n == 0 then
@@ -48,11 +81,30 @@ if file and file ~= "" then
       end
       -- Spread the threads over the list (thread_no is 1, 2, ...).
       i = math.floor(((thread_no or 1) - 1) * n / 7) % n
+      math.randomseed(os.time() * 1000 + (thread_no or 1))
+      -- {unique} values differ between runs too (rounds run minutes apart).
+      run = os.time() .. "t" .. (thread_no or 1) .. "n"
+      local s = pick:match("^zipf:([0-9.]+)$")
+      if s then
+         cdf = zipf_cdf(tonumber(s))
+      elseif pick ~= "" and pick ~= "cycle" and pick ~= "uniform" then
+         error("bench.lua: unknown BENCH_PICK " .. pick)
+      end
    end
 
    function request()
-      i = i + 1
-      if i > n then i = 1 end
+      if cdf then
+         i = zipf_pick(math.random())
+      elseif pick == "uniform" then
+         i = math.random(n)
+      else
+         i = i + 1
+         if i > n then i = 1 end
+      end
+      if heads[i] then
+         uniq = uniq + 1
+         return heads[i] .. run .. uniq .. tails[i]
+      end
       return reqs[i]
    end
 end

@@ -47,7 +47,8 @@ int api_get_h(api_resp *r, const char *path, const char *const *headers);
 int api_get_accept(api_resp *r, const char *path, const char *accept);
 
 /* An Accept value that allows JSON and was never sent before: nginx's
- * micro-cache keys on Accept, so a request with it always reaches roostd. */
+ * micro-cache is used only for a few common Accept values (see
+ * nginx/roost-site.conf.in), so a request with it always reaches roostd. */
 const char *api_unique_accept(char *out, size_t outlen);
 
 /* GET with a unique Accept (never answered from nginx's cache). */

@@ -19,7 +19,7 @@ int main(void)
      * circuit breaker skips Redis (and with it the Idempotency-Key store). */
     Suite *(*const suites[])(void) = { suite_conventions, suite_products, suite_users,
                                        suite_product_writes, suite_limits, suite_ops, suite_roostd, suite_pools, suite_tuning, suite_seams, suite_cli,
-                                       suite_authz, suite_leaks,
+                                       suite_authz, suite_leaks, suite_cache,
                                        suite_tweets, suite_carts, suite_follows, suite_timeline,
                                        suite_tweet_faults, suite_replicas, suite_redis_ha,
                                        suite_faults };

@@ -29,5 +29,6 @@ Suite *suite_authz(void);
 Suite *suite_leaks(void);
 Suite *suite_replicas(void);
 Suite *suite_redis_ha(void);
+Suite *suite_cache(void);
 
 #endif

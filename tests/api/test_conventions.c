@@ -647,24 +647,38 @@ END_TEST
 
 /* A 304 made for one client's If-None-Match is never stored and served to
  * the next anonymous client. */
+/* A cache key no other request of this run used: a page of /products
+ * that is (most likely) empty, chosen by the process id. */
+static void fresh_list_path(char *path, size_t len, int limit)
+{
+    static int n;
+    snprintf(path, len, "/products?limit=%d&page=%ld", limit, 1000 - ((long)getpid() * 7 + n++) % 500);
+}
+
 START_TEST(test_304_not_cached)
 {
-    const char *path = "/products?limit=6";
-    char etag[128], accept[160], line[200];
+    char path[64], etag[128];
+    fresh_list_path(path, sizeof(path), 6);
+    const char *tok[] = { "Authorization: Bearer x", NULL };
     api_resp r;
-    api_ok(api_get(&r, path));
+    api_ok(api_get_h(&r, path, tok));
     assert_strong_etag(&r, etag, sizeof(etag));
     api_free(&r);
 
-    snprintf(line, sizeof(line), "Accept: %s", api_unique_accept(accept, sizeof(accept)));
-    api_ok(get_inm(&r, path, etag, line));
-    assert_not_modified(&r, etag, "fresh key with a matching tag");
-    api_free(&r);
+    /* A fresh key asked for with a matching tag, often enough to be
+     * stored (the second request of a key is) if a 304 could be. */
+    for (int i = 0; i < 3; i++) {
+        api_ok(get_inm(&r, path, etag, NULL));
+        assert_not_modified(&r, etag, "fresh key with a matching tag");
+        api_free(&r);
+    }
 
-    api_ok(api_get_accept(&r, path, accept));
-    ck_assert_msg(r.status == 200 && r.body_len > 0, "after a 304: %ld, %zu bytes (a stored 304?)",
-                  r.status, r.body_len);
-    api_free(&r);
+    for (int i = 0; i < 2; i++) {
+        api_ok(api_get(&r, path));
+        ck_assert_msg(r.status == 200 && r.body_len > 0, "after a 304: %ld, %zu bytes (a stored 304?)",
+                      r.status, r.body_len);
+        api_free(&r);
+    }
 }
 END_TEST
 
@@ -709,17 +723,17 @@ static int prime_cache(const char *path, const char *accept, char *body_out, siz
 
 START_TEST(test_anonymous_get_is_cached)
 {
-    char accept[160];
-    api_unique_accept(accept, sizeof(accept));
+    char path[64];
+    fresh_list_path(path, sizeof(path), 2);
     api_resp r;
     char xc[32];
-    api_ok(api_get_accept(&r, "/products?limit=2", accept));
+    api_ok(api_get(&r, path));
     ck_assert_msg(strcmp(hdr(&r, "X-Cache", xc, sizeof(xc)), "MISS") == 0,
                   "first request with a new key: X-Cache \"%s\"", xc);
     char *first = strdup(r.body);
     api_free(&r);
     char again[8192];
-    ck_assert_msg(prime_cache("/products?limit=2", accept, again, sizeof(again)),
+    ck_assert_msg(prime_cache(path, "application/json", again, sizeof(again)),
                   "a repeated anonymous GET was never a cache HIT");
     ck_assert_msg(strcmp(first, again) == 0, "cached body differs from the first answer");
     free(first);

@@ -1,0 +1,370 @@
+/* test_cache.c -- API tests of nginx's micro-cache policy (API.md §1.5,
+ * nginx/roost-site.conf.in): when an anonymous GET is stored (its second
+ * request: min_uses), answered from the cache (HIT) or sent past it
+ * (BYPASS); what the key is made of (the raw path and, for lists, limit,
+ * page and cursor as roostd reads them -- unknown parameters share the
+ * entry, a parameter in another case or percent-encoded never gets another
+ * request's answer); which Accept values may use it (never one roostd
+ * answers 440 or 406); and that nothing is served past the second it was
+ * made in while roostd answers (the stale answer when roostd is down is
+ * test_faults.c's). The tests run against the test stack's real nginx. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "suites.h"
+#include "accounts.h"
+
+/* ------------------------------------------------------------ helpers */
+
+static char adm_tok[ACCT_TOKLEN];
+
+static void accounts_setup(void)
+{
+    char name[ACCT_NAMELEN];
+    if (adm_tok[0])
+        return;
+    acct_make_admin("cah", name, NULL, adm_tok);
+}
+
+static double now_s(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+/* Sleeps until `frac` of a second past the start of the next second, so
+ * that a few requests made next fall within one second (an entry lives
+ * until the end of the second it was made in). */
+static void sleep_to_second(double frac)
+{
+    double t = now_s();
+    usleep((useconds_t)((1.0 - (t - (double)(long)t) + frac) * 1e6));
+}
+
+/* A product no earlier request asked for: its path is a key nginx has
+ * never seen. */
+static void fresh_product_path(char *path, size_t len)
+{
+    char name[64], body[160];
+    api_resp r;
+    ck_assert_msg(adm_tok[0], "no admin (roostctl user create --admin or its sign-in failed)");
+    acct_unique_name(name, sizeof(name), "cache");
+    snprintf(body, sizeof(body), "{\"name\":\"Cache %s\",\"price\":100}", name);
+    api_ok(acct_req(&r, "POST", "/products", body, adm_tok, NULL));
+    ck_assert_msg(r.status == 201, "create: %ld %s", r.status, r.body);
+    snprintf(path, len, "/product/%s", api_json_str(&r, "product.id"));
+    api_free(&r);
+}
+
+/* An anonymous GET with these extra header lines (NULL-terminated, may be
+ * NULL); X-Cache copied into xc ("" when absent). */
+static void get_xc(api_resp *r, const char *path, const char *const *headers, char *xc, size_t len)
+{
+    api_ok(api_get_h(r, path, headers));
+    if (api_header(r, "X-Cache", xc, len) == NULL)
+        xc[0] = '\0';
+}
+
+/* The X-Cache of an anonymous GET (status 200 asserted). */
+static void expect_xc(const char *path, const char *want, const char *why)
+{
+    api_resp r;
+    char xc[32];
+    get_xc(&r, path, NULL, xc, sizeof(xc));
+    ck_assert_msg(r.status == 200, "%s: GET %s: %ld %s", why, path, r.status, r.body);
+    ck_assert_msg(strcmp(xc, want) == 0, "%s: GET %s: X-Cache \"%s\", want %s", why, path, xc, want);
+    api_free(&r);
+}
+
+/* Asks for path until nginx answers it from the cache; 1 when it did
+ * within five tries. */
+static int prime(const char *path)
+{
+    for (int i = 0; i < 5; i++) {
+        api_resp r;
+        char xc[32];
+        get_xc(&r, path, NULL, xc, sizeof(xc));
+        ck_assert_msg(r.status == 200, "GET %s: %ld %s", path, r.status, r.body);
+        api_free(&r);
+        if (strcmp(xc, "HIT") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The "limit" a list answer says it used. */
+static long list_limit(const api_resp *r)
+{
+    const cJSON *l = api_json_at(r, "limit");
+    ck_assert_msg(cJSON_IsNumber(l), "no limit in the list: %s", r->body);
+    return (long)l->valuedouble;
+}
+
+/* ------------------------------------------------------------ storing */
+
+/* min_uses 2: the first request of a key is answered like a bypassed one
+ * and stores nothing; the second is stored; the third is a HIT, and has
+ * the same body. */
+START_TEST(test_second_request_is_stored)
+{
+    char path[64];
+    fresh_product_path(path, sizeof(path));
+    sleep_to_second(0.02);
+    api_resp r;
+    char xc[32], *first;
+    get_xc(&r, path, NULL, xc, sizeof(xc));
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_msg(strcmp(xc, "MISS") == 0, "first request: X-Cache \"%s\"", xc);
+    first = strdup(r.body);
+    api_free(&r);
+    expect_xc(path, "MISS", "second request (stores)");
+    get_xc(&r, path, NULL, xc, sizeof(xc));
+    ck_assert_msg(strcmp(xc, "HIT") == 0, "third request within the second: X-Cache \"%s\"", xc);
+    ck_assert_str_eq(r.body, first);
+    api_free(&r);
+    free(first);
+}
+END_TEST
+
+/* A key asked for once, then not for longer than `inactive` starts over:
+ * its next request is again a first one, which stores nothing. (The node
+ * goes when the cache manager next wakes: 2 s after the key's last use
+ * under load, but up to 10 s later on an idle cache, where the manager
+ * sleeps 10 s when it has nothing to expire.) */
+START_TEST(test_once_is_forgotten)
+{
+    char path[64];
+    fresh_product_path(path, sizeof(path));
+    expect_xc(path, "MISS", "first request");
+    sleep(12);
+    sleep_to_second(0.02);
+    expect_xc(path, "MISS", "first request after the node expired");
+    expect_xc(path, "MISS", "second request after the node expired (stores)");
+    expect_xc(path, "HIT", "third request");
+}
+END_TEST
+
+/* Requests with a token neither use nor fill the cache. */
+START_TEST(test_token_never_cached)
+{
+    char path[64];
+    const char *tok[] = { "Authorization: Bearer x", NULL };
+    fresh_product_path(path, sizeof(path));
+    sleep_to_second(0.02);
+    for (int i = 0; i < 3; i++) {
+        api_resp r;
+        char xc[32];
+        get_xc(&r, path, tok, xc, sizeof(xc));
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_msg(strcmp(xc, "BYPASS") == 0, "with a token: X-Cache \"%s\"", xc);
+        api_free(&r);
+    }
+    /* Three token requests counted for nothing: anonymous starts at 1. */
+    expect_xc(path, "MISS", "first anonymous request after token ones");
+    expect_xc(path, "MISS", "second anonymous request");
+    expect_xc(path, "HIT", "third anonymous request");
+    /* and a stored entry never answers a token */
+    api_resp r;
+    char xc[32];
+    get_xc(&r, path, tok, xc, sizeof(xc));
+    ck_assert_msg(strcmp(xc, "BYPASS") == 0, "token after a HIT: X-Cache \"%s\"", xc);
+    api_free(&r);
+}
+END_TEST
+
+/* ------------------------------------------------------------ the key */
+
+/* Parameters a route does not read share the entry of the URL without
+ * them: a single resource reads none, a list only limit, page, cursor. */
+START_TEST(test_unknown_parameter_reuses_entry)
+{
+    char path[64], with[128];
+    fresh_product_path(path, sizeof(path));
+    sleep_to_second(0.02);
+    ck_assert_msg(prime(path), "GET %s was never a HIT", path);
+    snprintf(with, sizeof(with), "%s?_=%ld", path, (long)getpid());
+    expect_xc(with, "HIT", "an unknown parameter on a product");
+    snprintf(with, sizeof(with), "%s?limit=3&page=2", path);
+    expect_xc(with, "HIT", "list parameters on a product (it reads none)");
+
+    sleep_to_second(0.02);
+    ck_assert_msg(prime("/products?limit=3"), "GET /products?limit=3 was never a HIT");
+    snprintf(with, sizeof(with), "/products?limit=3&_=%ld", (long)getpid());
+    expect_xc(with, "HIT", "an unknown parameter after limit");
+    snprintf(with, sizeof(with), "/products?_=%ld&limit=3&Limit=9", (long)getpid());
+    expect_xc(with, "HIT", "unknown parameters around limit");
+}
+END_TEST
+
+/* roostd compares names case-sensitively after percent-decoding, and the
+ * first pair of a name wins: each of these must get the answer roostd
+ * gives it, never the entry of a look-alike. */
+START_TEST(test_parameter_spellings)
+{
+    struct { const char *path; long limit; const char *xc; } cases[] = {
+        { "/products?Limit=1",          20, NULL },      /* not "limit": the default */
+        { "/products?LIMIT=1",          20, NULL },
+        { "/products?xlimit=1",         20, NULL },
+        { "/products?limitx=1",         20, NULL },
+        { "/products?li%6Dit=1",         1, "BYPASS" }, /* decodes to limit */
+        { "/products?%6cimit=1",         1, "BYPASS" },
+        { "/products?limit=2&limit=1",   2, NULL },      /* the first wins */
+        { "/products?x=limit%3D1",      20, NULL },      /* a value, not a name */
+        { "/products?a=1&limit=1",       1, NULL },
+    };
+    for (int round = 0; round < 2; round++) {
+        /* round 0 fills the cache with every spelling (each asked for
+         * three times), round 1 checks them again from the cache */
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            for (int k = 0; k < 3; k++) {
+                api_resp r;
+                char xc[32];
+                get_xc(&r, cases[i].path, NULL, xc, sizeof(xc));
+                ck_assert_msg(r.status == 200, "GET %s: %ld %s", cases[i].path, r.status, r.body);
+                ck_assert_msg(list_limit(&r) == cases[i].limit,
+                              "GET %s (X-Cache %s): limit %ld, roostd reads %ld", cases[i].path, xc,
+                              list_limit(&r), cases[i].limit);
+                if (cases[i].xc != NULL)
+                    ck_assert_msg(strcmp(xc, cases[i].xc) == 0, "GET %s: X-Cache \"%s\", want %s",
+                                  cases[i].path, xc, cases[i].xc);
+                api_free(&r);
+            }
+        }
+    }
+}
+END_TEST
+
+/* Host is not in the key: another Host gets the same entry. */
+START_TEST(test_host_not_in_key)
+{
+    char path[64];
+    const char *h[] = { "Host: another.example", NULL };
+    fresh_product_path(path, sizeof(path));
+    sleep_to_second(0.02);
+    ck_assert_msg(prime(path), "GET %s was never a HIT", path);
+    api_resp r;
+    char xc[32];
+    get_xc(&r, path, h, xc, sizeof(xc));
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_msg(strcmp(xc, "HIT") == 0, "another Host: X-Cache \"%s\"", xc);
+    api_free(&r);
+}
+END_TEST
+
+/* ------------------------------------------------------------ Accept */
+
+/* The Accept values the site lets use the cache (map $roost_odd_accept):
+ * roostd must answer each with 200, or a cached 200 would answer a request
+ * roostd refuses. They share one entry. */
+static const char *const cached_accepts[] = {
+    "application/json", "application/json; charset=utf-8", "application/json;charset=utf-8",
+    "*/*", "application/json, text/plain, */*", "APPLICATION/JSON",
+};
+
+START_TEST(test_cached_accepts_are_acceptable)
+{
+    char path[64], line[120];
+    fresh_product_path(path, sizeof(path));
+    for (size_t i = 0; i < sizeof(cached_accepts) / sizeof(cached_accepts[0]); i++) {
+        /* roostd itself, past the cache */
+        snprintf(line, sizeof(line), "Accept: %s", cached_accepts[i]);
+        const char *h[] = { line, "Authorization: Bearer x", NULL };
+        api_resp r;
+        api_ok(api_get_h(&r, path, h));
+        ck_assert_msg(r.status == 200, "roostd answers Accept \"%s\" with %ld", cached_accepts[i], r.status);
+        api_free(&r);
+    }
+    sleep_to_second(0.02);
+    ck_assert_msg(prime(path), "GET %s was never a HIT", path);
+    for (size_t i = 0; i < sizeof(cached_accepts) / sizeof(cached_accepts[0]); i++) {
+        snprintf(line, sizeof(line), "Accept: %s", cached_accepts[i]);
+        const char *h[] = { line, NULL };
+        api_resp r;
+        char xc[32];
+        get_xc(&r, path, h, xc, sizeof(xc));
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_msg(strcmp(xc, "HIT") == 0, "Accept \"%s\": X-Cache \"%s\" (one shared entry)",
+                      cached_accepts[i], xc);
+        api_free(&r);
+    }
+}
+END_TEST
+
+/* Every other Accept value bypasses the cache: roostd answers it, 440, 406
+ * or 200, and it never mints an entry. */
+START_TEST(test_other_accepts_bypass)
+{
+    char path[64];
+    fresh_product_path(path, sizeof(path));
+    sleep_to_second(0.02);
+    ck_assert_msg(prime(path), "GET %s was never a HIT", path);
+    struct { const char *line; long status; } cases[] = {
+        { "Accept:", 440 }, { "Accept;", 440 }, { "Accept: text/html", 406 },
+        { "Accept: application/json;q=0", 406 }, { "Accept: application/json;q=0, */*", 406 },
+        { "Accept: text/html, application/json;q=0.5", 200 },
+        { "Accept: application/json, text/x-unusual", 200 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        for (int k = 0; k < 3; k++) {
+            const char *h[] = { cases[i].line, NULL };
+            api_resp r;
+            char xc[32];
+            get_xc(&r, path, h, xc, sizeof(xc));
+            ck_assert_msg(r.status == cases[i].status, "%s: %ld, want %ld", cases[i].line, r.status,
+                          cases[i].status);
+            ck_assert_msg(strcmp(xc, "BYPASS") == 0, "%s: X-Cache \"%s\", want BYPASS", cases[i].line, xc);
+            api_free(&r);
+        }
+    }
+    /* HEAD is keyed apart from GET, and refused alike */
+    const char *h[] = { "Accept:", NULL };
+    api_resp r;
+    api_ok(api_request(&r, "HEAD", path, NULL, 0, h));
+    ck_assert_msg(r.status == 440, "HEAD without Accept on a cached URL: %ld", r.status);
+    api_free(&r);
+}
+END_TEST
+
+/* ------------------------------------------------------------ staleness */
+
+/* An entry made early in a second is a HIT until that second ends and
+ * never after it: the first request of the next second goes to roostd. */
+START_TEST(test_entry_ends_with_its_second)
+{
+    char path[64];
+    fresh_product_path(path, sizeof(path));
+    sleep_to_second(0.02);
+    ck_assert_msg(prime(path), "GET %s was never a HIT", path);
+    double t = now_s();
+    usleep((useconds_t)((0.85 - (t - (double)(long)t)) * 1e6));
+    expect_xc(path, "HIT", "late in the second it was made in");
+    sleep_to_second(0.05);
+    api_resp r;
+    char xc[32];
+    get_xc(&r, path, NULL, xc, sizeof(xc));
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_msg(strcmp(xc, "HIT") != 0, "the next second: X-Cache \"%s\" (an expired entry served)", xc);
+    api_free(&r);
+}
+END_TEST
+
+Suite *suite_cache(void)
+{
+    Suite *s = suite_create("cache");
+    TCase *tc = api_tcase(s, "policy");
+    tcase_add_unchecked_fixture(tc, accounts_setup, NULL);
+    tcase_add_test(tc, test_second_request_is_stored);
+    tcase_add_test(tc, test_once_is_forgotten);
+    tcase_add_test(tc, test_token_never_cached);
+    tcase_add_test(tc, test_unknown_parameter_reuses_entry);
+    tcase_add_test(tc, test_parameter_spellings);
+    tcase_add_test(tc, test_host_not_in_key);
+    tcase_add_test(tc, test_cached_accepts_are_acceptable);
+    tcase_add_test(tc, test_other_accepts_bypass);
+    tcase_add_test(tc, test_entry_ends_with_its_second);
+    return s;
+}
