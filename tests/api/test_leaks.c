@@ -192,8 +192,10 @@ static void write_conf(const leak_roostd *r)
     char line[1024];
     int skip = 0;
     while (fgets(line, sizeof(line), in) != NULL) {
+        /* Its own [roostd]; and none of the stack's other pools, whose
+         * sockets the stack's roostd serves. */
         if (line[0] == '[')
-            skip = strncmp(line, "[roostd]", 8) == 0;
+            skip = strncmp(line, "[roostd]", 8) == 0 || strncmp(line, "[pool ", 6) == 0;
         if (!skip)
             fputs(line, out);
     }
