@@ -586,7 +586,7 @@ roostd_start() {
     mapfile -t envs < <(sanitizer_env)
     # The test stack lets a request arm the failpoints its tests use
     # (app/api/app.c); no other stack, and no installed roostd, does.
-    if [[ $STACK == test ]]; then envs+=(ROOST_FAILPOINTS=write-reply-lost,kill-between-halves,breaker-open,slow-request,down-after-commit); fi
+    if [[ $STACK == test ]]; then envs+=(ROOST_FAILPOINTS=write-reply-lost,kill-between-halves,breaker-open,slow-request,down-after-commit,outcome-unknowable); fi
     # Not under systemd here: keep roostd from notifying or taking sockets
     # meant for someone else.
     launch roostd env -u NOTIFY_SOCKET -u LISTEN_FDS -u LISTEN_PID -u LISTEN_FDNAMES \

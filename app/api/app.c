@@ -377,6 +377,7 @@ static void run_route(rst_ctx *c)
         rst_response_validation_failed(c->resp);
         return;
     }
+    (void)rst_store_outcome_unknown();     /* nothing left from a request before */
     if (key == NULL || (d->flags & RST_H_NO_REPLAY)) {
         act(c);
         return;
@@ -400,13 +401,15 @@ static void run_route(rst_ctx *c)
  *                        a failure) while Redis itself is up
  *   down-after-commit    every database is gone once a commit succeeded
  *                        (the answer must still say the write happened)
+ *   outcome-unknowable   a commit's answer is lost and the server is gone
+ *                        at once: nobody can learn whether it happened
  *   slow-request         the request sleeps FP_SLOW_REQUEST_MS just before
  *                        its route acts, its Idempotency-Key claimed (the
  *                        slow log, request_terminate_timeout, a repeat while
  *                        the first still runs) */
 static const char *const failpoint_names[] = { "write-reply-lost", "kill-between-halves",
                                                "breaker-open", "slow-request",
-                                               "down-after-commit" };
+                                               "down-after-commit", "outcome-unknowable" };
 
 /* The failpoint's index, when the header names one this process allows. */
 static int failpoint_allowed(const char *name)
@@ -448,11 +451,13 @@ static void failpoints_arm(rst_services *svc, const rst_request *req, int on)
     for (int i = 0; i < svc->nshards; i++)
         dbs[n++] = svc->shards[i];
     for (int i = 0; i < n; i++) {
-        if (!on)
+        if (!on) {
             rst_db_failpoints_clear(dbs[i]);
-        else if (fp == 4)
+            continue;
+        }
+        if (fp == 4 || fp == 5)
             rst_db_failpoint_down_after_commit(dbs[i]);
-        else
+        if (fp == 0 || fp == 5)
             rst_db_failpoint_lose_reply(dbs[i]);
     }
 }

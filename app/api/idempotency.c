@@ -11,6 +11,7 @@
 
 #define PENDING_TTL_S 120          /* longer than any request may run */
 #define DONE_TTL_S    86400
+#define UNKNOWN_TTL_S 3600         /* an outcome nobody could learn */
 
 int rst_idem_key_valid(const char *v)
 {
@@ -179,6 +180,17 @@ void rst_idem_finish(rst_ctx *c, rst_idem *st)
         return;
     rst_cache *cache = c->svc->cache;
     rst_response *resp = c->resp;
+    /* Nobody could tell whether the write happened: keep the claim for
+     * UNKNOWN_TTL_S, so a retry meanwhile gets 409 rather than a second
+     * copy of a write that may stand (docs/OPERATIONS.md §7). */
+    if (rst_store_outcome_unknown()) {
+        char pending[40];
+        int n = snprintf(pending, sizeof(pending), "P %s", st->body_hash);
+        if (rst_cache_set(cache, &st->key, pending, (size_t)n, UNKNOWN_TTL_S) != 0)
+            rst_log_warn("request %s: could not keep the Idempotency-Key claimed",
+                         c->req->request_id);
+        return;
+    }
     if (resp->status < 200 || resp->status > 299 || resp->body->oom) {
         rst_cache_del(cache, &st->key);
         return;

@@ -3,6 +3,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "core/timefmt.h"
@@ -277,18 +278,45 @@ rst_err rst_shard_row(rst_services *s, rst_arena *a, uint64_t id, rst_role role,
     return RST_OK;
 }
 
+/* How long a worker keeps asking a server that went away under a commit
+ * whether the commit happened: long enough for a crashed MariaDB to come
+ * back (about 1.5 s under ./dev chaos), short enough that nginx's read
+ * timeout is far off. */
+#define OUTCOME_ASK_MS   3000
+#define OUTCOME_RETRY_MS 200
+
+static int outcome_unknown;
+
+int rst_store_outcome_unknown(void)
+{
+    int was = outcome_unknown;
+    outcome_unknown = 0;
+    return was;
+}
+
 rst_err rst_store_outcome(rst_db *db, const char *probe, const rst_param *p, int n,
                           const char *what)
 {
     rst_arena a;
     rst_rows rows;
-    rst_arena_init(&a, 1024);
-    rst_db_rc rc = rst_db_query(db, &a, probe, p, n, "U", &rows);
-    int applied = rc == RST_DB_OK && rows.nrows > 0;
-    rst_arena_free(&a);
+    rst_db_rc rc;
+    uint64_t until = rst_time_mono_ms() + OUTCOME_ASK_MS;
+    int applied;
+    for (;;) {
+        rst_arena_init(&a, 1024);
+        rc = rst_db_query(db, &a, probe, p, n, "U", &rows);
+        applied = rc == RST_DB_OK && rows.nrows > 0;
+        rst_arena_free(&a);
+        if (rc == RST_DB_OK || rst_time_mono_ms() >= until)
+            break;
+        struct timespec ts = { 0, OUTCOME_RETRY_MS * 1000000L };
+        nanosleep(&ts, NULL);
+    }
     if (rc != RST_DB_OK) {
         rst_log_error("%s: the connection died under a write and the server cannot be asked "
-                      "whether it was applied: %s", what, rst_db_last_error(db));
+                      "whether it was applied (asked for %d ms): %s; its Idempotency-Key stays "
+                      "claimed", what, OUTCOME_ASK_MS, rst_db_last_error(db));
+        outcome_unknown = 1;
         return RST_E_UNAVAILABLE;
     }
     rst_log_warn("%s: the connection died under a write; looked again: the row is %s", what,

@@ -113,6 +113,12 @@ rst_err rst_shard_row(rst_services *s, rst_arena *a, uint64_t id, rst_role role,
  * RST_OK when the probe finds the row, RST_E_NOT_FOUND when it does not,
  * RST_E_UNAVAILABLE when the server still cannot be asked (the outcome
  * stays unknown, and the log says so). */
+/* 1 when, since the last call, a write's outcome could not be learnt
+ * (rst_store_outcome gave up asking): the request's Idempotency-Key must
+ * then stay claimed, or a retry could apply the write twice. Clears it.
+ * Per process: a worker serves one request at a time. */
+int rst_store_outcome_unknown(void);
+
 rst_err rst_store_outcome(rst_db *db, const char *probe, const rst_param *p, int n,
                           const char *what);
 

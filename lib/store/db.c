@@ -506,6 +506,7 @@ void rst_db_failpoints_clear(rst_db *db)
 static rst_db_rc reply_lost(rst_db *db)
 {
     db->lose_reply = 0;
+    db->gone = db->down_after_commit;      /* both armed: nobody can ask it now */
     disconnect(db);
     snprintf(db->err, sizeof(db->err), "%s: failpoint: the answer to a write was lost",
              db->conf->name);

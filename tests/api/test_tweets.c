@@ -397,6 +397,30 @@ START_TEST(test_idempotent_repeat_while_running)
 }
 END_TEST
 
+/* A post whose commit answer is lost while its server cannot be reached
+ * (the outcome-unknowable failpoint) answers 502 after asking for a while,
+ * and its Idempotency-Key stays claimed: the retry gets 409, never a second
+ * copy of the tweet that did commit. Found by ./dev chaos (MariaDB killed
+ * under a commit: the retry posted it again). */
+START_TEST(test_unknown_outcome_keeps_the_key_claimed)
+{
+    char name[ACCT_NAMELEN], uid[ACCT_IDLEN], tok[ACCT_TOKLEN], path[64], key[96];
+    acct_new_user("twu", name, uid, tok);
+    snprintf(path, sizeof(path), "/tweets/%s", uid);
+    snprintf(key, sizeof(key), "Idempotency-Key: unknown-%s", name);
+    const char *lost[] = { key, "X-Roost-Failpoint: outcome-unknowable", NULL };
+    const char *plain[] = { key, NULL };
+    api_resp a, b;
+    api_ok(acct_req(&a, "POST", path, "{\"message\":\"maybe\"}", tok, lost));
+    api_ok(acct_req(&b, "POST", path, "{\"message\":\"maybe\"}", tok, plain));
+    ck_assert_msg(a.status == 502, "first: %ld %s", a.status, a.body);
+    api_assert_error(&b, 409, "conflict");
+    ck_assert_int_eq(tweets_count(uid), 1);       /* it did commit, once */
+    api_free(&a);
+    api_free(&b);
+}
+END_TEST
+
 /* ------------------------------------------------------------ edit, delete */
 
 START_TEST(test_edit)
@@ -996,6 +1020,7 @@ Suite *suite_tweets(void)
     tcase_add_test(tc, test_message_rules);
     tcase_add_test(tc, test_idempotent_post);
     tcase_add_test(tc, test_idempotent_repeat_while_running);
+    tcase_add_test(tc, test_unknown_outcome_keeps_the_key_claimed);
     tcase_add_test(tc, test_edit);
     tcase_add_test(tc, test_delete);
     tcase_add_test(tc, test_rename_shows_everywhere);
