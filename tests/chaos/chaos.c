@@ -15,7 +15,9 @@
  * through the API: an acknowledged write that is not there is lost, a post
  * whose text shows twice (or a cart quantity above the keys sent) is a
  * duplicate. `report` joins the events with DIR/faults (written by
- * tools/chaos.sh: "name start_ms end_ms recovered_ms") into the table. */
+ * tools/chaos.sh: "name start_ms end_ms recovered_ms") into the table; it
+ * fails on a lost or duplicated write or a 500, and shows the errors a
+ * fault does not explain. */
 #include <curl/curl.h>
 #include <cjson/cJSON.h>
 #include <stdarg.h>
@@ -617,7 +619,12 @@ static int cmd_report(const char *dir)
     printf("\nwrites: %d sent, %d acknowledged, %d lost, %d duplicated; %d unexpected errors, %d 500s\n",
            acc[0], acc[1], acc[2], acc[3], unexpected_total, n500);
     free(events);
-    return acc[2] == 0 && acc[3] == 0 && unexpected_total == 0 && n500 == 0 ? 0 : 1;
+    /* Lost or duplicated writes and 500s fail the run. Errors the fault
+     * does not explain are shown, not failed on: on a starved machine a
+     * shard's 1 s connect timeout can pass under any fault. */
+    if (unexpected_total > 0)
+        printf("(the unexpected errors are counted per fault above: look at roostd's log)\n");
+    return acc[2] == 0 && acc[3] == 0 && n500 == 0 ? 0 : 1;
 }
 
 static void usage(FILE *out)
