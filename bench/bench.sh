@@ -31,8 +31,8 @@ BENCH_FLOORS=(hello redis mysql)
 BENCH_NAMES=()
 declare -A BENCH_KIND BENCH_TARGET BENCH_METHOD BENCH_PATH BENCH_BODY \
            BENCH_HEADERS BENCH_REDIS_DOWN BENCH_NOTE BENCH_EXPECT BENCH_AUTH BENCH_LAG \
-           BENCH_REPLICAS_DOWN BENCH_REPLICA_LAG
-           BENCH_PICK BENCH_TARGET_OF BENCH_P99_OF BENCH_BG
+           BENCH_REPLICAS_DOWN BENCH_REPLICA_LAG \
+           BENCH_PICK BENCH_TARGET_OF BENCH_P99_OF BENCH_BG BENCH_TRICKLE
 
 # scenario NAME KIND TARGET METHOD PATH [OPTION...] (see bench/scenarios.sh)
 scenario() {
@@ -61,6 +61,7 @@ scenario() {
     BENCH_TARGET_OF[$name]=""
     BENCH_P99_OF[$name]=""
     BENCH_BG[$name]=""
+    BENCH_TRICKLE[$name]=0
     for opt in "$@"; do
         case $opt in
             body=*)       BENCH_BODY[$name]=${opt#body=}
@@ -90,6 +91,9 @@ scenario() {
             background=*) [[ ${opt#background=} =~ ^[0-9]+\ [A-Z]+\ /[^\ ]*(\ body=.*)?$ ]] ||
                               die "bench/scenarios.sh: $name: background='CONNS METHOD PATH [body=TEXT]', not '$opt'"
                           BENCH_BG[$name]=${opt#background=};;
+            trickle=*)    [[ ${opt#trickle=} =~ ^[0-9]+$ ]] ||
+                              die "bench/scenarios.sh: $name: trickle=CONNECTIONS, not '$opt'"
+                          BENCH_TRICKLE[$name]=${opt#trickle=};;
             *)            die "bench/scenarios.sh: $name: unknown option '$opt'";;
         esac
     done
@@ -745,7 +749,20 @@ bench_run_one() {
         bg_pid=$!
         sleep 1
     fi
+    local trickle_pid=""
+    if (( BENCH_TRICKLE[$name] )); then
+        # Slow clients (tests/chaos/chaos.c trickle): open a second before
+        # the measured run, each sending a byte a second, closed after it.
+        "$BUILD_DIR/tests/chaos/chaos" trickle 127.0.0.1 "$PORT_NGINX" "${BENCH_TRICKLE[$name]}" \
+            $(( secs + 2 )) >"$RUN/wrk/$name.trickle.$round" &
+        trickle_pid=$!
+        sleep 1
+    fi
     res=$(bench_wrk "$name" "$secs")
+    if [[ -n $trickle_pid ]]; then
+        wait "$trickle_pid" || die "the slow clients of $name failed"
+        printf '  round %s  %s\n' "$round" "$(cat "$RUN/wrk/$name.trickle.$round")" >&2
+    fi
     if [[ -n $bg_pid ]]; then
         wait "$bg_pid" || die "the background load of $name failed"
         res+=" $(awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "=")
@@ -1077,6 +1094,8 @@ cmd_bench() {
     t0=$(now_ms)
 
     prepare_binaries "$ROOT/build"
+    # The slow clients of trickle= scenarios.
+    make -C "$BUILD" -s tests/chaos/chaos >/dev/null || die "building tests/chaos/chaos failed"
     stack_use bench fresh "$BUILD" 0
     stack_lock
     bench_plan_dataset "$BENCH_MODE"

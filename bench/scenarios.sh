@@ -52,6 +52,10 @@
 #         target-of=NAME:R instead of TARGET: at least R times scenario NAME's
 #                          req/s (medians of the same run)
 #         p99-of=NAME:F    p99 at most F times scenario NAME's p99
+#         trickle=N        while the scenario is measured, N slow clients keep
+#                          connections open, sending their requests a byte
+#                          a second (half GET headers, half a POST body;
+#                          tests/chaos/chaos.c trickle)
 #         background='C METHOD PATH [body=TEXT]'
 #                          while the scenario is measured, a second wrk (one
 #                          thread, C connections) sends these requests
@@ -96,6 +100,8 @@ scenario product-unique-param scenario -   GET  '/product/{first_product}?_={uni
 scenario product-signin-bg   scenario -    GET  '/product/{product}' bypass-cache p99-of=product-redis:2 \
     background='8 POST /users/SignIn body={"name":"{user}","password":"benchpass1"}' \
     note='product-redis while 8 clients sign in (a second wrk, bench users in turn): p99 within 2x of product-redis, sign-ins/s beside it'
+scenario product-slow-clients scenario -  GET  '/product/{product}' bypass-cache trickle=500 p99-of=product-redis:2 \
+    note='as product-redis while 500 slow clients trickle headers or bodies at a byte a second: p99 within 2x of product-redis'
 scenario products-list       scenario 0.12 GET  '/products?limit=20' bypass-cache \
     note='first page of 20, served by roostd from Redis'
 scenario signin              scenario -    POST /users/SignIn \

@@ -4,6 +4,8 @@
  *                                         (until SECONDS, or DIR/stop appears)
  *   chaos check URL DIR                   every acknowledged write there? none twice?
  *   chaos report DIR                      the table: one row a fault
+ *   chaos trickle HOST PORT N SECONDS     N slow clients: each sends its
+ *                                         request a byte a second
  *
  * `load` signs up one user a client, then each client (a process) loops
  * over reads, sign-ins, posts, follows and cart adds until SECONDS pass.
@@ -18,8 +20,14 @@
  * tools/chaos.sh: "name start_ms end_ms recovered_ms") into the table; it
  * fails on a lost or duplicated write or a 500, and shows the errors a
  * fault does not explain. */
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -627,13 +635,123 @@ static int cmd_report(const char *dir)
     return acc[2] == 0 && acc[3] == 0 && n500 == 0 ? 0 : 1;
 }
 
+/* ------------------------------------------------------------ trickle */
+
+/* Slow clients, as a slowloris attack or a bad mobile link: half send the
+ * headers of a GET one byte a second and never finish them, half send a
+ * POST's headers whole and then its declared 64 KiB body a byte a second.
+ * A connection nginx closes (its client_header_timeout or
+ * client_body_timeout) is opened again, so N stay open. */
+static const char TRICKLE_GET[] = "GET /product/1 HTTP/1.1\r\nHost: chaos\r\nAccept: application/json\r\n"
+                                  "X-Slow-1: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n"
+                                  "X-Slow-2: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+static const char TRICKLE_POST[] = "POST /users/SignIn HTTP/1.1\r\nHost: chaos\r\nAccept: application/json\r\n"
+                                   "Content-Type: application/json\r\nContent-Length: 65536\r\n\r\n";
+
+typedef struct {
+    int    fd;
+    int    post;
+    size_t sent;
+} slow_conn;
+
+static int slow_open(const struct sockaddr_in *sa, slow_conn *c)
+{
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    c->sent = 0;
+    if (c->fd < 0)
+        return -1;
+    if (connect(c->fd, (const struct sockaddr *)sa, sizeof(*sa)) != 0 && errno != EINPROGRESS) {
+        close(c->fd);
+        c->fd = -1;
+        return -1;
+    }
+    if (c->post) {                        /* the headers at once: the body trickles */
+        ssize_t w = -1;
+        for (int i = 0; i < 50 && w < 0; i++) {
+            w = write(c->fd, TRICKLE_POST, sizeof(TRICKLE_POST) - 1);
+            if (w < 0)
+                usleep(10 * 1000);
+        }
+        c->sent = w > 0 ? (size_t)w : 0;
+    }
+    return 0;
+}
+
+/* One byte more; 0 when the connection is gone (reopen it). */
+static int slow_step(slow_conn *c)
+{
+    char b = 'a';
+    const char *src = &b;
+    if (!c->post)
+        src = c->sent < sizeof(TRICKLE_GET) - 1 ? &TRICKLE_GET[c->sent] : "a";
+    ssize_t w = write(c->fd, src, 1);
+    if (w == 1) {
+        c->sent++;
+        return 1;
+    }
+    return w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* Drops what nginx wrote (its 408 or 400) and says whether it closed. */
+static int slow_closed(slow_conn *c)
+{
+    char buf[512];
+    struct pollfd p = { .fd = c->fd, .events = POLLIN };
+    if (poll(&p, 1, 0) <= 0)
+        return 0;
+    ssize_t r = read(c->fd, buf, sizeof(buf));
+    return r == 0 || (r < 0 && errno != EAGAIN) || (p.revents & (POLLHUP | POLLERR));
+}
+
+static int cmd_trickle(const char *host, int port, int n, int seconds)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 || n < 1 || n > 10000) {
+        fprintf(stderr, "chaos: trickle: bad address %s or count %d\n", host, n);
+        return 2;
+    }
+    slow_conn *c = calloc((size_t)n, sizeof(*c));
+    if (c == NULL)
+        return 1;
+    long reopened = 0;
+    for (int i = 0; i < n; i++) {
+        c[i].post = i % 2;
+        slow_open(&sa, &c[i]);
+    }
+    long long end = now_ms() + seconds * 1000LL;
+    while (now_ms() < end) {
+        for (int i = 0; i < n; i++) {
+            if (c[i].fd >= 0 && (slow_closed(&c[i]) || !slow_step(&c[i]))) {
+                close(c[i].fd);
+                c[i].fd = -1;
+            }
+            if (c[i].fd < 0) {
+                reopened++;
+                slow_open(&sa, &c[i]);
+            }
+        }
+        usleep(1000 * 1000);
+    }
+    int open = 0;
+    for (int i = 0; i < n; i++)
+        if (c[i].fd >= 0) {
+            open++;
+            close(c[i].fd);
+        }
+    printf("trickle: %d connections, %d open at the end, %ld reopened\n", n, open, reopened);
+    free(c);
+    return 0;
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,
         "usage: chaos load URL DIR CLIENTS SECONDS\n"
         "       chaos check URL DIR\n"
         "       chaos report DIR\n"
-        "The load, accounting and report of ./dev chaos (tools/chaos.sh).\n");
+        "       chaos trickle HOST PORT N SECONDS\n"
+        "The load, accounting and report of ./dev chaos (tools/chaos.sh), and slow\n"
+        "clients for ./dev bench (the trickle= option).\n");
 }
 
 int main(int argc, char **argv)
@@ -662,6 +780,8 @@ int main(int argc, char **argv)
     }
     if (argc == 3 && strcmp(argv[1], "report") == 0)
         return cmd_report(argv[2]);
+    if (argc == 6 && strcmp(argv[1], "trickle") == 0)
+        return cmd_trickle(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
     usage(stderr);
     return 2;
 }
