@@ -50,7 +50,8 @@ int api_get_accept(api_resp *r, const char *path, const char *accept);
  * micro-cache keys on Accept, so a request with it always reaches roostd. */
 const char *api_unique_accept(char *out, size_t outlen);
 
-/* GET with a unique Accept (never answered from nginx's cache). */
+/* GET with a unique Accept (never answered from nginx's cache), after the
+ * replicas have applied what the primaries had (api_await_replicas). */
 int api_get_fresh(api_resp *r, const char *path);
 
 void api_free(api_resp *r);
