@@ -13,14 +13,15 @@ static rst_err first_failure(const rst_db_job *jobs, int n, const char *what)
     return RST_OK;
 }
 
-rst_err rst_shards_all(rst_services *s, rst_arena *a, const char *sql, const rst_param *params,
-                       int nparams, const char *cols, const char *what, rst_db_job **out)
+rst_err rst_shards_all(rst_services *s, rst_arena *a, rst_role role, const char *sql,
+                       const rst_param *params, int nparams, const char *cols, const char *what,
+                       rst_db_job **out)
 {
     rst_db_job *jobs = rst_arena_calloc(a, sizeof(*jobs) * (size_t)(s->nshards ? s->nshards : 1));
     if (jobs == NULL)
         return RST_E_INTERNAL;
     for (int i = 0; i < s->nshards; i++)
-        jobs[i] = (rst_db_job){ .db = rst_server(s, i, RST_REPLICA), .sql = sql, .params = params,
+        jobs[i] = (rst_db_job){ .db = rst_server(s, i, role), .sql = sql, .params = params,
                                 .nparams = nparams };
     rst_db_query_many(jobs, s->nshards, a, cols);
     *out = jobs;

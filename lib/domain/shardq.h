@@ -25,11 +25,13 @@
 rst_err rst_shards_lookup(rst_services *s, rst_arena *a, const char *select, const char *cols,
                           const uint64_t *ids, int n, rst_rows *rows);
 
-/* Runs sql with the same parameters on every shard server at once.
+/* Runs sql with the same parameters on every shard server (the copy
+ * `role` asks for, services.h) at once.
  * jobs[i] (s->nshards of them, in the arena) holds server i's rows and
  * outcome. Returns RST_OK when every server answered, else the error of
  * the first that did not (logged with `what`). */
-rst_err rst_shards_all(rst_services *s, rst_arena *a, const char *sql, const rst_param *params,
-                       int nparams, const char *cols, const char *what, rst_db_job **jobs);
+rst_err rst_shards_all(rst_services *s, rst_arena *a, rst_role role, const char *sql,
+                       const rst_param *params, int nparams, const char *cols, const char *what,
+                       rst_db_job **jobs);
 
 #endif
