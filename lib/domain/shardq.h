@@ -21,9 +21,10 @@
  * statement texts serve every size. *rows holds every row found, in no
  * particular order. RST_E_UNAVAILABLE when a server holding one of the
  * ids is down, RST_E_NOT_FOUND never (absent ids are simply not in rows),
- * RST_E_INTERNAL when n > RST_LOOKUP_MAX. */
-rst_err rst_shards_lookup(rst_services *s, rst_arena *a, const char *select, const char *cols,
-                          const uint64_t *ids, int n, rst_rows *rows);
+ * RST_E_INTERNAL when n > RST_LOOKUP_MAX. `role`: the copy asked
+ * (services.h); an id a replica lacks may be one it has not applied yet. */
+rst_err rst_shards_lookup(rst_services *s, rst_arena *a, rst_role role, const char *select,
+                          const char *cols, const uint64_t *ids, int n, rst_rows *rows);
 
 /* Runs sql with the same parameters on every shard server (the copy
  * `role` asks for, services.h) at once.

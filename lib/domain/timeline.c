@@ -108,7 +108,7 @@ static rst_err load_counts(rst_services *s, rst_arena *a, const uint64_t *ids, i
     for (int at = 0; at < n; at += RST_LOOKUP_MAX) {
         int chunk = n - at < RST_LOOKUP_MAX ? n - at : RST_LOOKUP_MAX;
         rst_rows rows;
-        rst_err err = rst_shards_lookup(s, a, SQL_FOLLOWER_COUNTS, "UU", ids + at, chunk, &rows);
+        rst_err err = rst_shards_lookup(s, a, RST_REPLICA, SQL_FOLLOWER_COUNTS, "UU", ids + at, chunk, &rows);
         if (err != RST_OK)
             return err;
         for (int r = 0; r < rows.nrows; r++) {
