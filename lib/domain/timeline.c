@@ -828,6 +828,9 @@ int rst_timeline_fanout_step(rst_services *s)
     rst_key k;
     rst_cmd cmd;
     fanout_job j;
+    /* Between requests, like the fan-out: read-your-writes marks that
+     * waited for Redis (services.h). */
+    rst_marks_flush(s);
     rst_key_fanout_queue(s->cache, &k);
     rst_cmd_init(&cmd, "RPOP");
     rst_cmd_key(&cmd, &k);
