@@ -249,14 +249,16 @@ void rst_marks_flush(rst_services *s)
     if (s->npending == 0 || rst_cache_breaker_open(s->cache))
         return;
     uint64_t now = rst_time_mono_ms();
-    int kept = 0;
+    int kept = 0, reachable = 1;
     for (int i = 0; i < s->npending; i++) {
         const rst_pending_mark *m = &s->pending[i];
         if (m->until_ms <= now)
             continue;
         int ttl = (int)((m->until_ms - now + 999) / 1000);
-        if (set_mark(s, m->user_id, ttl) != 0)
-            s->pending[kept++] = *m;         /* still unreachable: later */
+        /* Still unreachable: the rest waits too (one timeout, not one a mark). */
+        reachable = reachable && set_mark(s, m->user_id, ttl) == 0;
+        if (!reachable)
+            s->pending[kept++] = *m;
     }
     s->npending = kept;
 }
