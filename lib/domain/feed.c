@@ -50,12 +50,12 @@ static int parse_member(const char *s, size_t len, uint64_t *id)
  * from every shard server (each asked for offset + want at most); *end
  * when no more exist. Every server must answer: any of them may hold the
  * next id. */
-static rst_err shards_ids(rst_services *s, rst_arena *a, uint64_t below, int offset, int want,
-                          uint64_t *ids, int *n, int *end)
+static rst_err shards_ids(rst_services *s, rst_arena *a, rst_role role, uint64_t below,
+                          int offset, int want, uint64_t *ids, int *n, int *end)
 {
     rst_param p[2] = { rst_p_u64(below), rst_p_i64((int64_t)offset + want) };
     rst_db_job *jobs;
-    rst_err err = rst_shards_all(s, a, SQL_FEED_IDS, p, 2, "U", "feed scatter-gather", &jobs);
+    rst_err err = rst_shards_all(s, a, role, SQL_FEED_IDS, p, 2, "U", "feed scatter-gather", &jobs);
     if (err != RST_OK)
         return err;
     const uint64_t *lists[RST_MAX_SERVERS];
@@ -258,7 +258,7 @@ static rst_err feed_ids(void *ctx, rst_arena *a, uint64_t below, int offset, int
         }
     }
     int m = 0;
-    rst_err err = shards_ids(fs->s, a, below, offset, want - *n, ids + *n, &m, end);
+    rst_err err = shards_ids(fs->s, a, RST_REPLICA, below, offset, want - *n, ids + *n, &m, end);
     *n += m;
     return err;
 }
@@ -331,7 +331,9 @@ static rst_err fill_build(rst_services *s, const rst_key *build, long *count)
             err = RST_E_INTERNAL;
             break;
         }
-        err = shards_ids(s, &a, below, 0, want, ids, &n, &end);
+        /* The primaries: the set lives on in Redis, a copy that lags
+         * would leave its newest tweets out of it for good. */
+        err = shards_ids(s, &a, RST_PRIMARY, below, 0, want, ids, &n, &end);
         if (err == RST_OK && zadd(s, &a, build, ids, n, end) != 0)
             err = RST_E_UNAVAILABLE;
         if (err == RST_OK && n > 0)

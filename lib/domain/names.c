@@ -50,7 +50,7 @@ static rst_err names_from_shards(rst_services *s, rst_arena *a, const uint64_t *
     if (nmiss == 0)
         return RST_OK;
     rst_rows rows;
-    rst_err err = rst_shards_lookup(s, a, SQL_NAMES, "US", miss, nmiss, &rows);
+    rst_err err = rst_shards_lookup(s, a, RST_REPLICA, SQL_NAMES, "US", miss, nmiss, &rows);
     if (err != RST_OK)
         return err;
     for (int r = 0; r < rows.nrows; r++) {

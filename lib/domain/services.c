@@ -222,11 +222,66 @@ static int writer_window(const rst_services *s)
     return s->cfg->max_replica_lag + 2;
 }
 
+static int set_mark(rst_services *s, uint64_t user_id, int ttl)
+{
+    rst_key k;
+    rst_key_recent_writer(s->cache, &k, user_id);
+    rst_cmd cmd;
+    rst_cmd_set(&cmd, &k, "1", 1, ttl, 0);
+    /* Through an open breaker: other workers may be reading Redis again. */
+    return rst_cache_write_cmd(s->cache, &cmd);
+}
+
+/* Keeps a mark that Redis did not take (the oldest goes when full). */
+static void keep_pending(rst_services *s, uint64_t user_id, uint64_t now)
+{
+    if (s->npending == RST_PENDING_MARKS) {
+        memmove(&s->pending[0], &s->pending[1], sizeof(s->pending[0]) * (RST_PENDING_MARKS - 1));
+        s->npending--;
+    }
+    s->pending[s->npending++] = (rst_pending_mark){ user_id, now + (uint64_t)writer_window(s) * 1000 };
+}
+
+/* Marks made while Redis was unreachable, written once it answers (for the
+ * rest of their time), so that their writers' reads on other workers go
+ * to the primaries too. Nothing to do, and no Redis call, when none wait. */
+void rst_marks_flush(rst_services *s)
+{
+    if (s->npending == 0 || rst_cache_breaker_open(s->cache))
+        return;
+    uint64_t now = rst_time_mono_ms();
+    int kept = 0, reachable = 1;
+    for (int i = 0; i < s->npending; i++) {
+        const rst_pending_mark *m = &s->pending[i];
+        if (m->until_ms <= now)
+            continue;
+        int ttl = (int)((m->until_ms - now + 999) / 1000);
+        /* Still unreachable: the rest waits too (one timeout, not one a mark). */
+        reachable = reachable && set_mark(s, m->user_id, ttl) == 0;
+        if (!reachable)
+            s->pending[kept++] = *m;
+    }
+    s->npending = kept;
+}
+
+static int pending_for(const rst_services *s, uint64_t user_id)
+{
+    for (int i = 0; i < s->npending; i++)
+        if (s->pending[i].user_id == user_id)
+            return 1;
+    return 0;
+}
+
 void rst_route_reads(rst_services *s, int is_read, uint64_t user_id)
 {
+    rst_marks_flush(s);
     s->read_primary = !is_read;
     if (!is_read || user_id == 0 || s->nreplicas == 0)
         return;
+    if (pending_for(s, user_id)) {
+        s->read_primary = 1;
+        return;
+    }
     rst_key k;
     rst_key_recent_writer(s->cache, &k, user_id);
     rst_cmd cmd;
@@ -243,15 +298,11 @@ void rst_mark_writer(rst_services *s, uint64_t user_id)
 {
     if (user_id == 0 || s->nreplicas == 0)
         return;
-    rst_key k;
-    rst_key_recent_writer(s->cache, &k, user_id);
-    rst_cmd cmd;
-    rst_cmd_set(&cmd, &k, "1", 1, writer_window(s), 0);
-    /* Through an open breaker: other workers may be reading Redis again.
-     * If it is really unreachable they cannot see the mark either, and a
-     * signed-in read that cannot ask Redis reads the primary. */
-    if (rst_cache_write_cmd(s->cache, &cmd) != 0)
-        rst_log_debug("user %llu: could not mark the write in Redis", (unsigned long long)user_id);
+    /* If Redis is unreachable, other workers cannot see the mark either
+     * (a signed-in read that cannot ask Redis reads the primary); it is
+     * written when Redis answers again (rst_marks_flush). */
+    if (set_mark(s, user_id, writer_window(s)) != 0)
+        keep_pending(s, user_id, rst_time_mono_ms());
 }
 
 rst_err rst_shard_of(rst_services *s, uint64_t id, rst_role role, rst_db **out)

@@ -31,6 +31,14 @@ typedef struct {
     uint64_t  reads;             /* reads this worker sent it */
 } rst_replica;
 
+/* A read-your-writes mark that could not reach Redis, kept to be written
+ * once Redis answers (services.c). */
+#define RST_PENDING_MARKS 64
+typedef struct {
+    uint64_t user_id;
+    uint64_t until_ms;           /* monotonic: the mark's end */
+} rst_pending_mark;
+
 typedef struct {
     const rst_config *cfg;
     rst_shardmap      map;
@@ -48,6 +56,8 @@ typedef struct {
     int               nreplicas;
     unsigned          replica_turn;   /* spreads reads over replicas by weight */
     rst_replica_stat *replica_stats;  /* shared with the other workers; NULL: none */
+    rst_pending_mark  pending[RST_PENDING_MARKS];
+    int               npending;
     int               read_primary;   /* reads go to the primaries: 1 but inside a request
                                        * that rst_route_reads let read replicas */
 } rst_services;
@@ -84,6 +94,13 @@ void rst_route_reads(rst_services *s, int is_read, uint64_t user_id);
  * and for a new user at sign-up): for the next max_replica_lag + 2
  * seconds every request of theirs reads the primaries. */
 void rst_mark_writer(rst_services *s, uint64_t user_id);
+
+/* Marks that Redis did not take (it was unreachable) are kept by the
+ * worker, which then reads the primaries for their writers itself, and
+ * written by this once Redis answers, for the rest of their time: called
+ * at the start of each request and between requests (the fan-out tick).
+ * No Redis call when none wait. */
+void rst_marks_flush(rst_services *s);
 
 /* Makes sure each replica's state was checked in the last second (for
  * roostctl shards and /metrics). */

@@ -13,14 +13,15 @@ static rst_err first_failure(const rst_db_job *jobs, int n, const char *what)
     return RST_OK;
 }
 
-rst_err rst_shards_all(rst_services *s, rst_arena *a, const char *sql, const rst_param *params,
-                       int nparams, const char *cols, const char *what, rst_db_job **out)
+rst_err rst_shards_all(rst_services *s, rst_arena *a, rst_role role, const char *sql,
+                       const rst_param *params, int nparams, const char *cols, const char *what,
+                       rst_db_job **out)
 {
     rst_db_job *jobs = rst_arena_calloc(a, sizeof(*jobs) * (size_t)(s->nshards ? s->nshards : 1));
     if (jobs == NULL)
         return RST_E_INTERNAL;
     for (int i = 0; i < s->nshards; i++)
-        jobs[i] = (rst_db_job){ .db = rst_server(s, i, RST_REPLICA), .sql = sql, .params = params,
+        jobs[i] = (rst_db_job){ .db = rst_server(s, i, role), .sql = sql, .params = params,
                                 .nparams = nparams };
     rst_db_query_many(jobs, s->nshards, a, cols);
     *out = jobs;
@@ -74,8 +75,8 @@ static rst_err gather_rows(rst_arena *a, const rst_db_job *jobs, int n, int ncol
     return RST_OK;
 }
 
-rst_err rst_shards_lookup(rst_services *s, rst_arena *a, const char *select, const char *cols,
-                          const uint64_t *ids, int n, rst_rows *rows)
+rst_err rst_shards_lookup(rst_services *s, rst_arena *a, rst_role role, const char *select,
+                          const char *cols, const uint64_t *ids, int n, rst_rows *rows)
 {
     memset(rows, 0, sizeof(*rows));
     rows->ncols = (int)strlen(cols);
@@ -110,7 +111,7 @@ rst_err rst_shards_lookup(rst_services *s, rst_arena *a, const char *select, con
             p[k] = p[k - 1];             /* padding: the same id again */
             k++;
         }
-        jobs[njobs++] = (rst_db_job){ .db = rst_server(s, sv, RST_REPLICA), .sql = sql, .params = p,
+        jobs[njobs++] = (rst_db_job){ .db = rst_server(s, sv, role), .sql = sql, .params = p,
                                       .nparams = size };
     }
     rst_db_query_many(jobs, njobs, a, cols);

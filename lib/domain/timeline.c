@@ -108,7 +108,7 @@ static rst_err load_counts(rst_services *s, rst_arena *a, const uint64_t *ids, i
     for (int at = 0; at < n; at += RST_LOOKUP_MAX) {
         int chunk = n - at < RST_LOOKUP_MAX ? n - at : RST_LOOKUP_MAX;
         rst_rows rows;
-        rst_err err = rst_shards_lookup(s, a, SQL_FOLLOWER_COUNTS, "UU", ids + at, chunk, &rows);
+        rst_err err = rst_shards_lookup(s, a, RST_REPLICA, SQL_FOLLOWER_COUNTS, "UU", ids + at, chunk, &rows);
         if (err != RST_OK)
             return err;
         for (int r = 0; r < rows.nrows; r++) {
@@ -828,6 +828,9 @@ int rst_timeline_fanout_step(rst_services *s)
     rst_key k;
     rst_cmd cmd;
     fanout_job j;
+    /* Between requests, like the fan-out: read-your-writes marks that
+     * waited for Redis (services.h). */
+    rst_marks_flush(s);
     rst_key_fanout_queue(s->cache, &k);
     rst_cmd_init(&cmd, "RPOP");
     rst_cmd_key(&cmd, &k);

@@ -146,10 +146,10 @@ static void fill_cache(rst_services *s, const rst_tweet_ref *t, int n)
 
 enum { T_MISS = 0, T_LIVE, T_GONE };
 
-/* The misses of rst_tweets_load from the shards; a miss the shards do not
- * have is gone. */
-static rst_err load_misses(rst_services *s, rst_arena *a, const uint64_t *ids, int n,
-                           unsigned char *state, rst_tweet_ref *refs)
+/* Fills the misses (state T_MISS) that `role`'s copy of the shards has:
+ * they become T_LIVE and go into Redis. */
+static rst_err lookup_misses(rst_services *s, rst_arena *a, rst_role role, const uint64_t *ids,
+                             int n, unsigned char *state, rst_tweet_ref *refs)
 {
     uint64_t miss[RST_LOOKUP_MAX];
     int nmiss = 0;
@@ -159,7 +159,7 @@ static rst_err load_misses(rst_services *s, rst_arena *a, const uint64_t *ids, i
     if (nmiss == 0)
         return RST_OK;
     rst_rows rows;
-    rst_err err = rst_shards_lookup(s, a, SQL_TWEETS_IN, TWEET_COLS, miss, nmiss, &rows);
+    rst_err err = rst_shards_lookup(s, a, role, SQL_TWEETS_IN, TWEET_COLS, miss, nmiss, &rows);
     if (err != RST_OK)
         return err;
     rst_tweet_ref *filled = rst_arena_alloc(a, sizeof(*filled) * (size_t)(rows.nrows + 1));
@@ -174,10 +174,24 @@ static rst_err load_misses(rst_services *s, rst_arena *a, const uint64_t *ids, i
                 state[i] = T_LIVE;
             }
     }
+    fill_cache(s, filled, rows.nrows);
+    return RST_OK;
+}
+
+/* The misses of rst_tweets_load from the shards; a miss the shards do not
+ * have is gone. A replica that lacks one may not have applied it yet
+ * (callers drop gone ids from Redis lists): the primaries decide. */
+static rst_err load_misses(rst_services *s, rst_arena *a, const uint64_t *ids, int n,
+                           unsigned char *state, rst_tweet_ref *refs)
+{
+    rst_err err = lookup_misses(s, a, RST_REPLICA, ids, n, state, refs);
+    if (err == RST_OK && s->nreplicas > 0 && !s->read_primary)
+        err = lookup_misses(s, a, RST_PRIMARY, ids, n, state, refs);
+    if (err != RST_OK)
+        return err;
     for (int i = 0; i < n; i++)
         if (state[i] == T_MISS)
             state[i] = T_GONE;
-    fill_cache(s, filled, rows.nrows);
     return RST_OK;
 }
 

@@ -279,6 +279,10 @@ const char *api_unique_accept(char *out, size_t outlen)
 int api_get_fresh(api_resp *r, const char *path)
 {
     char accept[160];
+    /* Fresh from the databases too: an anonymous read may be served by a
+     * replica, which applies a write a moment after it was acknowledged.
+     * Best effort: with a server stopped the read goes ahead at once. */
+    api_await_replicas();
     return api_get_accept(r, path, api_unique_accept(accept, sizeof(accept)));
 }
 

@@ -51,7 +51,8 @@ int api_get_accept(api_resp *r, const char *path, const char *accept);
  * nginx/roost-site.conf.in), so a request with it always reaches roostd. */
 const char *api_unique_accept(char *out, size_t outlen);
 
-/* GET with a unique Accept (never answered from nginx's cache). */
+/* GET with a unique Accept (never answered from nginx's cache), after the
+ * replicas have applied what the primaries had (api_await_replicas). */
 int api_get_fresh(api_resp *r, const char *path);
 
 void api_free(api_resp *r);

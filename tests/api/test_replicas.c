@@ -114,6 +114,8 @@ static void rename_user(const acct_user *u, const char *name)
 static void replicas_restore(void)
 {
     static const char *const names[] = { "db1r", "db2r" };
+    if (api_stack("start", "redis") != 0)
+        fprintf(stderr, "replicas: could not start redis\n");
     for (int i = 0; i < 2; i++) {
         if (api_stack("start", names[i]) != 0)
             fprintf(stderr, "replicas: could not start %s\n", names[i]);
@@ -248,6 +250,52 @@ START_TEST(read_your_writes_holds_while_the_replica_lags_10_s)
 }
 END_TEST
 
+/* A write made while Redis is down leaves its mark with the worker that
+ * made it; once Redis is back the mark reaches Redis, and the writer's
+ * reads on every worker go to the primary while the replica lags. */
+START_TEST(read_your_writes_holds_after_a_redis_outage)
+{
+    acct_user u;
+    acct_user_new(&u, "rywr");
+    replica_of rep;
+    replica_of_user(u.id, &rep);
+    ck_assert_msg(api_await_replicas() == 0, "the replicas did not catch up");
+    ck_assert_int_eq(api_sql(rep.svc, "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 10; START SLAVE",
+                             NULL, 0), 0);
+    ck_assert_msg(await_up(&rep, 1, 10) >= 0, "%s not in use with a delay", rep.svc);
+    char renamed[ACCT_NAMELEN], seen[ACCT_NAMELEN];
+    acct_unique_name(renamed, sizeof(renamed), "rywrn");
+    ck_assert_int_eq(api_stack("stop", "redis"), 0);
+    double t0 = now_s();
+    rename_user(&u, renamed);
+    name_seen(u.id, u.tok, seen, sizeof(seen));           /* Redis down: the primary */
+    ck_assert_str_eq(seen, renamed);
+    ck_assert_int_eq(api_stack("start", "redis"), 0);
+    /* Every worker tries Redis again within 4 s (its breaker). */
+    redisReply *r = NULL;
+    int marked = 0;
+    while (now_s() - t0 < 8 && !marked) {
+        r = api_redis("EXISTS %suser:%s:wrote", api_redis_prefix(), u.id);
+        marked = r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+        if (r != NULL)
+            freeReplyObject(r);
+        if (!marked)
+            usleep(100 * 1000);
+    }
+    double at = now_s() - t0;
+    fprintf(stderr, "replicas: the mark of a write made with Redis down reached Redis after %.2f s\n", at);
+    ck_assert_msg(marked, "the mark of a write made while Redis was down never reached Redis");
+    ck_assert_msg(at < 9, "the replica caught up before the test could look (%.2f s)", at);
+    for (int i = 0; i < 5; i++) {
+        name_seen(u.id, u.tok, seen, sizeof(seen));
+        ck_assert_msg(strcmp(seen, renamed) == 0, "the writer read %s after Redis came back", seen);
+    }
+    name_seen(u.id, NULL, seen, sizeof(seen));
+    ck_assert_msg(now_s() - t0 > 9.5 || strcmp(seen, u.name) == 0,
+                  "an anonymous reader saw %s before the replica applied it", seen);
+}
+END_TEST
+
 Suite *suite_replicas(void)
 {
     Suite *s = suite_create("replicas");
@@ -258,5 +306,6 @@ Suite *suite_replicas(void)
     tcase_add_test(tc, anonymous_reads_go_to_a_replica_and_survive_losing_it);
     tcase_add_test(tc, a_lagging_replica_is_skipped_within_a_second_and_used_after_catching_up);
     tcase_add_test(tc, read_your_writes_holds_while_the_replica_lags_10_s);
+    tcase_add_test(tc, read_your_writes_holds_after_a_redis_outage);
     return s;
 }
