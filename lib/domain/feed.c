@@ -438,16 +438,10 @@ rst_err rst_feed_rebuild(rst_services *s, int fresh, long *count)
     uint64_t t0 = rst_time_mono_ms();
     long n = 0;
     rst_err err = RST_OK;
-    /* The set outlives any replica's lag: it is built from the primaries,
-     * or a tweet a replica has not applied yet would be missing from it
-     * until the next rebuild (the tweet-faults suite caught one). */
-    int was_primary = s->read_primary;
-    s->read_primary = 1;
     if (rst_cache_del(s->cache, &build) != 0)
         err = RST_E_UNAVAILABLE;
     if (err == RST_OK)
         err = fill_build(s, &build, &n);
-    s->read_primary = was_primary;
     if (err == RST_OK && swap_in(s, &live, &build, fresh) != 0)
         err = RST_E_UNAVAILABLE;
     if (err != RST_OK)
