@@ -17,6 +17,7 @@ sock=roost-top-$$                          # a tmux server of our own
 load=""
 cleanup() {
     tmux -L "$sock" kill-server 2>/dev/null || true
+    rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$sock"   # a killed server leaves its socket
     [ -z "$load" ] || kill "$load" 2>/dev/null || true
     rm -rf "$tmp"
 }
