@@ -30,6 +30,7 @@ static const char *const wait_names[WAIT_KINDS] = { "cpu", "mariadb", "redis", "
 typedef struct {
     char     name[32];
     int      samples, queued_samples, full_samples, peak_busy, queue_max, total;
+    int      ours_full;            /* snapshots whose own request found the pool full */
     double   busy_sum, queue_sum;
     int      waits[WAIT_KINDS];
     double   cpu_s;                /* CPU the pool's workers used in the window */
@@ -98,7 +99,8 @@ static void accumulate(advise_state *a, const ctl_snap *s)
         pa->samples++;
         pa->busy_sum += busy;
         pa->peak_busy = busy > pa->peak_busy ? busy : pa->peak_busy;
-        pa->full_samples += cp->total > 0 && cp->active >= cp->max_children;
+        pa->full_samples += cp->total > 0 && busy >= cp->max_children;
+        pa->ours_full += ours[p] > 0 && cp->active >= cp->max_children;
         if (cp->listen_queue > 0) {
             pa->queued_samples++;
             pa->queue_sum += cp->listen_queue;
@@ -126,6 +128,10 @@ static void deltas(advise_state *a)
         if (j >= 0) {
             pa->requests = c->pools[p].requests - f->pools[j].requests;
             pa->reached = c->pools[p].max_reached - f->pools[j].max_reached;
+            /* Each snapshot is two requests (/status, /metrics); one that
+             * took the pool's last free worker counted as "reached". */
+            uint64_t own = 2 * (uint64_t)pa->ours_full;
+            pa->reached = pa->reached > own ? pa->reached - own : 0;
         }
         double rss = 0;
         int nrss = 0;
@@ -307,7 +313,7 @@ static void report_pool(const advise_state *a, int p, double window, int cores, 
            f.svc_ms, f.little_busy, f.busy, pa->peak_busy, cp->max_children, 100 * f.util,
            pa->full_samples, pa->samples);
     printf("  listen queue:        mean %.2f, max %d; non-empty in %d of %d snapshots; "
-           "max_workers_reached +%llu\n", f.queue, pa->queue_max, pa->queued_samples, pa->samples,
+           "max_workers_reached +%llu (advise's own requests not counted)\n", f.queue, pa->queue_max, pa->queued_samples, pa->samples,
            (unsigned long long)pa->reached);
     if (f.lambda > 0)
         printf("  queue time:          %.2f waiting / %.1f req/s = %.1f ms a request (Little's law)\n",
@@ -322,15 +328,19 @@ static void report_pool(const advise_state *a, int p, double window, int cores, 
      * work) and memory. */
     int need = (int)ceil(f.in_system / TARGET_UTIL);
     int floor_peak = pa->peak_busy + (f.queue > 0 ? 1 : 0);
-    int floor_cores = imin(cores, cp->max_children);   /* enough to use every core */
+    /* Enough to use every core, once there is work for one or more. */
+    int floor_cores = f.busy >= 1 ? imin(cores, cp->max_children) : 1;
     need = imax(imax(need, floor_peak), imax(floor_cores, 1));
     int under, over;
     const char *v = verdict(pa, &f, cp, host_util, need, &under, &over);
     printf("  verdict:             %s\n", v);
     printf("  max_children:        max(ceil((busy %.2f + queue %.2f) / %.1f target utilisation) = %d,"
-           " peak %d%s, min(%d cores, now %d)) = %d", f.busy, f.queue, TARGET_UTIL,
-           (int)ceil(f.in_system / TARGET_UTIL), floor_peak, f.queue > 0 ? " + 1 (a queue)" : "",
-           cores, cp->max_children, need);
+           " peak %d%s, ", f.busy, f.queue, TARGET_UTIL, (int)ceil(f.in_system / TARGET_UTIL),
+           pa->peak_busy, f.queue > 0 ? " + 1 (a queue)" : "");
+    if (f.busy >= 1)
+        printf("min(%d cores, now %d)) = %d", cores, cp->max_children, need);
+    else
+        printf("1) = %d", need);
     if (under && need < cp->max_children * 2) {
         /* A saturated pool hides its demand: what it served and queued is
          * a lower bound of what was asked. */

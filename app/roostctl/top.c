@@ -127,7 +127,8 @@ static void learn_routes(top_view *v, const ctl_snap *s)
         int k = 0;
         while (k < v->nroutes && strcmp(v->route_names[k], w->route) != 0)
             k++;
-        if (w->route[0] && k == v->nroutes && k < CTL_MAX_ROUTES) {
+        /* A worker that has served nothing yet has no route of its own. */
+        if (w->route[0] && w->requests > 0 && k == v->nroutes && k < CTL_MAX_ROUTES) {
             snprintf(v->route_names[k], sizeof(v->route_names[k]), "%s", w->route);
             snprintf(v->route_pools[k], sizeof(v->route_pools[k]), "%s", w->pool);
             v->nroutes++;
@@ -135,9 +136,14 @@ static void learn_routes(top_view *v, const ctl_snap *s)
     }
 }
 
-/* The pool a route was seen served by, or "-". */
+/* The pool a route was seen served by, or "-". The operations routes are
+ * answered by whichever pool is asked (top itself asks any). */
 static const char *route_pool(const top_view *v, const char *route)
 {
+    static const char *const ops[] = { "status", "metrics", "readyz", "healthz" };
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+        if (strcmp(route, ops[i]) == 0)
+            return "any";
     for (int k = 0; k < v->nroutes; k++)
         if (strcmp(v->route_names[k], route) == 0)
             return v->route_pools[k];

@@ -132,6 +132,15 @@ void rst_slot_reset(rst_scoreboard *sb, rst_slot *s)
     }
     s->pid = 0;
     s->busy_since_ms = 0;
+    /* The next worker in this slot starts with nothing of its
+     * predecessor's: /status (and roostctl top) would show its last route
+     * and path as the new worker's. */
+    s->requests = 0;
+    s->last_duration_us = 0;
+    memset(s->method, 0, sizeof(s->method));
+    memset(s->path, 0, sizeof(s->path));
+    memset(s->route, 0, sizeof(s->route));
+    memset(s->request_id, 0, sizeof(s->request_id));
     __atomic_store_n(&s->state, RST_SLOT_EMPTY, __ATOMIC_RELEASE);
 }
 

@@ -17,6 +17,7 @@ sock=roost-top-$$                          # a tmux server of our own
 load=""
 cleanup() {
     tmux -L "$sock" kill-server 2>/dev/null || true
+    rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$sock"   # a killed server leaves its socket
     [ -z "$load" ] || kill "$load" 2>/dev/null || true
     rm -rf "$tmp"
 }
@@ -32,7 +33,8 @@ else
 fi
 load=$!
 
-screen() { tmux -L "$sock" capture-pane -p -t top > "$tmp/screen"; }
+session=top1
+screen() { tmux -L "$sock" capture-pane -p -t "$session" > "$tmp/screen"; }
 # wait_for TEXT [SECONDS]: until the screen shows TEXT.
 wait_for() {
     i=0
@@ -43,11 +45,12 @@ wait_for() {
     done
     fail "the screen never showed '$1'"
 }
-# start: top in a new session whose shell reports the exit status and the
-# terminal's mode afterwards.
+# start SESSION: top in a new session whose shell reports the exit status
+# and the terminal's mode afterwards (earlier sessions stay: killing the
+# last one would end the tmux server under the next new-session).
 start() {
-    tmux -L "$sock" kill-session -t top 2>/dev/null || true
-    tmux -L "$sock" new-session -d -s top -x 150 -y 45 \
+    session=$1
+    tmux -L "$sock" new-session -d -s "$session" -x 150 -y 45 \
         "'$ctl' -c '$conf' top; echo EXIT=\$?; stty -a | tr ' ;' '\n\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\n' ' '; echo; sleep 60"
 }
 cooked() {
@@ -57,7 +60,7 @@ cooked() {
         fail "terminal not restored: $line"
 }
 
-start
+start top1
 wait_for "products.list" 8
 wait_for "sort: pid"
 grep -q '^main ' "$tmp/screen" || fail "no main pool line"
@@ -70,24 +73,24 @@ awk -v r="$rps" 'BEGIN { exit !(r > 0) }' || fail "main pool req/s is '$rps' und
 sleep 2; screen
 cp "$tmp/screen" "${ROOST_TEST_RUN_DIR:-$tmp}/top-capture.txt" 2>/dev/null || true
 
-tmux -L "$sock" send-keys -t top s
+tmux -L "$sock" send-keys -t "$session" s
 wait_for "sort: state"
-tmux -L "$sock" send-keys -t top p
+tmux -L "$sock" send-keys -t "$session" p
 wait_for "pool: main"
-tmux -L "$sock" send-keys -t top 2
+tmux -L "$sock" send-keys -t "$session" 2
 wait_for "pool: slow"
-tmux -L "$sock" send-keys -t top 0
+tmux -L "$sock" send-keys -t "$session" 0
 wait_for "pool: all"
-tmux -L "$sock" send-keys -t top q
+tmux -L "$sock" send-keys -t "$session" q
 wait_for "EXIT=0"
 cooked
 echo "ok: live view, keys s p 2 0 q, terminal restored after q"
 
 # SIGTERM to roostctl (the pane's shell's child): it ends with 143 and
 # restores the terminal.
-start
+start top2
 wait_for "q quit" 8
-shell=$(tmux -L "$sock" list-panes -t top -F '#{pane_pid}')
+shell=$(tmux -L "$sock" list-panes -t top2 -F '#{pane_pid}')
 kid=$(cat "/proc/$shell/task/$shell/children" 2>/dev/null | awk '{ print $1 }')
 [ -n "$kid" ] || fail "no roostctl under the pane's shell $shell"
 kill -TERM "$kid"

@@ -24,5 +24,6 @@ Suite *suite_api(void);
 Suite *suite_kmerge(void);
 Suite *suite_tlmerge(void);
 Suite *suite_confdoc(void);
+Suite *suite_scoreboard(void);
 
 #endif
