@@ -130,17 +130,17 @@ START_TEST(test_second_request_is_stored)
 }
 END_TEST
 
-/* A key asked for once, then not for longer than `inactive` starts over:
- * its next request is again a first one, which stores nothing. (The node
- * goes when the cache manager next wakes: 2 s after the key's last use
- * under load, but up to 10 s later on an idle cache, where the manager
- * sleeps 10 s when it has nothing to expire.) */
+/* A key asked for once, then not for longer than `inactive` (10 s) starts
+ * over: its next request is again a first one, which stores nothing. (The
+ * node goes when the cache manager next wakes, which it does when the
+ * oldest node is due, or after 10 s on an idle cache: a second or so
+ * after `inactive`.) */
 START_TEST(test_once_is_forgotten)
 {
     char path[64];
     fresh_product_path(path, sizeof(path));
     expect_xc(path, "MISS", "first request");
-    sleep(12);
+    sleep(13);
     sleep_to_second(0.02);
     expect_xc(path, "MISS", "first request after the node expired");
     expect_xc(path, "MISS", "second request after the node expired (stores)");
