@@ -524,16 +524,18 @@ START_TEST(test_anonymous_get_within_1s)
     double t = now_s();
     usleep((useconds_t)((1.0 - (t - (double)(long)t)) * 1e6) + 20000);
     /* Stores the old state: a key is stored on its second request, and the
-     * third is answered from the cache. */
-    for (int i = 0; i < 3; i++) {
+     * next ones are answered from the cache (one more may be a MISS when
+     * it reaches the other nginx worker before the file is in place). */
+    int cached = 0;
+    for (int i = 0; i < 5 && !cached; i++) {
         char xc0[32] = "";
         get_anon(&r, path);
         ck_assert_int_eq(r.status, 200);
         api_header(&r, "X-Cache", xc0, sizeof(xc0));
-        if (i == 2)
-            ck_assert_msg(strcmp(xc0, "HIT") == 0, "the old state was not cached (X-Cache: %s)", xc0);
+        cached = strcmp(xc0, "HIT") == 0;
         api_free(&r);
     }
+    ck_assert_msg(cached, "the old state was never answered from the cache");
     put_product(&r, id, "{\"price\":701}", admin());
     double written = now_s();
     ck_assert_int_eq(r.status, 200);
