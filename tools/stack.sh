@@ -427,9 +427,15 @@ port $PORT_REDIS
 daemonize no
 dir $RUN/redis
 logfile $LOGDIR/redis.log
-# A cache only: nothing is saved to disk.
+# A cache only: nothing is saved to disk. A replica loads what its master
+# sends straight into memory (no dump file a restarted master would then
+# load: the test stack's replica once left one, and Redis came back with
+# the data from before its outage), and each server has a file name of
+# its own all the same.
 save ""
 appendonly no
+repl-diskless-load swapdb
+dbfilename redis.rdb
 maxmemory 256mb
 maxmemory-policy allkeys-lru
 EOF
@@ -442,6 +448,7 @@ EOF
 # failover test lowers that at run time (SENTINEL SET).
 redis_ha_write_conf() {
     sed -e "s/^port .*/port $PORT_REDIS2/" -e "s|^logfile .*|logfile $LOGDIR/redis2.log|" \
+        -e "s|^dbfilename .*|dbfilename redis2.rdb|" \
         -e "s|redis.conf -- written|redis2.conf (a replica) -- written|" "$RUN/redis/redis.conf" |
         { cat; echo "replicaof 127.0.0.1 $PORT_REDIS"; } | put "$RUN/redis/redis2.conf"
     local n port

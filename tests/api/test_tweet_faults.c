@@ -140,12 +140,6 @@ START_TEST(test_feed_with_redis_stopped)
     get_tok(&top, "/tweets?limit=1", tok);
     int started = api_stack("start", "redis");
     sleep_ms(4500);                 /* every worker's circuit breaker closes again */
-    /* The writer's read-your-writes mark could not reach Redis during the
-     * outage: it arrives when the worker that holds it finds Redis again,
-     * and a read before that may go to a replica (ARCHITECTURE §3.1, the
-     * gap after a Redis outage). On a loaded machine a replica can be
-     * seconds behind: let it catch up. */
-    api_await_replicas();
     api_resp top_after;
     get_tok(&top_after, "/tweets?limit=1", tok);
     int nafter = feed_walk(tok, after);
