@@ -425,7 +425,12 @@ EOF
 # master over, so that the tests which stop Redis see Redis down; the
 # failover test lowers that at run time (SENTINEL SET).
 redis_ha_write_conf() {
+    # Its own dir: a replica saves the dataset it receives (dump.rdb), and a
+    # master restarted beside it would load that old copy instead of
+    # starting empty.
+    mkdir -p "$RUN/redis2"
     sed -e "s/^port .*/port $PORT_REDIS2/" -e "s|^logfile .*|logfile $LOGDIR/redis2.log|" \
+        -e "s|^dir .*|dir $RUN/redis2|" \
         -e "s|redis.conf -- written|redis2.conf (a replica) -- written|" "$RUN/redis/redis.conf" |
         { cat; echo "replicaof 127.0.0.1 $PORT_REDIS"; } | put "$RUN/redis/redis2.conf"
     local n port
