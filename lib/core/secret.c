@@ -55,6 +55,13 @@ int rst_secret_load(const char *path, rst_secrets *out, char *err, size_t errlen
     }
     int rc = rst_secret_derive(raw, len, out);
     sodium_memzero(raw, sizeof(raw));
+    /* The derivation's own frames (libsodium's BLAKE2b state and output
+     * block) are dead stack now, below this frame, and keep key bytes
+     * until something happens to overwrite them: a long-running master
+     * would hold a replaced secret's keys for good (the roostd suite's
+     * memory scan found a cursor key there under ASan, whose larger
+     * frames are overwritten less). */
+    sodium_stackzero(16 * 1024);
     if (rc != 0)
         snprintf(err, errlen, "secret_file %s: key derivation failed", path);
     return rc;
