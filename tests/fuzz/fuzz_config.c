@@ -11,11 +11,26 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/ids.h"
 
 static void check_loaded(const rst_config *cfg)
 {
-    if (cfg->workers < 1 || cfg->nshard_servers < 1 || cfg->nshard_servers > RST_MAX_SERVERS ||
-        cfg->nranges < 1 || cfg->nranges > RST_MAX_RANGES || cfg->shard_count < 1)
+    if (cfg->npools < 1 || cfg->npools > RST_MAX_POOLS || cfg->nshard_servers < 1 ||
+        cfg->nshard_servers > RST_MAX_SERVERS || cfg->nranges < 1 || cfg->nranges > RST_MAX_RANGES ||
+        cfg->shard_count < 1)
+        abort();
+    /* Every pool loaded has a socket and a size, and the dynamic bounds
+     * php-fpm's rules allow; and all of them fit the id generators. */
+    for (int p = 0; p < cfg->npools; p++) {
+        const rst_pool_conf *pc = &cfg->pools[p];
+        if (pc->listen[0] == '\0' || pc->max_children < 1 || pc->max_children > RST_MAX_CHILDREN)
+            abort();
+        if (pc->pm == RST_PM_DYNAMIC &&
+            (pc->min_spare_servers < 1 || pc->min_spare_servers > pc->start_servers ||
+             pc->start_servers > pc->max_spare_servers || pc->max_spare_servers > pc->max_children))
+            abort();
+    }
+    if (cfg->generator_base + rst_config_slots(cfg) > (int)RST_ID_GEN_ROOSTD)
         abort();
     unsigned long covered = 0;
     for (int i = 0; i < cfg->nranges; i++) {
