@@ -32,7 +32,7 @@ BENCH_NAMES=()
 declare -A BENCH_KIND BENCH_TARGET BENCH_METHOD BENCH_PATH BENCH_BODY \
            BENCH_HEADERS BENCH_REDIS_DOWN BENCH_NOTE BENCH_EXPECT BENCH_AUTH BENCH_LAG \
            BENCH_REPLICAS_DOWN BENCH_REPLICA_LAG \
-           BENCH_PICK BENCH_TARGET_OF BENCH_P99_OF BENCH_BG BENCH_TRICKLE
+           BENCH_PICK BENCH_TARGET_OF BENCH_P99_OF BENCH_BG BENCH_TRICKLE BENCH_CONNS_OF
 
 # scenario NAME KIND TARGET METHOD PATH [OPTION...] (see bench/scenarios.sh)
 scenario() {
@@ -62,6 +62,7 @@ scenario() {
     BENCH_P99_OF[$name]=""
     BENCH_BG[$name]=""
     BENCH_TRICKLE[$name]=0
+    BENCH_CONNS_OF[$name]=""
     for opt in "$@"; do
         case $opt in
             body=*)       BENCH_BODY[$name]=${opt#body=}
@@ -91,6 +92,9 @@ scenario() {
             background=*) [[ ${opt#background=} =~ ^[0-9]+\ [A-Z]+\ /[^\ ]*(\ body=.*)?$ ]] ||
                               die "bench/scenarios.sh: $name: background='CONNS METHOD PATH [body=TEXT]', not '$opt'"
                           BENCH_BG[$name]=${opt#background=};;
+            conns=*)      [[ ${opt#conns=} =~ ^[1-9][0-9]*$ ]] ||
+                              die "bench/scenarios.sh: $name: conns=CONNECTIONS, not '$opt'"
+                          BENCH_CONNS_OF[$name]=${opt#conns=};;
             trickle=*)    [[ ${opt#trickle=} =~ ^[0-9]+$ ]] ||
                               die "bench/scenarios.sh: $name: trickle=CONNECTIONS, not '$opt'"
                           BENCH_TRICKLE[$name]=${opt#trickle=};;
@@ -649,7 +653,8 @@ bench_wrk() {
     while IFS= read -r h; do if [[ -n $h ]]; then hdrs+=(-H "$h"); fi; done <<<"$(bench_headers "$name")"
     file=$(bench_requests "$name")
     out=$RUN/wrk/$name.out
-    BENCH_REQUESTS=$file BENCH_PICK=${BENCH_PICK[$name]} wrk -t"$BENCH_THREADS" -c"$BENCH_CONNS" -d"${secs}s" \
+    local conns=${BENCH_CONNS_OF[$name]:-$BENCH_CONNS}
+    BENCH_REQUESTS=$file BENCH_PICK=${BENCH_PICK[$name]} wrk -t"$BENCH_THREADS" -c"$conns" -d"${secs}s" \
         --timeout "$BENCH_TIMEOUT" -s "$ROOT/bench/wrk/bench.lua" "${hdrs[@]}" \
         "$URL${BENCH_PATH[$name]%%\{*}" >"$out" 2>&1 9>&- </dev/null ||
         { cat "$out" >&2; die "wrk failed for $name"; }

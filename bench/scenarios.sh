@@ -52,6 +52,7 @@
 #         target-of=NAME:R instead of TARGET: at least R times scenario NAME's
 #                          req/s (medians of the same run)
 #         p99-of=NAME:F    p99 at most F times scenario NAME's p99
+#         conns=N          wrk's connections for this scenario (default 32)
 #         trickle=N        while the scenario is measured, N slow clients keep
 #                          connections open, sending their requests a byte
 #                          a second (half GET headers, half a POST body;
@@ -104,9 +105,9 @@ scenario product-slow-clients scenario -  GET  '/product/{product}' bypass-cache
     note='as product-redis while 500 slow clients trickle headers or bodies at a byte a second: p99 within 2x of product-redis'
 scenario products-list       scenario 0.12 GET  '/products?limit=20' bypass-cache \
     note='first page of 20, served by roostd from Redis'
-scenario signin              scenario -    POST /users/SignIn \
+scenario signin              scenario -    POST /users/SignIn conns=8 \
     body='{"name":"{user}","password":"benchpass1"}' \
-    note='Argon2id-bound: req/s here are sign-ins/s, rotating over bench users'
+    note='Argon2id-bound: req/s here are sign-ins/s, rotating over bench users; 8 connections, which the slow pool (2 workers, a queue of 8) holds -- with more, the rest would be 503s by design'
 scenario cart-list           scenario 0.10 GET  '/addToCars/{cart_user}' auth=owner \
     note='a whole 20-item cart with its products, by its owner: two Redis round trips (cart copy, product MGET)'
 scenario cart-item           scenario 0.08 GET  '/addToCar/{cart_item}' auth=owner \
