@@ -469,12 +469,10 @@ static void reload(master *m)
     /* The sockets keep their running addresses, whatever the file says now. */
     for (int p = 0; p < cfg->npools; p++)
         memcpy(cfg->pools[p].listen, m->cfg->pools[p].listen, sizeof(cfg->pools[p].listen));
-    const rst_config *old_cfg = m->cfg;
     rst_config *old_loaded = m->loaded_cfg;
     m->cfg = m->loaded_cfg = cfg;
-    /* Workers forked before read the old one until they exit: it is
+    /* Workers forked before read the old one until they exit: it was
      * copied into them at fork, so the master's copy can go. */
-    (void)old_cfg;
     free(old_loaded);
     free_secrets(m->loaded_secrets);
     if (m->caller_secrets != NULL) {
