@@ -880,8 +880,24 @@ stack_reserve_ports() {
         warn "could not reserve the stack's ports in $f"
 }
 
+# svc_start_parallel NAME...: starts those not running at once (each
+# waits for its server: in parallel the waits overlap); fails if any did.
+svc_start_parallel() {
+    local name p pids=() rc=0
+    for name in "$@"; do
+        if svc_running "$name"; then
+            say "$name: already running (pid $PID)"
+        else
+            ( svc_start "$name" ) &
+            pids+=($!)
+        fi
+    done
+    for p in "${pids[@]}"; do wait "$p" || rc=1; done
+    return "$rc"
+}
+
 stack_start() {
-    local t0 pids=() p rc=0 name
+    local t0 name
     t0=$(now_ms)
     stack_reserve_ports
     svc_refresh
@@ -889,28 +905,9 @@ stack_start() {
         say "roostd: binary or configuration changed since it started: restarting it"
         svc_stop roostd
     fi
-    for name in db1 db2; do
-        if svc_running "$name"; then
-            say "$name: already running (pid $PID)"
-        else
-            ( svc_start "$name" ) &
-            pids+=($!)
-        fi
-    done
-    for p in "${pids[@]}"; do wait "$p" || rc=1; done
-    (( rc == 0 )) || die "the databases did not start"
+    svc_start_parallel db1 db2 || die "the databases did not start"
     # The replicas copy their primaries on a first start: after them.
-    pids=()
-    for name in db1r db2r; do
-        if svc_running "$name"; then
-            say "$name: already running (pid $PID)"
-        else
-            ( svc_start "$name" ) &
-            pids+=($!)
-        fi
-    done
-    for p in "${pids[@]}"; do wait "$p" || rc=1; done
-    (( rc == 0 )) || die "the replicas did not start"
+    svc_start_parallel db1r db2r || die "the replicas did not start"
     svc_start redis
     if [[ $STACK == test ]]; then
         for name in "${HA_SERVICES[@]}"; do svc_start "$name"; done
