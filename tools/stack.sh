@@ -120,6 +120,11 @@ stack_use() {
     RUN=$ROOT/run/$STACK
     BUILD_DIR=$ROOT/build
     SANITIZE=0
+    # db2's address (tools/netns.sh: the test stack may run it in a
+    # network namespace of its own); stack.env says what a stack uses.
+    DB2_NETNS=""
+    HOST_DB2=127.0.0.1
+    HOST_PEER=""
     if [[ $mode == fresh ]]; then
         BUILD_DIR=${3:-$BUILD_DIR}
         SANITIZE=${4:-0}
@@ -226,6 +231,8 @@ stack_prepare() {
         (umask 077; random_alnum 32 >"$SECRETS/db_password")
     fi
     chmod 600 "$SECRETS/secret" "$SECRETS/db_password"
+    # Chosen once, with the data: db2r replicates from db2's address.
+    [[ -f $RUN/stack.env ]] || netns_choose
 
     put "$RUN/stack.env" <<EOF
 # written by ./dev: what stack '$STACK' was last set up with
@@ -235,6 +242,9 @@ PORT_DB2=$PORT_DB2
 PORT_REDIS=$PORT_REDIS
 BUILD_DIR=$BUILD_DIR
 SANITIZE=$SANITIZE
+DB2_NETNS=$DB2_NETNS
+HOST_DB2=$HOST_DB2
+HOST_PEER=$HOST_PEER
 EOF
     db_write_cnf db1 "$PORT_DB1" "$SOCK_DB1" "$SERVER_ID1"
     db_write_cnf db2 "$PORT_DB2" "$SOCK_DB2" "$SERVER_ID2"
@@ -284,7 +294,8 @@ EOF
 }
 
 db_write_cnf() {
-    local name=$1 port=$2 sock=$3 id=$4 dir=$RUN/$1
+    local name=$1 port=$2 sock=$3 id=$4 dir=$RUN/$1 bind=127.0.0.1
+    [[ $name == db2 ]] && bind=$HOST_DB2
     put "$dir/my.cnf" <<EOF
 # $dir/my.cnf -- written by ./dev for stack '$STACK' ($name). Do not edit.
 [mariadbd]
@@ -295,7 +306,7 @@ pid-file              = $dir/mariadbd.pid
 log-error             = $LOGDIR/$name.err
 # Own temporary directory: servers sharing /tmp can collide on temp names.
 tmpdir                = $dir/tmp
-bind-address          = 127.0.0.1
+bind-address          = $bind
 port                  = $port
 skip-name-resolve
 max_connections       = 300
@@ -352,7 +363,8 @@ db_setup() {
     for db in "${dbs[@]}"; do
         sql+="CREATE DATABASE IF NOT EXISTS $db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"$'\n'
     done
-    for host in 127.0.0.1 localhost; do
+    # (HOST_PEER: the host's end of db2's veth pair, when it has one.)
+    for host in 127.0.0.1 localhost $HOST_PEER; do
         sql+="CREATE USER IF NOT EXISTS 'roost'@'$host' IDENTIFIED BY '$pw';"$'\n'
         sql+="ALTER USER 'roost'@'$host' IDENTIFIED BY '$pw';"$'\n'
         sql+="GRANT ALL PRIVILEGES ON roost_catalog.* TO 'roost'@'$host';"$'\n'
@@ -373,7 +385,8 @@ db_start() {
     db_init "$name"
     mkdir -p "$RUN/$name/tmp" "$RUN/$name/relay"
     rm -f "$(db_sock "$name")"
-    launch "$name" mariadbd --defaults-file="$RUN/$name/my.cnf"
+    netns_prefix "$name"
+    launch "$name" "${NETNS_CMD[@]}" mariadbd --defaults-file="$RUN/$name/my.cnf"
     wait_ready "$name" 60 db_ping "$name"
     if db_is_replica "$name"; then
         db_replica_setup "$name"
@@ -391,13 +404,13 @@ db_sql() { mariadb --no-defaults --socket="$(db_sock "$1")" -u"$ADMIN_USER" "${@
 # over TCP as roost_repl. Later starts find it set up and replicating (the
 # server resumes by itself). The primary must be running.
 db_replica_setup() {
-    local name=$1 primary pw port dbs=(roost_shard)
+    local name=$1 primary pw port host=127.0.0.1 dbs=(roost_shard)
     [[ -f $RUN/$name/data/.roost-replica ]] && return 0
     primary=$(db_primary_of "$name")
     db_ping "$primary" || die "$name: its primary $primary is not running"
     pw=$(cat "$SECRETS/db_password")
     [[ $primary == db1 ]] && dbs=(roost_catalog roost_shard)
-    port=$PORT_DB1; [[ $primary == db2 ]] && port=$PORT_DB2
+    port=$PORT_DB1; [[ $primary == db2 ]] && port=$PORT_DB2 host=$HOST_DB2
     local t0
     t0=$(now_ms)
     db_setup "$name"
@@ -407,7 +420,7 @@ db_replica_setup() {
             echo "SELECT 'the dump failed' FROM no_such_table;"
     } | db_sql "$name" || die "$name: could not copy $primary's databases"
     db_sql "$name" <<EOF || die "$name: could not start replicating from $primary"
-CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = $port,
+CHANGE MASTER TO MASTER_HOST = '$host', MASTER_PORT = $port,
     MASTER_USER = 'roost_repl', MASTER_PASSWORD = '$pw',
     MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1;
 START SLAVE;
@@ -567,7 +580,7 @@ database = roost_shard
 
 [shard b]
 range = 2048-4095
-host = 127.0.0.1
+host = $HOST_DB2
 port = $PORT_DB2
 replica = 127.0.0.1:$PORT_DB2R
 user = roost
@@ -933,6 +946,7 @@ stack_status() {
     for name in "${STACK_SERVICES[@]}"; do
         port=$(svc_port "$name")
         local where=${port:+127.0.0.1:$port}
+        [[ $name == db2 ]] && where=$HOST_DB2:$port
         case $name in db1) where+=" $SOCK_DB1";; db2) where+=" $SOCK_DB2";;
             db1r) where+=" $SOCK_DB1R";; db2r) where+=" $SOCK_DB2R";; roostd) where=$SOCK_ROOSTD;; esac
         if svc_running "$name"; then
@@ -946,6 +960,8 @@ stack_status() {
 # Stops the stack and removes all its data (the test stack, each run).
 stack_wipe() {
     stack_stop
+    # (Fresh mode has not read stack.env: whatever namespace it had goes.)
+    if [[ $STACK == test ]]; then netns_teardown; fi
     rm -rf "$RUN"
     [[ $CACHEDIR == /dev/shm/roost-cache-* ]] && rm -rf "$CACHEDIR"
     [[ $SOCKDIR == /tmp/roost-* ]] && rm -rf "$SOCKDIR"

@@ -567,6 +567,24 @@ static int expected(const char *fault, const char *op, int status)
     return status == 502 || status == 503 || status == 504 || status == 0;
 }
 
+/* Faults the machine could not apply (tools/chaos.sh writes "name why"). */
+static void print_skipped(const char *dir)
+{
+    char path[256], line[256];
+    snprintf(path, sizeof(path), "%s/skipped", dir);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        char *why = strchr(line, ' ');
+        if (why != NULL)
+            *why++ = '\0';
+        printf("| %s | - | - | skipped: %s | - |\n", line, why != NULL ? why : "");
+    }
+    fclose(f);
+}
+
 static int cmd_report(const char *dir)
 {
     char path[256];
@@ -624,6 +642,7 @@ static int cmd_report(const char *dir)
         unexpected_total += unexp;
     }
     fclose(f);
+    print_skipped(dir);
     printf("\nwrites: %d sent, %d acknowledged, %d lost, %d duplicated; %d unexpected errors, %d 500s\n",
            acc[0], acc[1], acc[2], acc[3], unexpected_total, n500);
     free(events);
