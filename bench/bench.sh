@@ -149,7 +149,8 @@ usage: ./dev bench [--quick] [--only NAME...] [--keep] [--list]
                  the full dataset is already loaded
   --only NAME... only these scenarios (names or comma lists; `static` is
                  always run: every ratio is to it)
-  --keep         leave the bench stack and the floors running afterwards
+  --keep         leave the bench stack, the floors and the peers running
+                 afterwards
   --list         list the scenarios and exit
   --profile NAME instead of the rounds: where the CPU goes in scenario NAME
                  (perf system-wide, then callgrind on one roostd worker);
@@ -157,6 +158,11 @@ usage: ./dev bench [--quick] [--only NAME...] [--keep] [--list]
 
 Stack "bench": nginx 127.0.0.1:${ROOST_BENCH_PORT:-38080}, db 38306/38307,
 redis 38379, files in run/bench/. Results: run/bench/latest.json.
+
+Peers (rows peer-*, what a user would run instead of roost) come from
+$ROOST_PEERS_DIR (default ../shared/peers beside the checkout): the Node
+Fastify peer needs node >= 20 and npm on PATH (npm ci once per
+package-lock.json); without them its rows say "skipped (why)".
 EOF
 }
 
@@ -373,10 +379,12 @@ bench_write_peer_conf() {
     } | put "$RUN/nginx/bench.d/peers.conf"
 }
 
-# bench_peer_skip PEER WHY: the peer's rows will say "skipped (WHY)".
+# bench_peer_skip PEER WHY: the peer's rows will say "skipped (WHY)"; an
+# instance an earlier --keep left running is stopped.
 bench_peer_skip() {
     BENCH_PEER_SKIP[$1]=$2
     warn "peer $1: skipped ($2)"
+    bench_peer_stop "$1"
 }
 
 # The runtime a peer needs: node >= 20 and npm on PATH.
@@ -428,7 +436,8 @@ bench_peer_ready() {
 }
 
 # The same columns roostd returns for a product (lib/domain/products.c),
-# named as the peer's response schema names them (it drops any other).
+# named as the peer's response schema names them (it drops any other). The
+# id parameter is cast: an id past 2^53 that comes as a string stays exact.
 BENCH_PEER_COLUMNS="id AS pid, name, price, img, description, state, created_at AS insert_time, updated_at AS update_time"
 
 # Starts the peer, as many workers as roostd has, on the stack's Redis
@@ -446,7 +455,7 @@ bench_peer_start() {
                 MYSQL_HOST="$(bench_conf catalog host)" MYSQL_PORT="$(bench_conf catalog port)" \
                 MYSQL_USER="$(bench_conf catalog user)" MYSQL_PASSWORD="$(cat "$SECRETS/db_password")" \
                 MYSQL_DB="$(bench_conf catalog database)" \
-                PEER_SQL_ONE="SELECT $BENCH_PEER_COLUMNS FROM products WHERE id = ?" \
+                PEER_SQL_ONE="SELECT $BENCH_PEER_COLUMNS FROM products WHERE id = CAST(? AS UNSIGNED)" \
                 PEER_SQL_LIST="SELECT $BENCH_PEER_COLUMNS FROM products ORDER BY id LIMIT 20" \
                 node "$RUN/peers/$peer/server.js";;
     esac
@@ -505,11 +514,27 @@ bench_start_peers() {
     done
 }
 
+# The peers' RSS after the run, a line each (the primary and its workers,
+# which share its session).
+bench_peer_rss() {
+    local p pid m
+    for p in "${BENCH_PEERS[@]}"; do
+        svc_running "peer-$p" || continue
+        pid=$PID
+        { bench_proc_line "$pid" primary
+          for m in $(session_members "$pid"); do bench_proc_line "$m" worker; done; } |
+            awk -v p="$p" '$2 == "primary" { pr = sprintf("%.1f", $3 / 1024) }
+                $2 == "worker" { w = w sprintf("%s%.1f", w == "" ? "" : " ", $3 / 1024) }
+                END { printf "peer %s RSS after the run: primary %s MiB; workers %s MiB\n", p, pr, w }'
+    done
+}
+
 # "NAME=WHY;..." of the skipped scenarios, for the report's awk.
 bench_skips() {
     local n
     for n in "${BENCH_RUN[@]}"; do
-        if [[ -n ${BENCH_SKIP[$n]:-} ]]; then printf '%s=%s;' "$n" "${BENCH_SKIP[$n]//;/,}"; fi
+        # ; | = separate fields there; quotes would need escaping in the JSON.
+        if [[ -n ${BENCH_SKIP[$n]:-} ]]; then printf '%s=%s;' "$n" "$(tr ';|"' ",/'" <<<"${BENCH_SKIP[$n]}" | tr -d '\134')"; fi
     done
 }
 
@@ -888,6 +913,17 @@ bench_check() {
     fi
 }
 
+# bench_check_peer NAME: a peer row whose first request is not a 2xx is
+# skipped (a yardstick that fails would only measure how fast it fails,
+# and every target relative to it would be met for nothing).
+bench_check_peer() {
+    local name=$1 code
+    code=$(bench_probe "$name")
+    [[ $code != 2?? ]] || return 0
+    BENCH_SKIP[$name]="its first request answered $code: $(head -c 80 "$RUN/wrk/probe.body" 2>/dev/null | tr -d '\n\t' || true)"
+    warn "$name: skipped (${BENCH_SKIP[$name]})"
+}
+
 # ---------------------------------------------------------------- running
 
 # bench_wrk NAME SECONDS: one wrk run; prints its BENCH_RESULT fields.
@@ -1207,6 +1243,7 @@ bench_report() {
     printf 'roostd RSS after the run: %s; target: every worker <= %d MiB: %s\n' "$rss_line" \
         "$BENCH_WORKER_RSS_TARGET_MIB" \
         "$(awk -v m="$worker_max" -v t="$BENCH_WORKER_RSS_TARGET_MIB" 'BEGIN { print (m > 0 && m <= t) ? "met" : "NOT met" }')"
+    bench_peer_rss
     local ds
     ds=$(bench_dataset_fields | grep -v '^password=' | tr '\n' ' ')
     printf 'dataset (%s): %s db_mib=%s\n' "$BENCH_DATASET" "$ds" "$(bench_db_mib)"
@@ -1417,7 +1454,7 @@ cmd_bench() {
     for n in "${BENCH_RUN[@]}"; do
         if [[ -n ${BENCH_SKIP[$n]:-} ]] || (( BENCH_REDIS_DOWN[$n] )); then continue; fi
         if (( BENCH_ROOST_CACHED[$n] )); then bench_roost_cached "$n"; fi
-        bench_check "$n"
+        if [[ ${BENCH_KIND[$n]} == peer ]]; then bench_check_peer "$n"; else bench_check "$n"; fi
     done
 
     if [[ -n $profile ]]; then
