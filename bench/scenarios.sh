@@ -91,7 +91,7 @@ scenario fcgi-mysql          floor    -    GET  '/_floor/mysql?id={product}'
 
 # -- peers: the same nginx (proxy_pass, upstream keep-alive), the same data
 scenario peer-fastify-redis  peer     -    GET  '/_peer/fastify/product/{product}' roost-cached \
-    note='Node Fastify 5 cluster (as many workers as roostd): every bench product in turn, roostd'"'"'s product JSON from roostd'"'"'s Redis key'
+    note='Node Fastify 5 cluster (a worker per core): every bench product in turn, roostd'"'"'s product JSON from roostd'"'"'s Redis key'
 scenario peer-fastify-mysql  peer     -    GET  '/_peer/fastify/product-db/{product}' \
     note='the same products from the catalog (mysql2 prepared statement, the columns roostd returns, a response schema)'
 scenario peer-fastify-products peer   -    GET  '/_peer/fastify/products' \
