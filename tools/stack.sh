@@ -628,7 +628,7 @@ nginx_write_conf() {
         http_extra="include $RUN/nginx/bench-http.d/*.conf;   # ./dev bench: the peers' upstreams"$'\n    '
         extra="0,/^[[:space:]]*server_name[[:space:]]/{
             /^[[:space:]]*server_name[[:space:]]/a\\
-\    include $RUN/nginx/bench.d/*.conf;   # ./dev bench: the floors
+\    include $RUN/nginx/bench.d/*.conf;   # ./dev bench: the floors and the peers
             }"
     fi
     # Placeholders are filled outside comments only, so the rendered file
