@@ -400,6 +400,22 @@ bench_peer_runtime() {
     command -v npm >/dev/null || { bench_peer_skip "$peer" "npm is not on PATH"; return 1; }
 }
 
+# bench/peers/PEER-*.patch, applied to the copy: fixes of the peer's
+# correctness on roost's data, never of its speed (the peers' README: "if
+# you find it unfair, fix it and say why"). fastify-64bit-ids.patch: roost's
+# ids are 64-bit (~2.2e17) and the peer parsed them as JavaScript numbers,
+# exact only to 2^53 -- it looked up a rounded id and answered 404; ids now
+# travel as strings (URL, mysql2's bigNumberStrings, the JSON schema). A
+# patch that no longer applies (the peer changed) skips the peer.
+bench_peer_fix() {
+    local peer=$1 dir=$2 p
+    for p in "$ROOT/bench/peers/$peer"-*.patch; do
+        [[ -f $p ]] || continue
+        patch -s -p1 -d "$dir" <"$p" >/dev/null 2>&1 ||
+            { bench_peer_skip "$peer" "bench/peers/${p##*/} does not apply to its server.js"; return 1; }
+    done
+}
+
 # A copy of the peer's folder in run/bench/peers/PEER/ with its
 # node_modules: `npm ci` runs once per package-lock.json, whose modules are
 # kept in run/bench/peers/.modules/PEER-HASH/ for the next runs.
@@ -416,6 +432,8 @@ bench_peer_prepare() {
     mkdir -p "$dir"
     tar -C "$src" --exclude=./node_modules -cf - . | tar -C "$dir" -xf - ||
         { bench_peer_skip "$peer" "cannot copy $src"; return 1; }
+    chmod -R u+w "$dir"
+    bench_peer_fix "$peer" "$dir" || return 1
     if [[ ! -d $cache/node_modules ]]; then
         say "peer $peer: npm ci (once for this package-lock.json)"
         if ! (cd "$dir" && npm ci --no-audit --no-fund) >"$log" 2>&1; then
