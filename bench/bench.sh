@@ -8,13 +8,16 @@
 #   2. loads the benchmark dataset with `roostctl seed --bench` unless the
 #      marker run/bench/db1/data/.roost-bench-dataset says it is there;
 #   3. builds the floors (bench/floors/*.c) with gcc, starts them, and serves
-#      them from the same nginx (run/bench/nginx/bench.d/floors.conf);
+#      them from the same nginx (run/bench/nginx/bench.d/floors.conf); the
+#      peers (ROOST_PEERS_DIR, default ../shared/peers: what a user would
+#      run instead of roost) likewise, when their runtime is there
+#      (run/bench/nginx/bench.d/peers.conf, bench-http.d/peers.conf);
 #   4. runs every scenario of bench/scenarios.sh with wrk, ROUNDS times,
 #      interleaved (round 1: every scenario, round 2: ...), each a warm-up
 #      then a measured run, and takes the median of each figure;
 #   5. prints the table, the RSS of roostd's processes and the dataset, and
 #      writes run/bench/latest.json (and a copy in run/bench/history/);
-#   6. stops the floors and the stack (--keep leaves them running).
+#   6. stops the floors, the peers and the stack (--keep leaves them running).
 #
 # The machine is shared and noisy: only ratios measured in one run mean
 # anything, which is why the floors run in the same rounds.
@@ -25,6 +28,7 @@ BENCH_WARMUP_S=2
 BENCH_TIMEOUT=5s
 BENCH_WORKER_RSS_TARGET_MIB=8
 BENCH_FLOORS=(hello redis mysql)
+BENCH_PEERS=(fastify)
 
 # ---------------------------------------------------------------- scenarios
 
@@ -32,7 +36,8 @@ BENCH_NAMES=()
 declare -A BENCH_KIND BENCH_TARGET BENCH_METHOD BENCH_PATH BENCH_BODY \
            BENCH_HEADERS BENCH_REDIS_DOWN BENCH_NOTE BENCH_EXPECT BENCH_AUTH BENCH_LAG \
            BENCH_REPLICAS_DOWN BENCH_REPLICA_LAG \
-           BENCH_PICK BENCH_TARGET_OF BENCH_P99_OF BENCH_BG BENCH_TRICKLE BENCH_CONNS_OF
+           BENCH_PICK BENCH_TARGET_OF BENCH_P99_OF BENCH_BG BENCH_TRICKLE BENCH_CONNS_OF \
+           BENCH_ROOST_CACHED BENCH_SKIP
 
 # scenario NAME KIND TARGET METHOD PATH [OPTION...] (see bench/scenarios.sh)
 scenario() {
@@ -41,7 +46,11 @@ scenario() {
     shift 5
     [[ $name =~ ^[a-z0-9][a-z0-9-]*$ ]] || die "bench/scenarios.sh: bad scenario name '$name'"
     [[ -z ${BENCH_KIND[$name]:-} ]] || die "bench/scenarios.sh: scenario '$name' defined twice"
-    [[ $kind == floor || $kind == scenario ]] || die "bench/scenarios.sh: $name: KIND is floor or scenario"
+    [[ $kind == floor || $kind == peer || $kind == scenario ]] ||
+        die "bench/scenarios.sh: $name: KIND is floor, peer or scenario"
+    if [[ $kind == peer ]] && ! bench_is_peer "$(bench_peer_of_path "$path")"; then
+        die "bench/scenarios.sh: $name: a peer's PATH is /_peer/PEER/... with PEER one of: ${BENCH_PEERS[*]}"
+    fi
     [[ $target == - || $target =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "bench/scenarios.sh: $name: bad TARGET '$target'"
     BENCH_NAMES+=("$name")
     BENCH_KIND[$name]=$kind
@@ -63,6 +72,7 @@ scenario() {
     BENCH_BG[$name]=""
     BENCH_TRICKLE[$name]=0
     BENCH_CONNS_OF[$name]=""
+    BENCH_ROOST_CACHED[$name]=0
     for opt in "$@"; do
         case $opt in
             body=*)       BENCH_BODY[$name]=${opt#body=}
@@ -84,8 +94,9 @@ scenario() {
                           BENCH_PICK[$name]=${opt#pick=};;
             target-of=*)  [[ ${opt#target-of=} =~ ^[a-z0-9-]+:[0-9]+(\.[0-9]+)?$ ]] ||
                               die "bench/scenarios.sh: $name: target-of=NAME:RATIO, not '$opt'"
-                          [[ $target == - ]] || die "bench/scenarios.sh: $name: a TARGET and target-of= both"
-                          BENCH_TARGET_OF[$name]=${opt#target-of=};;
+                          # Repeatable, and beside a TARGET: every one must be met.
+                          BENCH_TARGET_OF[$name]+=${BENCH_TARGET_OF[$name]:+,}${opt#target-of=};;
+            roost-cached) BENCH_ROOST_CACHED[$name]=1;;
             p99-of=*)     [[ ${opt#p99-of=} =~ ^[a-z0-9-]+:[0-9]+(\.[0-9]+)?$ ]] ||
                               die "bench/scenarios.sh: $name: p99-of=NAME:FACTOR, not '$opt'"
                           BENCH_P99_OF[$name]=${opt#p99-of=};;
@@ -138,7 +149,8 @@ usage: ./dev bench [--quick] [--only NAME...] [--keep] [--list]
                  the full dataset is already loaded
   --only NAME... only these scenarios (names or comma lists; `static` is
                  always run: every ratio is to it)
-  --keep         leave the bench stack and the floors running afterwards
+  --keep         leave the bench stack, the floors and the peers running
+                 afterwards
   --list         list the scenarios and exit
   --profile NAME instead of the rounds: where the CPU goes in scenario NAME
                  (perf system-wide, then callgrind on one roostd worker);
@@ -146,6 +158,11 @@ usage: ./dev bench [--quick] [--only NAME...] [--keep] [--list]
 
 Stack "bench": nginx 127.0.0.1:${ROOST_BENCH_PORT:-38080}, db 38306/38307,
 redis 38379, files in run/bench/. Results: run/bench/latest.json.
+
+Peers (rows peer-*, what a user would run instead of roost) come from
+$ROOST_PEERS_DIR (default ../shared/peers beside the checkout): the Node
+Fastify peer needs node >= 20 and npm on PATH (npm ci once per
+package-lock.json); without them its rows say "skipped (why)".
 EOF
 }
 
@@ -216,9 +233,22 @@ bench_dataset_fields() {
 
 # ---------------------------------------------------------------- floors
 
+# bench_conf SECTION KEY: a value of the stack's roost.conf, so the
+# floors and the peers are pointed at what roostd uses.
+bench_conf() {
+    awk -v s="[$1]" -v k="$2" '
+        /^[ \t]*\[/ { sec = $0; gsub(/[ \t]/, "", sec); next }
+        sec == s && index($0, "=") {
+            key = substr($0, 1, index($0, "=") - 1); gsub(/[ \t]/, "", key)
+            if (key != k) next
+            v = substr($0, index($0, "=") + 1); gsub(/^[ \t]+|[ \t]+$/, "", v); val = v
+        }
+        END { print val }' "${CONF:?}"
+}
+
 bench_workers() {
     local n
-    n=$(awk -F'=' '/^\[/ { s = $0 } s == "[roostd]" && $1 ~ /^[ \t]*workers[ \t]*$/ { gsub(/[ \t]/, "", $2); print $2 }' "${CONF:?}")
+    n=$(bench_conf roostd workers)
     echo "${n:-4}"
 }
 
@@ -294,6 +324,282 @@ bench_stop_floors() {
             say "floor-$f: stopped"
         fi
     done
+}
+
+# ---------------------------------------------------------------- peers
+
+# What a user would run instead of roost (ROOST_PEERS_DIR/README.md), each
+# behind the same nginx, on the same data, in the same rounds: yardsticks
+# like the floors (scenarios of KIND peer, paths /_peer/PEER/...). A peer
+# that cannot run here (no node >= 20, no folder, npm ci failed, it did not
+# start) makes its rows "skipped (why)"; the run goes on without them.
+declare -A BENCH_PEER_SKIP
+
+bench_peers_dir() { echo "${ROOST_PEERS_DIR:-$ROOT/../shared/peers}"; }
+
+bench_is_peer() {
+    local p
+    for p in "${BENCH_PEERS[@]}"; do if [[ $p == "$1" ]]; then return 0; fi; done
+    return 1
+}
+
+# The peer a /_peer/PEER/... path goes to.
+bench_peer_of_path() { local p=${1#/_peer/}; [[ $1 == /_peer/*/* ]] && echo "${p%%/*}"; return 0; }
+
+bench_peer_sock() { echo "$SOCKDIR/peer-$1.sock"; }
+
+# The peers' routes in the bench server block, each proxied over a unix
+# socket with upstream keep-alive (an upstream block is http-level: it goes
+# to bench-http.d/, which nginx.conf includes for the bench stack), the way
+# the peers' README says their users deploy them. No cache in front: every
+# request reaches the peer.
+bench_write_peer_conf() {
+    local p
+    mkdir -p "$RUN/nginx/bench-http.d"
+    {
+        echo "# $RUN/nginx/bench-http.d/peers.conf -- written by ./dev bench. Do not edit."
+        for p in "${BENCH_PEERS[@]}"; do
+            echo "upstream bench_peer_$p {"
+            echo "    server unix:$(bench_peer_sock "$p");"
+            echo "    keepalive 32;"
+            echo "}"
+        done
+    } | put "$RUN/nginx/bench-http.d/peers.conf"
+    {
+        echo "# $RUN/nginx/bench.d/peers.conf -- written by ./dev bench. Do not edit."
+        echo "# The peers of the benchmark (\$ROOST_PEERS_DIR): /_peer/PEER/ROUTE is"
+        echo "# the peer's own /ROUTE, over HTTP/1.1 keep-alive connections."
+        for p in "${BENCH_PEERS[@]}"; do
+            echo "location /_peer/$p/ {"
+            echo "    proxy_pass http://bench_peer_$p/;"
+            echo "    proxy_http_version 1.1;"
+            echo "    proxy_set_header Connection \"\";"
+            echo "}"
+        done
+    } | put "$RUN/nginx/bench.d/peers.conf"
+}
+
+# bench_peer_skip PEER WHY: the peer's rows will say "skipped (WHY)"; an
+# instance an earlier --keep left running is stopped.
+bench_peer_skip() {
+    BENCH_PEER_SKIP[$1]=$2
+    warn "peer $1: skipped ($2)"
+    bench_peer_stop "$1"
+}
+
+# The runtime a peer needs: node >= 20 and npm on PATH.
+bench_peer_runtime() {
+    local peer=$1 ver major
+    command -v node >/dev/null || { bench_peer_skip "$peer" "node is not on PATH"; return 1; }
+    ver=$(node --version 2>/dev/null || true)
+    major=${ver#v}; major=${major%%.*}
+    if [[ ! $major =~ ^[0-9]+$ ]] || (( major < 20 )); then
+        bench_peer_skip "$peer" "node ${ver:-of unknown version} on PATH, 20 or newer needed"
+        return 1
+    fi
+    command -v npm >/dev/null || { bench_peer_skip "$peer" "npm is not on PATH"; return 1; }
+}
+
+# bench/peers/PEER-*.patch, applied to the copy: fixes of the peer's
+# correctness on roost's data, never of its speed (the peers' README: "if
+# you find it unfair, fix it and say why"). fastify-64bit-ids.patch: roost's
+# ids are 64-bit (~2.2e17) and the peer parsed them as JavaScript numbers,
+# exact only to 2^53 -- it looked up a rounded id and answered 404; ids now
+# travel as strings (URL, mysql2's bigNumberStrings, the JSON schema). A
+# patch that no longer applies (the peer changed) skips the peer.
+bench_peer_fix() {
+    local peer=$1 dir=$2 p
+    for p in "$ROOT/bench/peers/$peer"-*.patch; do
+        [[ -f $p ]] || continue
+        patch -s -p1 -d "$dir" <"$p" >/dev/null 2>&1 ||
+            { bench_peer_skip "$peer" "bench/peers/${p##*/} does not apply to its server.js"; return 1; }
+    done
+}
+
+# A copy of the peer's folder in run/bench/peers/PEER/ with its
+# node_modules: `npm ci` runs once per package-lock.json, whose modules are
+# kept in run/bench/peers/.modules/PEER-HASH/ for the next runs.
+bench_peer_prepare() {
+    local peer=$1 src dir=$RUN/peers/$1 hash cache log=$LOGDIR/peer-$1-npm.log
+    src=$(bench_peers_dir)/$peer
+    [[ -d $src ]] || { bench_peer_skip "$peer" "no folder $src (ROOST_PEERS_DIR)"; return 1; }
+    [[ -f $src/server.js && -f $src/package-lock.json ]] ||
+        { bench_peer_skip "$peer" "$src has no server.js or package-lock.json"; return 1; }
+    bench_peer_runtime "$peer" || return 1
+    hash=$(sha256sum "$src/package-lock.json" | cut -c1-16)
+    cache=$RUN/peers/.modules/$peer-$hash
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    tar -C "$src" --exclude=./node_modules -cf - . | tar -C "$dir" -xf - ||
+        { bench_peer_skip "$peer" "cannot copy $src"; return 1; }
+    chmod -R u+w "$dir"
+    bench_peer_fix "$peer" "$dir" || return 1
+    if [[ ! -d $cache/node_modules ]]; then
+        say "peer $peer: npm ci (once for this package-lock.json)"
+        if ! (cd "$dir" && npm ci --no-audit --no-fund) >"$log" 2>&1; then
+            bench_peer_skip "$peer" "npm ci failed, log: $log"
+            return 1
+        fi
+        rm -rf "$RUN/peers/.modules/$peer-"*        # an older lock's modules
+        mkdir -p "$cache"
+        mv "$dir/node_modules" "$cache/"
+    fi
+    ln -sfn "$cache/node_modules" "$dir/node_modules"
+}
+
+# The peer answers its health route on its socket.
+bench_peer_ready() {
+    curl -s --max-time 2 --unix-socket "$(bench_peer_sock "$1")" "http://peer/health" 2>/dev/null |
+        grep -q '"ok":true'
+}
+
+# The same columns roostd returns for a product (lib/domain/products.c),
+# named as the peer's response schema names them (it drops any other). The
+# id parameter is cast: an id past 2^53 that comes as a string stays exact.
+BENCH_PEER_COLUMNS="id AS pid, name, price, img, description, state, created_at AS insert_time, updated_at AS update_time"
+
+# The peer's workers: one per core, as its README has it. Not roostd's
+# count: on 2 cores, 4 Node workers served the Redis read 20-25 % slower
+# than 2 (a new V8 heap and event loop each, all contending for the same
+# cores), and a yardstick is never tuned down.
+bench_peer_workers() { nproc; }
+
+# Starts the peer on the stack's Redis (roostd's product keys) and
+# catalog; waits up to 30 s for its health.
+bench_peer_start() {
+    local peer=$1 name=peer-$1 sock i pid
+    sock=$(bench_peer_sock "$peer")
+    if svc_running "$name"; then bench_peer_stop "$peer"; fi
+    rm -f "$sock"
+    case $peer in
+        fastify)
+            launch "$name" env FASTIFY_WORKERS="$(bench_peer_workers)" FASTIFY_SOCKET="$sock" \
+                REDIS_HOST="$(bench_conf redis host)" REDIS_PORT="$(bench_conf redis port)" \
+                REDIS_KEY_PREFIX="$(bench_conf redis prefix)product:" \
+                MYSQL_HOST="$(bench_conf catalog host)" MYSQL_PORT="$(bench_conf catalog port)" \
+                MYSQL_USER="$(bench_conf catalog user)" MYSQL_PASSWORD="$(cat "$SECRETS/db_password")" \
+                MYSQL_DB="$(bench_conf catalog database)" \
+                PEER_SQL_ONE="SELECT $BENCH_PEER_COLUMNS FROM products WHERE id = CAST(? AS UNSIGNED)" \
+                PEER_SQL_LIST="SELECT $BENCH_PEER_COLUMNS FROM products ORDER BY id LIMIT 20" \
+                node "$RUN/peers/$peer/server.js";;
+    esac
+    svc_running "$name" || true
+    pid=$PID
+    for (( i = 0; i < 300; i++ )); do
+        if bench_peer_ready "$peer"; then
+            say "peer $peer: started (pid $pid, $(bench_peer_workers) workers, unix:$sock)"
+            return 0
+        fi
+        if [[ -z $pid ]] || ! proc_alive "$pid"; then break; fi
+        sleep 0.1
+    done
+    bench_peer_stop "$peer"
+    bench_peer_skip "$peer" "it did not start, log: $LOGDIR/$name.out"
+    return 1
+}
+
+# SIGTERM to the primary, which stops its workers; what is left after 10 s
+# (of its session, by pid) is killed.
+bench_peer_stop() {
+    local name=peer-$1 pid p
+    svc_running "$name" || { rm -f "$(svc_pidfile "$name")"; return 0; }
+    pid=$PID
+    kill -TERM "$pid" 2>/dev/null || true
+    wait_gone "$pid" 10 || kill -KILL "$pid" 2>/dev/null || true
+    for p in $(session_members "$pid"); do kill -KILL "$p" 2>/dev/null || true; done
+    rm -f "$(svc_pidfile "$name")" "$(bench_peer_sock "$1")"
+}
+
+bench_stop_peers() {
+    local p
+    for p in "${BENCH_PEERS[@]}"; do
+        if svc_running "peer-$p"; then
+            bench_peer_stop "$p"
+            say "peer-$p: stopped"
+        fi
+    done
+}
+
+# Starts the peers the run's scenarios use; BENCH_SKIP[NAME] is why a
+# scenario cannot run (its peer could not).
+bench_start_peers() {
+    local n p
+    declare -A peers=()
+    for n in "${BENCH_RUN[@]}"; do
+        if [[ ${BENCH_KIND[$n]} == peer ]]; then peers[$(bench_peer_of_path "${BENCH_PATH[$n]}")]=1; fi
+    done
+    for p in "${!peers[@]}"; do
+        if bench_peer_prepare "$p"; then bench_peer_start "$p" || true; fi
+    done
+    for n in "${BENCH_RUN[@]}"; do
+        [[ ${BENCH_KIND[$n]} == peer ]] || continue
+        p=$(bench_peer_of_path "${BENCH_PATH[$n]}")
+        if [[ -n ${BENCH_PEER_SKIP[$p]:-} ]]; then BENCH_SKIP[$n]=${BENCH_PEER_SKIP[$p]}; fi
+    done
+}
+
+# The peers' RSS after the run, a line each (the primary and its workers,
+# which share its session).
+bench_peer_rss() {
+    local p pid m
+    for p in "${BENCH_PEERS[@]}"; do
+        svc_running "peer-$p" || continue
+        pid=$PID
+        { bench_proc_line "$pid" primary
+          for m in $(session_members "$pid"); do bench_proc_line "$m" worker; done; } |
+            awk -v p="$p" '$2 == "primary" { pr = sprintf("%.1f", $3 / 1024) }
+                $2 == "worker" { w = w sprintf("%s%.1f", w == "" ? "" : " ", $3 / 1024) }
+                END { printf "peer %s RSS after the run: primary %s MiB; workers %s MiB\n", p, pr, w }'
+    done
+}
+
+# "NAME=WHY;..." of the skipped scenarios, for the report's awk.
+bench_skips() {
+    local n
+    for n in "${BENCH_RUN[@]}"; do
+        # ; | = separate fields there; quotes would need escaping in the JSON.
+        if [[ -n ${BENCH_SKIP[$n]:-} ]]; then printf '%s=%s;' "$n" "$(tr ';|"' ",/'" <<<"${BENCH_SKIP[$n]}" | tr -d '\134')"; fi
+    done
+}
+
+# roost-cached: every bench product in Redis as roostd wrote it, with a
+# minute at least to live, before a peer reads roostd's keys. The peer
+# caches a product it misses in its own JSON for an hour, and roostd would
+# then serve those bytes; so keys that are missing, about to expire or not
+# roostd's are dropped and read again through roostd (with a token: past
+# the micro-cache), until none is left (roostd caches nothing while a
+# worker's Redis breaker is still open after a redis-down row). Then waits
+# for the peer to answer (after a Redis restart, ioredis reconnects within
+# 2 s).
+bench_roost_cached() {
+    local name=$1 i stale
+    for (( i = 0; i < 20; i++ )); do
+        stale=$(bench_stale_products)
+        [[ -n $stale ]] || break
+        awk -v p="$(bench_conf redis prefix)product:" '{ print "UNLINK " p $1 }' <<<"$stale" |
+            redis-cli -h 127.0.0.1 -p "$PORT_REDIS" >/dev/null || true
+        awk -v u="$URL" '{ printf "url = \"%s/product/%s\"\n", u, $1 }' <<<"$stale" >"$RUN/wrk/$name.prime"
+        curl -s --max-time 60 -H 'Accept: application/json' -H 'Authorization: Bearer x' \
+            -K "$RUN/wrk/$name.prime" >/dev/null || true
+        sleep 0.5
+    done
+    if [[ -n $stale ]]; then
+        warn "$name: $(grep -c . <<<"$stale") products are not in Redis as roostd writes them: the peer will cache its own JSON for them"
+    fi
+    for (( i = 0; i < 50; i++ )); do
+        if [[ $(bench_probe "$name") == 2?? ]]; then return 0; fi
+        sleep 0.1
+    done
+    warn "$name: the peer does not answer 2xx"
+}
+
+# The bench products whose Redis key is missing, has under 60 s to live or
+# does not hold roostd's JSON (which starts {"id":), one id a line.
+bench_stale_products() {
+    local f=$RUN/wrk/product.txt
+    awk -v p="$(bench_conf redis prefix)product:" '{ print "TTL " p $1; print "GETRANGE " p $1 " 0 5" }' "$f" |
+        redis-cli -h 127.0.0.1 -p "$PORT_REDIS" | paste - - | paste "$f" - |
+        awk -F'\t' '$2 < 60 || $3 != "{\"id\":" { print $1 }' || true
 }
 
 # ---------------------------------------------------------------- requests
@@ -644,6 +950,17 @@ bench_check() {
     fi
 }
 
+# bench_check_peer NAME: a peer row whose first request is not a 2xx is
+# skipped (a yardstick that fails would only measure how fast it fails,
+# and every target relative to it would be met for nothing).
+bench_check_peer() {
+    local name=$1 code
+    code=$(bench_probe "$name")
+    [[ $code != 2?? ]] || return 0
+    BENCH_SKIP[$name]="its first request answered $code: $(head -c 80 "$RUN/wrk/probe.body" 2>/dev/null | tr -d '\n\t' || true)"
+    warn "$name: skipped (${BENCH_SKIP[$name]})"
+}
+
 # ---------------------------------------------------------------- running
 
 # bench_wrk NAME SECONDS: one wrk run; prints its BENCH_RESULT fields.
@@ -734,6 +1051,7 @@ bench_run_one() {
     local name=$1 round=$2 secs=$3 res lp50 lp99 lmax lmiss
     if (( BENCH_REDIS_DOWN[$name] )); then bench_redis_down; fi
     if (( BENCH_REPLICAS_DOWN[$name] )); then bench_replicas_down; fi
+    if (( BENCH_ROOST_CACHED[$name] )); then bench_roost_cached "$name"; fi
     res=$(bench_wrk "$name" "$BENCH_WARMUP_S")
     printf '%s %s warmup %s\n' "$round" "$name" "$res" >>"$BENCH_RESULTS"
     local lag_pid=""
@@ -792,7 +1110,7 @@ bench_run_one() {
     if (( BENCH_REPLICAS_DOWN[$name] )); then bench_replicas_up; fi
     if (( BENCH_REDIS_DOWN[$name] )); then bench_redis_up; fi
     awk -v r="$round" -v n="$name" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } }
-        END { printf "  round %s  %-20s %10.0f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %d\n", r, n, f["rps"],
+        END { printf "  round %s  %-21s %10.0f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %d\n", r, n, f["rps"],
               f["p50_us"] / 1000, f["p99_us"] / 1000, f["status_errors"] + f["connect"] + f["read"] + f["write"] + f["timeout"] }' \
         <<<"$res" >&2
 }
@@ -820,13 +1138,15 @@ bench_proc_line() {
 # ---------------------------------------------------------------- report
 
 # Medians per scenario from the results file: "name kind target rps p50_ms
-# p99_ms errors rounds warmup_errors".
+# p99_ms errors rounds warmup_errors target-of p99-of bg_rps"; a skipped
+# scenario has "-" for its figures.
 bench_summarise() {
     local names="" n
     for n in "${BENCH_RUN[@]}"; do
         names+="$n ${BENCH_KIND[$n]} ${BENCH_TARGET[$n]} ${BENCH_TARGET_OF[$n]:--} ${BENCH_P99_OF[$n]:--};"
     done
-    awk -v names="$names" '
+    awk -v names="$names" -v skips="$(bench_skips)" '
+        BEGIN { n = split(skips, sk, ";"); for (i = 1; i < n; i++) skip[substr(sk[i], 1, index(sk[i], "=") - 1)] = 1 }
         function med(list,    a, n, i, j, t) {
             n = split(list, a, " ")
             for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
@@ -846,6 +1166,7 @@ bench_summarise() {
             n = split(names, list, ";")
             for (i = 1; i < n; i++) {
                 split(list[i], w, " ")
+                if (w[1] in skip) { printf "%s %s %s - - - 0 0 0 %s %s -\n", w[1], w[2], w[3], w[4], w[5]; continue }
                 if (!(w[1] in rounds)) continue
                 printf "%s %s %s %.2f %.3f %.3f %d %d %d %s %s %s\n", w[1], w[2], w[3], med(rps[w[1]]),
                        med(p50[w[1]]), med(p99[w[1]]), errs[w[1]], rounds[w[1]], werr[w[1]] + 0,
@@ -860,29 +1181,49 @@ BENCH_P99_MAX_MS=20
 BENCH_P99_OVER_P50=5
 
 # Verdicts from the summary, one line a scenario, tab-separated: name kind
-# rps p50 p99 errors ratio-to-static target-text met(1/0/-) latency(ok or
-# what is wrong) p99-of-text p99-of-met(1/0/-) background-rps rounds.
-# A plain TARGET is a ratio to static; target-of=NAME:R a ratio to NAME's
-# req/s and p99-of=NAME:F a bound on p99 of F times NAME's p99, both
-# medians of the same run.
+# rps p50 p99 errors ratio-to-static target-text met(1/0/-/skipped (why))
+# latency(ok or what is wrong) p99-of-text p99-of-met(1/0/-) background-rps
+# rounds more-targets skipped(why, or -). A plain TARGET is a ratio to
+# static; each target-of=NAME:R a ratio to NAME's req/s and p99-of=NAME:F a
+# bound on p99 of F times NAME's p99, all medians of the same run. The first
+# target is in target-text and met; the others in more-targets, as
+# "text|met;text|met". A target on a skipped scenario (a peer that could
+# not run) is neither met nor not: its met says "skipped (why)".
 bench_verdicts() {
-    awk -v s="$1" -v pmax="$BENCH_P99_MAX_MS" -v pover="$BENCH_P99_OVER_P50" '
-        NR == FNR { rps[$1] = $4; p99[$1] = $6; next }
+    awk -v s="$1" -v pmax="$BENCH_P99_MAX_MS" -v pover="$BENCH_P99_OVER_P50" -v skips="$(bench_skips)" '
+        BEGIN {
+            n = split(skips, sk, ";")
+            for (i = 1; i < n; i++) skip[substr(sk[i], 1, index(sk[i], "=") - 1)] = substr(sk[i], index(sk[i], "=") + 1)
+        }
+        # target-of NAME:R for a scenario at req/s r: sets T (text) and M (met).
+        function target_of(spec, r,    t, q) {
+            split(spec, t, ":")
+            T = sprintf(">= %.2fx %s", t[2], t[1]); M = "-"
+            if (t[1] in skip) M = "skipped (" skip[t[1]] ")"
+            else if (t[1] in rps && rps[t[1]] > 0) {
+                q = r / rps[t[1]]
+                T = T sprintf(" (%.2f)", int(q * 100) / 100); M = int(q * 100) / 100 >= t[2] ? 1 : 0
+            } else T = T " (not run)"
+        }
+        NR == FNR { if (!($1 in skip)) { rps[$1] = $4; p99[$1] = $6 }; next }
+        $1 in skip {
+            printf "%s\t%s\t-\t-\t-\t0\t0\t-\t-\t-\t-\t-\t-\t0\t-\t%s\n", $1, $2, skip[$1]
+            next
+        }
         {
             ratio = s > 0 ? $4 / s : 0
-            tgt = "-"; met = "-"
+            k = 0
             if ($3 != "-") {
                 # Truncated, not rounded: 0.2497 shows as 0.249, never as a
                 # "0.250 NOT met" beside a 0.25 target.
-                tgt = sprintf(">= %.2f", $3); met = int(ratio * 1000) / 1000 >= $3 ? 1 : 0
-            } else if ($10 != "-") {
-                split($10, t, ":")
-                tgt = sprintf(">= %.2fx %s", t[2], t[1])
-                if (t[1] in rps && rps[t[1]] > 0) {
-                    r = $4 / rps[t[1]]
-                    tgt = tgt sprintf(" (%.2f)", int(r * 100) / 100); met = int(r * 100) / 100 >= t[2] ? 1 : 0
-                } else tgt = tgt " (not run)"
+                k++; tt[k] = sprintf(">= %.2f", $3); tm[k] = int(ratio * 1000) / 1000 >= $3 ? 1 : 0
             }
+            if ($10 != "-") {
+                m = split($10, specs, ",")
+                for (j = 1; j <= m; j++) { target_of(specs[j], $4); k++; tt[k] = T; tm[k] = M }
+            }
+            tgt = k ? tt[1] : "-"; met = k ? tm[1] : "-"; more = ""
+            for (j = 2; j <= k; j++) more = more (more == "" ? "" : ";") tt[j] "|" tm[j]
             lat = "-"
             if ($2 == "scenario") {
                 lat = ""
@@ -898,8 +1239,8 @@ bench_verdicts() {
                     p99t = p99t sprintf(" (%.2fx)", $6 / p99[t[1]]); p99m = $6 <= t[2] * p99[t[1]] ? 1 : 0
                 } else p99t = p99t " (not run)"
             }
-            printf "%s\t%s\t%s\t%s\t%s\t%s\t%.4f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", $1, $2, $4, $5, $6, $7,
-                   ratio, tgt, met, lat, p99t, p99m, $12, $8
+            printf "%s\t%s\t%s\t%s\t%s\t%s\t%.4f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\n", $1, $2, $4, $5, $6, $7,
+                   ratio, tgt, met, lat, p99t, p99m, $12, $8, more == "" ? "-" : more
         }' <(printf '%s\n' "$2") <(printf '%s\n' "$2")
 }
 
@@ -914,15 +1255,21 @@ bench_report() {
     local verdicts
     verdicts=$(bench_verdicts "$static" "$summary")
     awk -F'\t' '
-        BEGIN { printf "%-20s %-8s %10s %8s %8s %7s %8s  %-36s %-8s %s\n", "scenario", "kind", "req/s", "p50 ms",
+        BEGIN { printf "%-21s %-8s %10s %8s %8s %7s %8s  %-36s %-8s %s\n", "scenario", "kind", "req/s", "p50 ms",
                        "p99 ms", "errors", "x static", "target", "", "latency" }
+        $16 != "-" { printf "%-21s %-8s %10s  skipped (%s)\n", $1, $2, "-", $16; next }
         {
-            met = $9 == "-" ? "" : ($9 ? "met" : "NOT met")
-            printf "%-20s %-8s %10.0f %8.2f %8.2f %7d %8.3f  %-36s %-8s %s\n", $1, $2, $3, $4, $5, $6,
+            met = $9 == "-" ? "" : $9 ~ /^skipped/ ? "skipped" : ($9 ? "met" : "NOT met")
+            printf "%-21s %-8s %10.0f %8.2f %8.2f %7d %8.3f  %-36s %-8s %s\n", $1, $2, $3, $4, $5, $6,
                    int($7 * 1000) / 1000, $8, met, $10
         }' <<<"$verdicts"
-    awk -F'\t' '$11 != "-" { printf "%s: %s: %s\n", $1, $11, $12 == "-" ? "-" : ($12 ? "met" : "NOT met") }
-                 $13 != "-" { printf "%s: background load %.1f req/s\n", $1, $13 }' <<<"$verdicts"
+    awk -F'\t' '
+        function verdict(m) { return m == "-" ? "-" : m ~ /^skipped/ ? m : (m ? "met" : "NOT met") }
+        $9 ~ /^skipped/ { printf "%s: %s: %s\n", $1, $8, $9 }
+        $15 != "-" { n = split($15, more, ";")
+                     for (i = 1; i <= n; i++) { split(more[i], t, "|"); printf "%s: %s: %s\n", $1, t[1], verdict(t[2]) } }
+        $11 != "-" { printf "%s: %s: %s\n", $1, $11, verdict($12) }
+        $13 != "-" { printf "%s: background load %.1f req/s\n", $1, $13 }' <<<"$verdicts"
     echo "latency rule of every scenario: p99 <= $BENCH_P99_MAX_MS ms and p99 <= ${BENCH_P99_OVER_P50}x p50 (ok, or which part fails)"
     local rss_line worker_max
     worker_max=$(awk '$2 == "worker" { m = $3 > m ? $3 : m } END { printf "%.1f", m / 1024 }' <<<"$procs")
@@ -933,12 +1280,13 @@ bench_report() {
     printf 'roostd RSS after the run: %s; target: every worker <= %d MiB: %s\n' "$rss_line" \
         "$BENCH_WORKER_RSS_TARGET_MIB" \
         "$(awk -v m="$worker_max" -v t="$BENCH_WORKER_RSS_TARGET_MIB" 'BEGIN { print (m > 0 && m <= t) ? "met" : "NOT met" }')"
+    bench_peer_rss
     local ds
     ds=$(bench_dataset_fields | grep -v '^password=' | tr '\n' ' ')
     printf 'dataset (%s): %s db_mib=%s\n' "$BENCH_DATASET" "$ds" "$(bench_db_mib)"
     local n
     for n in "${BENCH_RUN[@]}"; do
-        if [[ -n ${BENCH_NOTE[$n]} ]]; then printf '  %-20s %s\n' "$n" "${BENCH_NOTE[$n]}"; fi
+        if [[ -n ${BENCH_NOTE[$n]} ]]; then printf '  %-21s %s\n' "$n" "${BENCH_NOTE[$n]}"; fi
     done
     awk '$9 > 0 { printf "warning: %s had %d error(s) during its warm-ups\n", $1, $9 }' <<<"$summary"
     bench_write_json "$summary" "$procs" "$static" >"$json.tmp"
@@ -960,16 +1308,31 @@ bench_write_json() {
     printf '  "machine": "%s",\n' "$(bench_cpu | sed 's/["\\]//g')"
     printf '  "loadavg": {"start": %s, "end": %s},\n' "$BENCH_LOAD_START" "$BENCH_LOAD_END"
     echo '  "scenarios": ['
+    # "target" and "met" are the first target; "targets" has every one,
+    # with "skipped" (why) when the scenario it is relative to was skipped.
     bench_verdicts "$static" "$summary" | awk -F'\t' '
-        function js(v) { return v == "-" ? "null" : "\"" v "\"" }
-        function jb(v) { return v == "-" ? "null" : (v ? "true" : "false") }
+        function js(v) { gsub(/["\\]/, "", v); return v == "-" ? "null" : "\"" v "\"" }
+        function jb(v) { return v == "-" || v ~ /^skipped/ ? "null" : (v ? "true" : "false") }
+        function jskip(v) { return v ~ /^skipped \(/ ? js(substr(v, 10, length(v) - 10)) : "null" }
+        function jn(v, fmt) { return v == "-" ? "null" : sprintf(fmt, v) }
+        function targets(    out, n, more, i, t) {
+            if (f[8] == "-") return "[]"
+            out = sprintf("{\"target\": %s, \"met\": %s, \"skipped\": %s}", js(f[8]), jb(f[9]), jskip(f[9]))
+            n = f[15] == "-" ? 0 : split(f[15], more, ";")
+            for (i = 1; i <= n; i++) {
+                split(more[i], t, "|")
+                out = out sprintf(", {\"target\": %s, \"met\": %s, \"skipped\": %s}", js(t[1]), jb(t[2]), jskip(t[2]))
+            }
+            return "[" out "]"
+        }
         { row[NR] = $0 }
         END {
             for (i = 1; i <= NR; i++) {
                 split(row[i], f, "\t")
-                printf "    {\"scenario\": \"%s\", \"kind\": \"%s\", \"rps\": %.2f, \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"errors\": %d, \"ratio\": %.4f, \"target\": %s, \"met\": %s, \"latency\": %s, \"p99_target\": %s, \"p99_met\": %s, \"background_rps\": %s, \"rounds\": %d}%s\n",
-                       f[1], f[2], f[3], f[4], f[5], f[6], f[7], js(f[8]), jb(f[9]), js(f[10]), js(f[11]), jb(f[12]),
-                       f[13] == "-" ? "null" : f[13], f[14], i < NR ? "," : ""
+                printf "    {\"scenario\": \"%s\", \"kind\": \"%s\", \"skipped\": %s, \"rps\": %s, \"p50_ms\": %s, \"p99_ms\": %s, \"errors\": %d, \"ratio\": %s, \"target\": %s, \"met\": %s, \"targets\": %s, \"latency\": %s, \"p99_target\": %s, \"p99_met\": %s, \"background_rps\": %s, \"rounds\": %d}%s\n",
+                       f[1], f[2], js(f[16]), jn(f[3], "%.2f"), jn(f[4], "%.3f"), jn(f[5], "%.3f"), f[6],
+                       f[16] == "-" ? sprintf("%.4f", f[7]) : "null", js(f[8]), jb(f[9]), targets(),
+                       js(f[10]), js(f[11]), jb(f[12]), f[13] == "-" ? "null" : f[13], f[14], i < NR ? "," : ""
             }
         }'
     echo '  ],'
@@ -1028,9 +1391,10 @@ bench_cleanup() {
     bench_replicas_up
     bench_redis_up
     if (( keep )); then
-        say "--keep: the bench stack and the floors stay up ($URL; ./dev down bench stops them)"
+        say "--keep: the bench stack, the floors and the peers stay up ($URL; ./dev down bench stops them)"
         return 0
     fi
+    bench_stop_peers
     bench_stop_floors
     stack_lock
     stack_stop
@@ -1072,7 +1436,7 @@ cmd_bench() {
     if (( list )); then
         local n
         for n in "${BENCH_NAMES[@]}"; do
-            printf '%-20s %-8s %-5s %s %s\n' "$n" "${BENCH_KIND[$n]}" "${BENCH_TARGET[$n]}" \
+            printf '%-21s %-8s %-5s %s %s\n' "$n" "${BENCH_KIND[$n]}" "${BENCH_TARGET[$n]}" \
                 "${BENCH_METHOD[$n]}" "${BENCH_PATH[$n]}"
         done
         return 0
@@ -1112,18 +1476,22 @@ cmd_bench() {
     stack_prepare
     bench_build_floors
     bench_write_floor_conf
+    bench_write_peer_conf
     stack_start
     say "roostctl migrate"
     roostctl migrate >"$LOGDIR/migrate.log" 2>&1 || { cat "$LOGDIR/migrate.log" >&2; die "roostctl migrate failed"; }
     (( BENCH_LOAD == 0 )) || bench_load_dataset
     local f
     for f in "${BENCH_FLOORS[@]}"; do bench_floor_start "$f"; done
+    bench_start_peers
     bench_fetch_lists
 
     # One request of each first: a scenario that cannot answer 2xx would
     # only measure how fast it fails (it still runs; its errors show).
     for n in "${BENCH_RUN[@]}"; do
-        if (( ! BENCH_REDIS_DOWN[$n] )); then bench_check "$n"; fi
+        if [[ -n ${BENCH_SKIP[$n]:-} ]] || (( BENCH_REDIS_DOWN[$n] )); then continue; fi
+        if (( BENCH_ROOST_CACHED[$n] )); then bench_roost_cached "$n"; fi
+        if [[ ${BENCH_KIND[$n]} == peer ]]; then bench_check_peer "$n"; else bench_check "$n"; fi
     done
 
     if [[ -n $profile ]]; then
@@ -1147,7 +1515,7 @@ cmd_bench() {
     say "running ${#BENCH_RUN[@]} scenarios: $rounds round(s) of ${BENCH_WARMUP_S} s + ${BENCH_SECONDS} s each"
     for (( r = 1; r <= rounds; r++ )); do
         for n in "${BENCH_RUN[@]}"; do
-            bench_run_one "$n" "$r" "$BENCH_SECONDS"
+            if [[ -z ${BENCH_SKIP[$n]:-} ]]; then bench_run_one "$n" "$r" "$BENCH_SECONDS"; fi
         done
     done
     BENCH_ROUNDS_DONE=$rounds

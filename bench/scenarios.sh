@@ -3,7 +3,11 @@
 #
 #   scenario NAME KIND TARGET METHOD PATH [OPTION...]
 #
-# KIND    floor (a yardstick, no target) or scenario (a roost endpoint)
+# KIND    floor (a yardstick, no target), peer (a yardstick too: what a
+#         user would run instead of roost, from $ROOST_PEERS_DIR, PATH
+#         /_peer/PEER/ROUTE for the peer's own /ROUTE; without the peer's
+#         runtime its row says "skipped (why)") or scenario (a roost
+#         endpoint)
 # TARGET  the least acceptable ratio of its req/s to the `static` floor's,
 #         or - for none
 # PATH    the request path; {product} is replaced by each bench product id
@@ -49,8 +53,10 @@
 #         pick=uniform     a uniformly random line of the list per request
 #                          (default: cycle through it); pick=zipf:S a random
 #                          line with P(k-th line) ~ 1 / k^S (a hot head)
-#         target-of=NAME:R instead of TARGET: at least R times scenario NAME's
-#                          req/s (medians of the same run)
+#         target-of=NAME:R at least R times scenario NAME's req/s (medians of
+#                          the same run); besides TARGET or instead of it, and
+#                          repeatable: every target must be met. One on a
+#                          skipped peer row says "skipped (why)"
 #         p99-of=NAME:F    p99 at most F times scenario NAME's p99
 #         conns=N          wrk's connections for this scenario (default 32)
 #         trickle=N        while the scenario is measured, N slow clients keep
@@ -61,6 +67,10 @@
 #                          while the scenario is measured, a second wrk (one
 #                          thread, C connections) sends these requests
 #                          ({user} and the like work); its req/s is reported
+#         roost-cached     before the scenario, every bench product is in
+#                          Redis as roostd wrote it, a minute at least to
+#                          live (for a peer reading roostd's keys: it would
+#                          cache a product it misses in its own JSON)
 #         note=TEXT        shown under the table
 #
 # {unique} in a PATH becomes a value no other request of the run has, and
@@ -79,10 +89,19 @@ scenario fcgi-hello          floor    -    GET  /_floor/hello
 scenario fcgi-redis          floor    -    GET  /_floor/redis
 scenario fcgi-mysql          floor    -    GET  '/_floor/mysql?id={product}'
 
+# -- peers: the same nginx (proxy_pass, upstream keep-alive), the same data
+scenario peer-fastify-redis  peer     -    GET  '/_peer/fastify/product/{product}' roost-cached \
+    note='Node Fastify 5 cluster (a worker per core): every bench product in turn, roostd'"'"'s product JSON from roostd'"'"'s Redis key'
+scenario peer-fastify-mysql  peer     -    GET  '/_peer/fastify/product-db/{product}' \
+    note='the same products from the catalog (mysql2 prepared statement, the columns roostd returns, a response schema)'
+scenario peer-fastify-products peer   -    GET  '/_peer/fastify/products' \
+    note='the first 20 products by id from the catalog (the columns roostd returns)'
+
 # -- roost
 scenario product-microcache  scenario 0.70 GET  '/product/{first_product}' \
     expect='X-Cache: HIT' note='one URL again and again: nginx micro-cache HITs (1 s validity, one refresh a second)'
 scenario product-redis       scenario 0.25 GET  '/product/{product}' bypass-cache \
+    target-of=peer-fastify-redis:1.1 \
     note='every bench product in turn, served by roostd from Redis'
 # The micro-cache under traffic that is not one URL: every figure against
 # the bypassed path (a token: roostd answers every request) of the same run.
@@ -104,6 +123,7 @@ scenario product-signin-bg   scenario -    GET  '/product/{product}' bypass-cach
 scenario product-slow-clients scenario -  GET  '/product/{product}' bypass-cache trickle=500 p99-of=product-redis:2 \
     note='as product-redis while 500 slow clients trickle headers or bodies at a byte a second: p99 within 2x of product-redis'
 scenario products-list       scenario 0.12 GET  '/products?limit=20' bypass-cache \
+    target-of=peer-fastify-products:1.5 \
     note='first page of 20, served by roostd from Redis'
 scenario signin              scenario -    POST /users/SignIn conns=8 \
     body='{"name":"{user}","password":"benchpass1"}' \
@@ -142,6 +162,7 @@ scenario followers-deep      scenario -    GET  '{followers_deep_path}' bypass-c
 scenario follow-pair         scenario -    POST '/followers/{follow_pair}' \
     note='follow then unfollow, alternating (pairs/s = req/s / 2): two local transactions on two shards each'
 scenario product-mariadb     scenario 0.15 GET  '/product/{product}' bypass-cache redis-down \
+    target-of=peer-fastify-mysql:1.2 \
     note='Redis stopped: roostd serves every product from MariaDB'
 scenario feed-scatter        scenario -    GET  '/tweets?limit=20' bypass-cache redis-down \
     note='Redis stopped: page 1 by scatter-gather over both shard servers at once, k-way merge'

@@ -632,14 +632,16 @@ nginx_write_conf() {
     # after the first server_name (a glob, so nothing has to be there). It
     # logs no access lines either: a log write per request at 100 000 req/s
     # costs CPU and disk the figures should not pay for. Other stacks are
-    # rendered as before.
-    local access_log="access_log $LOGDIR/nginx-access.log roost;" extra=""
+    # rendered as before. The peers' upstream blocks (http-level) come from
+    # run/bench/nginx/bench-http.d/*.conf, included before the site.
+    local access_log="access_log $LOGDIR/nginx-access.log roost;" extra="" http_extra=""
     if [[ $STACK == bench ]]; then
-        mkdir -p "$RUN/nginx/bench.d"
+        mkdir -p "$RUN/nginx/bench.d" "$RUN/nginx/bench-http.d"
         access_log="access_log off;"
+        http_extra="include $RUN/nginx/bench-http.d/*.conf;   # ./dev bench: the peers' upstreams"$'\n    '
         extra="0,/^[[:space:]]*server_name[[:space:]]/{
             /^[[:space:]]*server_name[[:space:]]/a\\
-\    include $RUN/nginx/bench.d/*.conf;   # ./dev bench: the floors
+\    include $RUN/nginx/bench.d/*.conf;   # ./dev bench: the floors and the peers
             }"
     fi
     # Placeholders are filled outside comments only, so the rendered file
@@ -694,7 +696,7 @@ http {
     tcp_nodelay on;
     keepalive_timeout 65s;
 
-    include $RUN/nginx/roost-site.conf;
+    ${http_extra}include $RUN/nginx/roost-site.conf;
 }
 EOF
 }
