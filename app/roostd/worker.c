@@ -412,9 +412,8 @@ static void event_loop(worker *w)
             rst_accept_pause_over(&w->pause, rst_time_mono_ms()))
             set_listening(w, 1);                 /* a pause is over */
         uint64_t now = rst_time_mono_ms();
-        int wait_ms = rst_worker_wait_ms(&w->pause, w->draining, now);
-        int tick_ms = fanout_next_ms > now ? (int)(fanout_next_ms - now) : 0;
-        int n = epoll_wait(w->epfd, evs, MAX_EVENTS, wait_ms < tick_ms ? wait_ms : tick_ms);
+        int n = epoll_wait(w->epfd, evs, MAX_EVENTS,
+                           rst_worker_wait_ms(&w->pause, w->draining, now, fanout_next_ms));
         if (n < 0) {
             if (errno == EINTR)
                 continue;

@@ -8,22 +8,23 @@
 #include "suites.h"
 
 #define T0 1000000ULL               /* some monotonic instant */
+#define NO_TICK UINT64_MAX          /* no fan-out tick due */
 
 /* Issue 7: the pause was never cleared, so the loop woke every 100 ms
  * forever after the first one. */
 START_TEST(after_a_pause_the_loop_sleeps_long_again)
 {
     rst_accept_pause p = { 0 };
-    ck_assert_int_eq(rst_worker_wait_ms(&p, 0, T0), RST_WAIT_IDLE_MS);
+    ck_assert_int_eq(rst_worker_wait_ms(&p, 0, T0, NO_TICK), RST_WAIT_IDLE_MS);
     rst_accept_pause_start(&p, T0);
     ck_assert(rst_accept_paused(&p, T0 + 50));
     ck_assert(!rst_accept_pause_over(&p, T0 + 50));
-    ck_assert_int_le(rst_worker_wait_ms(&p, 0, T0 + 50), RST_ACCEPT_PAUSE_MS);
-    ck_assert_int_gt(rst_worker_wait_ms(&p, 0, T0 + 50), 0);
+    ck_assert_int_le(rst_worker_wait_ms(&p, 0, T0 + 50, NO_TICK), RST_ACCEPT_PAUSE_MS);
+    ck_assert_int_gt(rst_worker_wait_ms(&p, 0, T0 + 50, NO_TICK), 0);
     ck_assert(rst_accept_pause_over(&p, T0 + RST_ACCEPT_PAUSE_MS));
     ck_assert(!rst_accept_paused(&p, T0 + RST_ACCEPT_PAUSE_MS));
-    ck_assert_int_eq(rst_worker_wait_ms(&p, 0, T0 + RST_ACCEPT_PAUSE_MS), RST_WAIT_IDLE_MS);
-    ck_assert_int_eq(rst_worker_wait_ms(&p, 0, T0 + 60000), RST_WAIT_IDLE_MS);
+    ck_assert_int_eq(rst_worker_wait_ms(&p, 0, T0 + RST_ACCEPT_PAUSE_MS, NO_TICK), RST_WAIT_IDLE_MS);
+    ck_assert_int_eq(rst_worker_wait_ms(&p, 0, T0 + 60000, NO_TICK), RST_WAIT_IDLE_MS);
 }
 END_TEST
 
@@ -33,7 +34,7 @@ START_TEST(a_lapsed_pause_does_not_shorten_sleeps)
 {
     rst_accept_pause p = { 0 };
     rst_accept_pause_start(&p, T0);
-    ck_assert_int_eq(rst_worker_wait_ms(&p, 0, T0 + 5000), RST_WAIT_IDLE_MS);
+    ck_assert_int_eq(rst_worker_wait_ms(&p, 0, T0 + 5000, NO_TICK), RST_WAIT_IDLE_MS);
 }
 END_TEST
 
@@ -43,10 +44,36 @@ START_TEST(a_pause_sleeps_until_its_end)
 {
     rst_accept_pause p = { 0 };
     rst_accept_pause_start(&p, T0);
-    ck_assert_int_eq(rst_worker_wait_ms(&p, 0, T0 + 30), RST_ACCEPT_PAUSE_MS - 30);
-    ck_assert_int_eq(rst_worker_wait_ms(&p, 0, T0 + RST_ACCEPT_PAUSE_MS - 1), 1);
-    ck_assert_int_eq(rst_worker_wait_ms(&p, 1, T0 + 30), RST_WAIT_DRAIN_MS);
-    ck_assert_int_eq(rst_worker_wait_ms(&p, 1, T0 + 60000), RST_WAIT_DRAIN_MS);
+    ck_assert_int_eq(rst_worker_wait_ms(&p, 0, T0 + 30, NO_TICK), RST_ACCEPT_PAUSE_MS - 30);
+    ck_assert_int_eq(rst_worker_wait_ms(&p, 0, T0 + RST_ACCEPT_PAUSE_MS - 1, NO_TICK), 1);
+    ck_assert_int_eq(rst_worker_wait_ms(&p, 1, T0 + 30, NO_TICK), RST_WAIT_DRAIN_MS);
+    ck_assert_int_eq(rst_worker_wait_ms(&p, 1, T0 + 60000, NO_TICK), RST_WAIT_DRAIN_MS);
+}
+END_TEST
+
+/* A draining worker runs no fan-out tick, so an overdue one must not
+ * make it poll without sleeping: it did, and every recycling worker spun
+ * on a core until nginx closed its connections. */
+START_TEST(a_draining_worker_sleeps_past_an_overdue_tick)
+{
+    rst_accept_pause p = { 0 };
+    ck_assert_int_eq(rst_worker_wait_ms(&p, 1, T0, T0 - 500), RST_WAIT_DRAIN_MS);
+    ck_assert_int_eq(rst_worker_wait_ms(&p, 1, T0, 0), RST_WAIT_DRAIN_MS);
+}
+END_TEST
+
+/* A serving worker wakes for its tick: at once when it is due, else when
+ * it is (or sooner, for a pause that ends first). */
+START_TEST(a_serving_worker_wakes_for_its_tick)
+{
+    rst_accept_pause p = { 0 };
+    ck_assert_int_eq(rst_worker_wait_ms(&p, 0, T0, T0), 0);
+    ck_assert_int_eq(rst_worker_wait_ms(&p, 0, T0, T0 - 1), 0);
+    ck_assert_int_eq(rst_worker_wait_ms(&p, 0, T0, T0 + 20), 20);
+    ck_assert_int_eq(rst_worker_wait_ms(&p, 0, T0, T0 + 5000), RST_WAIT_IDLE_MS);
+    rst_accept_pause_start(&p, T0);
+    ck_assert_int_eq(rst_worker_wait_ms(&p, 0, T0 + 10, T0 + 5000), RST_ACCEPT_PAUSE_MS - 10);
+    ck_assert_int_eq(rst_worker_wait_ms(&p, 0, T0 + 10, T0 + 15), 5);
 }
 END_TEST
 
@@ -78,6 +105,8 @@ Suite *suite_worker(void)
     tcase_add_test(tc, a_lapsed_pause_does_not_shorten_sleeps);
     tcase_add_test(tc, a_pause_sleeps_until_its_end);
     tcase_add_test(tc, lasting_trouble_warns_once_a_second);
+    tcase_add_test(tc, a_draining_worker_sleeps_past_an_overdue_tick);
+    tcase_add_test(tc, a_serving_worker_wakes_for_its_tick);
     suite_add_tcase(s, tc);
     return s;
 }
