@@ -132,7 +132,8 @@ rst_token_rc rst_token_verify_cached(rst_token_cache *tc, const unsigned char ke
     if (tc == NULL || token == NULL || len >= RST_TOKEN_CACHE_LEN)
         return rst_token_verify(key, token, now_s, out);
     uint64_t hash = XXH3_64bits(token, len) | 1;          /* never 0: 0 marks empty */
-    rst_token_slot *slot = &tc->slots[hash % RST_TOKEN_CACHE_SLOTS];
+    /* Not the low bit, which is always set: it would reach only odd slots. */
+    rst_token_slot *slot = &tc->slots[(hash >> 1) % RST_TOKEN_CACHE_SLOTS];
     if (slot->hash == hash && slot->len == len && sodium_memcmp(slot->token, token, len) == 0) {
         *out = slot->claims;
         return check_times(out, now_s);

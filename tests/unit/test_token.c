@@ -421,6 +421,27 @@ START_TEST(test_cache_remembers_only_the_same_token)
 }
 END_TEST
 
+/* The slot is the token's hash, whose low bit is always set (0 marks an
+ * empty slot): taken modulo the slot count it reached only the odd slots,
+ * so the cache held half the tokens it has room for. Many tokens must fill
+ * more than half the slots. */
+START_TEST(test_cache_uses_every_slot)
+{
+    static rst_token_cache tc;
+    memset(&tc, 0, sizeof(tc));
+    rst_claims c;
+    for (uint64_t sub = 1; sub <= 4 * RST_TOKEN_CACHE_SLOTS; sub++) {
+        char *t = issue(KEY, sub, 0, 1, NOW, 1800);
+        ck_assert_int_eq(rst_token_verify_cached(&tc, KEY, t, NOW, &c), RST_TOKEN_OK);
+        free(t);
+    }
+    int used = 0;
+    for (int i = 0; i < RST_TOKEN_CACHE_SLOTS; i++)
+        used += tc.slots[i].hash != 0;
+    ck_assert_int_gt(used, RST_TOKEN_CACHE_SLOTS / 2);
+}
+END_TEST
+
 Suite *suite_token(void)
 {
     Suite *s = suite_create("token");
@@ -441,6 +462,7 @@ Suite *suite_token(void)
     tcase_add_test(tc, test_missing_or_bad_claims);
     tcase_add_test(tc, test_extreme_times_do_not_overflow);
     tcase_add_test(tc, test_cache_remembers_only_the_same_token);
+    tcase_add_test(tc, test_cache_uses_every_slot);
     suite_add_tcase(s, tc);
     return s;
 }
