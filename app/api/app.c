@@ -263,6 +263,16 @@ static void route_reads(rst_ctx *c)
 {
     uint64_t who = c->svc->nreplicas > 0 && is_read(c->req) ? reader_of(c) : 0;
     rst_route_reads(c->svc, is_read(c->req), who);
+    /* The worker's hot copies (store/hotcache.h) may be up to a second
+     * behind another worker's write, so never for a reader who may have
+     * made it: anonymous readers, and signed-in ones whose read-your-writes
+     * mark says they wrote nothing lately -- a mark kept only with
+     * replicas (without them, a signed-in reader never uses the copies). */
+    c->hot_ok = is_read(c->req) && c->svc->hot != NULL;
+    if (c->hot_ok && c->svc->nreplicas == 0)
+        c->hot_ok = reader_of(c) == 0;
+    else if (c->hot_ok && who != 0)
+        c->hot_ok = !c->svc->read_primary;
 }
 
 /* After a write request: its caller reads the primaries for a while. A

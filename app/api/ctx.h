@@ -74,6 +74,7 @@ struct rst_ctx {
     cJSON                *body;  /* parsed body when the route takes fields */
     const rst_route_def  *route;
     rst_auth              auth;
+    int                   hot_ok;  /* reads may come from the worker's hot copies (app.c) */
     void                 *input; /* what check parsed for act (in the arena) */
 };
 

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "core/config.h"
+#include "store/hotcache.h"
 #include "store/replicastat.h"
 
 typedef enum {
@@ -90,6 +91,7 @@ typedef struct {
     int      nslots;             /* room for every pool's workers, draining ones too */
     int      nroutes;            /* per-route metrics after the slots, one per route name */
     rst_replica_stat replicas[RST_MAX_REPLICAS];   /* config order (lib/domain/services.c) */
+    rst_hot_stat     hot;                          /* the workers' hot copies (lib/domain/products.c) */
     rst_slot slots[];
 } rst_scoreboard;
 

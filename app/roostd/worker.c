@@ -458,6 +458,7 @@ void rst_worker_run(const rst_worker_args *args)
         _exit(1);
     }
     w.svc.replica_stats = args->sb->replicas;    /* for /metrics: reads and lag per replica */
+    w.svc.hot_stats = &args->sb->hot;
     w.epfd = epoll_create1(EPOLL_CLOEXEC);
     if (w.epfd < 0) {
         rst_log_error("epoll_create1: %s", strerror(errno));

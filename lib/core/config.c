@@ -395,6 +395,8 @@ static int on_redis(load_ctx *ctx, const char *section, const char *name, const 
     INT_KEY("timeout_ms", cfg->redis_timeout_ms, 1, 60000)
     STR_KEY("prefix", cfg->redis_prefix)
     INT_KEY("cache_ttl", cfg->cache_ttl, 1, 86400 * 7)
+    INT_KEY("hot_cache_ms", cfg->hot_cache_ms, 0, 1000)
+    INT_KEY("hot_cache_kib", cfg->hot_cache_kib, 64, 65536)
     BAD(ctx, "[%s] %s: unknown key", section, name);
 }
 
@@ -605,6 +607,8 @@ static void set_defaults(rst_config *cfg)
     cfg->redis_timeout_ms = 200;
     strcpy(cfg->redis_prefix, "roost:");
     cfg->cache_ttl = 300;
+    cfg->hot_cache_ms = 1000;
+    cfg->hot_cache_kib = 4096;
     strcpy(cfg->redis_sentinel_master, "roost");
     cfg->fanout_max_followers = 10000;
     strcpy(cfg->catalog.name, "catalog");

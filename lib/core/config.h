@@ -94,6 +94,8 @@ typedef struct {
     int  redis_timeout_ms;
     char redis_prefix[64];
     int  cache_ttl;              /* seconds a cached object lives in Redis */
+    int  hot_cache_ms;           /* a worker keeps hot public objects this long; 0: never */
+    int  hot_cache_kib;          /* ... in at most this much memory */
     /* Redis Sentinel: when any is named, the master is whatever they say
      * (redis_host/port/socket are not used) */
 #define RST_MAX_SENTINELS 8

@@ -58,6 +58,9 @@ int rst_services_open(rst_services *s, const rst_config *cfg,
     s->tokens = calloc(1, sizeof(*s->tokens));
     if (s->catalog == NULL || s->cache == NULL || s->tokens == NULL)
         goto fail;
+    if (cfg->hot_cache_ms > 0 &&
+        (s->hot = rst_hot_new(cfg->hot_cache_ms, (size_t)cfg->hot_cache_kib * 1024)) == NULL)
+        goto fail;
     for (int i = 0; i < cfg->nshard_servers; i++) {
         s->shards[i] = rst_db_new(&cfg->shard_servers[i]);
         if (s->shards[i] == NULL)
@@ -88,6 +91,8 @@ void rst_services_close(rst_services *s)
         sodium_memzero(s->tokens, sizeof(*s->tokens));   /* bearer tokens are secrets */
     free(s->tokens);
     s->tokens = NULL;
+    rst_hot_free(s->hot);
+    s->hot = NULL;
 }
 
 /* ---------------------------------------------------------------- replicas */

@@ -16,6 +16,7 @@
 #include "domain/errors.h"
 #include "store/cache.h"
 #include "store/db.h"
+#include "store/hotcache.h"
 #include "store/replicastat.h"
 #include "store/shardmap.h"
 
@@ -56,6 +57,8 @@ typedef struct {
     int               nreplicas;
     unsigned          replica_turn;   /* spreads reads over replicas by weight */
     rst_replica_stat *replica_stats;  /* shared with the other workers; NULL: none */
+    rst_hot          *hot;            /* hot products (store/hotcache.h); NULL: off */
+    rst_hot_stat     *hot_stats;      /* its hits and misses, shared; NULL: none */
     rst_pending_mark  pending[RST_PENDING_MARKS];
     int               npending;
     int               read_primary;   /* reads go to the primaries: 1 but inside a request

@@ -12,7 +12,7 @@ int main(void)
         suite_utf8, suite_json, suite_accept, suite_query, suite_cursor,
         suite_page, suite_ids, suite_num, suite_timefmt, suite_router, suite_config,
         suite_shardmap, suite_token, suite_password, suite_worker, suite_api, suite_kmerge,
-        suite_tlmerge, suite_confdoc, suite_scoreboard,
+        suite_tlmerge, suite_confdoc, suite_scoreboard, suite_hotcache,
     };
     SRunner *sr;
     size_t i;

@@ -25,5 +25,6 @@ Suite *suite_kmerge(void);
 Suite *suite_tlmerge(void);
 Suite *suite_confdoc(void);
 Suite *suite_scoreboard(void);
+Suite *suite_hotcache(void);
 
 #endif
