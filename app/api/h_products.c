@@ -28,15 +28,12 @@ static void product_get(rst_ctx *c)
 {
     const char *json;
     size_t len;
-    uint64_t as_of_s;
-    rst_err err = rst_product_get_json(c->svc, c->arena, c->match.ids[0], c->hot_ok, &json, &len,
-                                       &as_of_s);
+    rst_err err = rst_product_get_json(c->svc, c->arena, c->match.ids[0], c->hot_ok, &json, &len);
     if (err != RST_OK) {
         rst_ctx_fail(c, err, NULL);
         return;
     }
     c->resp->cache = RST_CACHE_PUBLIC;
-    c->resp->as_of_s = as_of_s;
     rst_buf_puts(c->resp->body, "{\"product\":");
     rst_buf_append(c->resp->body, json, len);
     rst_buf_putc(c->resp->body, '}');
@@ -126,9 +123,7 @@ static void check_product_update(rst_ctx *c)
     if (rst_response_has_fields(c->resp)) {
         const char *json;
         size_t len;
-        uint64_t as_of_s;
-        rst_err err = rst_product_get_json(c->svc, c->arena, c->match.ids[0], 0, &json, &len,
-                                           &as_of_s);
+        rst_err err = rst_product_get_json(c->svc, c->arena, c->match.ids[0], 0, &json, &len);
         if (err != RST_OK)
             rst_ctx_fail(c, err, NULL);
     }

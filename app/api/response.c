@@ -175,17 +175,15 @@ int rst_etag_matches(const char *inm, const char *etag)
  * end of the current second (X-Accel-Expires: @<unix second>; nginx hides
  * the header from clients). max-age=1 alone would let nginx keep an answer
  * stored early in a second until the end of the next one -- almost 2 s --
- * because it counts expiry in whole seconds; API.md §1.5 allows 1 s. A
- * body as fresh as an earlier second (a worker's hot copy: store/
- * hotcache.h) expires at the end of that one, so the copy's age and
- * nginx's add up to under a second (an expiry already past is stored
- * expired: the next request asks again). */
-static const char *cache_header(const rst_response *r, char *buf, size_t len)
+ * because it counts expiry in whole seconds; API.md §1.5 allows 1 s. (A
+ * worker's hot copy answers only within the second it was read in --
+ * store/hotcache.h -- so this holds for its answers too.) */
+static const char *cache_header(rst_cache_policy c, char *buf, size_t len)
 {
-    switch (r->cache) {
+    switch (c) {
     case RST_CACHE_PUBLIC:
         snprintf(buf, len, "Cache-Control: public, max-age=1\r\nX-Accel-Expires: @%llu\r\n",
-                 (unsigned long long)(r->as_of_s != 0 ? r->as_of_s : rst_time_now_ms() / 1000));
+                 (unsigned long long)(rst_time_now_ms() / 1000));
         return buf;
     case RST_CACHE_PRIVATE:
         return "Cache-Control: private, no-cache\r\n";
@@ -226,7 +224,7 @@ int rst_response_head(rst_response *r, const rst_request *req, rst_buf *head, in
     if (!bodiless)
         rst_buf_printf(head, "Content-Type: %s\r\n",
                        r->content_type ? r->content_type : "application/json; charset=utf-8");
-    rst_buf_puts(head, cache_header(r, cc, sizeof(cc)));
+    rst_buf_puts(head, cache_header(r->cache, cc, sizeof(cc)));
     if (etag[0])
         rst_buf_printf(head, "ETag: %s\r\n", etag);
     rst_buf_append(head, r->headers, r->hlen);

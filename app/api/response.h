@@ -32,7 +32,6 @@ typedef struct {
     size_t            hlen;
     const char       *overflow;        /* first header that did not fit: the answer becomes a 500 */
     rst_cache_policy  cache;
-    uint64_t          as_of_s;         /* public: the unix second the body is as fresh as; 0: now */
     const char       *content_type;    /* NULL: application/json; charset=utf-8 */
     rst_field_error   fields[RST_MAX_FIELD_ERRORS];
     int               nfields;

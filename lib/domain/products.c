@@ -85,10 +85,11 @@ static rst_err product_from_db(rst_services *s, rst_arena *a, uint64_t id,
 /* The worker's own copy (store/hotcache.h), if the caller may use one and
  * it is young enough; counted in the shared hit and miss totals. */
 static int product_from_hot(rst_services *s, rst_arena *a, const rst_key *k,
-                            const char **json, size_t *len, uint64_t *as_of_s)
+                            const char **json, size_t *len)
 {
     size_t n;
-    const char *v = rst_hot_get(s->hot, k->s, k->len, rst_time_mono_ms(), &n, as_of_s);
+    const char *v = rst_hot_get(s->hot, k->s, k->len, rst_time_mono_ms(),
+                                rst_time_now_ms() / 1000, &n);
     char *copy = v != NULL ? rst_arena_alloc(a, n) : NULL;
     if (s->hot_stats != NULL)
         __atomic_add_fetch(copy != NULL ? &s->hot_stats->hits : &s->hot_stats->misses, 1,
@@ -102,22 +103,21 @@ static int product_from_hot(rst_services *s, rst_arena *a, const rst_key *k,
 }
 
 rst_err rst_product_get_json(rst_services *s, rst_arena *a, uint64_t id, int hot_ok,
-                             const char **json, size_t *len, uint64_t *as_of_s)
+                             const char **json, size_t *len)
 {
     char *hit;
     rst_key k;
     rst_key_product(s->cache, &k, id);
     hot_ok = hot_ok && s->hot != NULL && k.len > 0;
-    if (hot_ok && product_from_hot(s, a, &k, json, len, as_of_s))
+    if (hot_ok && product_from_hot(s, a, &k, json, len))
         return RST_OK;
     /* The clocks before the read: the copy's age then counts from no
      * later than the moment Redis had this value. */
-    uint64_t asked_ms = rst_time_mono_ms();
-    *as_of_s = rst_time_now_ms() / 1000;
+    uint64_t asked_ms = rst_time_mono_ms(), asked_s = rst_time_now_ms() / 1000;
     if (rst_cache_get(s->cache, a, &k, &hit, len) == 1 && hit[0] == '{') {
         *json = hit;
         if (hot_ok)
-            rst_hot_put(s->hot, k.s, k.len, hit, *len, asked_ms, *as_of_s);
+            rst_hot_put(s->hot, k.s, k.len, hit, *len, asked_ms, asked_s);
         return RST_OK;
     }
     rst_err err = product_from_db(s, a, id, json, len);

@@ -17,11 +17,10 @@
 #include "domain/services.h"
 
 /* The product's JSON object ({"id": ..., "name": ...}) in *json (arena).
- * hot_ok: the reader may be answered from the worker's copy of the last
- * second (lib/store/hotcache.h; app/api/app.c decides); *as_of_s is the
- * unix second the answer is as fresh as (now, unless it came from one). */
+ * hot_ok: the reader may be answered from the worker's copy of this
+ * second (lib/store/hotcache.h; app/api/app.c decides). */
 rst_err rst_product_get_json(rst_services *s, rst_arena *a, uint64_t id, int hot_ok,
-                             const char **json, size_t *len, uint64_t *as_of_s);
+                             const char **json, size_t *len);
 
 /* The part of a product another resource embeds (a cart item's
  * "product"): id, name, price, img, state. */

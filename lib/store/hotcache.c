@@ -79,18 +79,17 @@ static int too_old(const rst_hot *h, const hot_entry *e, uint64_t now_ms)
     return now_ms > e->born_ms && now_ms - e->born_ms >= (uint64_t)h->max_age_ms;
 }
 
-const char *rst_hot_get(rst_hot *h, const char *key, size_t klen, uint64_t now_ms, size_t *len,
-                        uint64_t *born_s)
+const char *rst_hot_get(rst_hot *h, const char *key, size_t klen, uint64_t now_ms, uint64_t now_s,
+                        size_t *len)
 {
     hot_entry *e = find(h, key_hash(key, klen), key, klen);
     if (e == NULL)
         return NULL;
-    if (too_old(h, e, now_ms)) {
+    if (too_old(h, e, now_ms) || e->born_s != now_s) {
         drop(h, e);
         return NULL;
     }
     *len = e->vlen;
-    *born_s = e->born_s;
     return e->data + e->klen;
 }
 

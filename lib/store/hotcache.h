@@ -8,10 +8,11 @@
  * in bytes; a value too big, or one that would pass the byte
  * bound, is not kept. Pure memory, no I/O: the caller passes the clock.
  * Who may be answered from it is the caller's rule (app/api/app.c: never a
- * reader who may have written it). Each entry remembers the wall-clock
- * second it was read from Redis in, so an answer made from it can tell
- * nginx to keep it only to the end of that second (app/api/response.c):
- * the copy's age and nginx's then add up to under a second. */
+ * reader who may have written it). An entry answers only within the
+ * wall-clock second it was read from Redis in (and for at most its age
+ * limit): nginx keeps a public answer to the end of the second it was
+ * made in (app/api/response.c), so the copy's age and nginx's add up to
+ * under a second. */
 #ifndef ROOST_HOTCACHE_H
 #define ROOST_HOTCACHE_H
 
@@ -36,11 +37,11 @@ typedef struct rst_hot rst_hot;
 rst_hot *rst_hot_new(int max_age_ms, size_t max_bytes);
 void     rst_hot_free(rst_hot *h);
 
-/* The value kept under key if it is younger than max_age_ms at now_ms
- * (monotonic), else NULL; *born_s is the unix second it was read in. The
- * pointer is good until the next put or del. */
-const char *rst_hot_get(rst_hot *h, const char *key, size_t klen, uint64_t now_ms, size_t *len,
-                        uint64_t *born_s);
+/* The value kept under key if it was read in unix second now_s and is
+ * younger than max_age_ms at now_ms (monotonic), else NULL. The pointer
+ * is good until the next put or del. */
+const char *rst_hot_get(rst_hot *h, const char *key, size_t klen, uint64_t now_ms, uint64_t now_s,
+                        size_t *len);
 
 /* Keeps a copy of val, read from Redis at now_ms (monotonic) in unix
  * second wall_s, replacing what held its slot. */

@@ -11,9 +11,9 @@
 #define T0 5000000ULL               /* some monotonic instant */
 #define W0 1796130000ULL            /* its unix second */
 
-static const char *get(rst_hot *h, const char *key, uint64_t now, size_t *len, uint64_t *born)
+static const char *get(rst_hot *h, const char *key, uint64_t now, size_t *len, uint64_t wall)
 {
-    return rst_hot_get(h, key, strlen(key), now, len, born);
+    return rst_hot_get(h, key, strlen(key), now, wall, len);
 }
 
 static void put(rst_hot *h, const char *key, const char *val, uint64_t now, uint64_t wall)
@@ -26,18 +26,31 @@ START_TEST(an_entry_answers_until_its_age_limit)
     rst_hot *h = rst_hot_new(1000, 1 << 20);
     ck_assert_ptr_nonnull(h);
     size_t len = 0;
-    uint64_t born = 0;
-    ck_assert_ptr_null(get(h, "roost:product:1", T0, &len, &born));
+    ck_assert_ptr_null(get(h, "roost:product:1", T0, &len, W0));
     put(h, "roost:product:1", "{\"id\":\"1\"}", T0, W0);
-    const char *v = get(h, "roost:product:1", T0 + 999, &len, &born);
+    const char *v = get(h, "roost:product:1", T0 + 999, &len, W0);
     ck_assert_ptr_nonnull(v);
     ck_assert_uint_eq(len, 10);
     ck_assert(memcmp(v, "{\"id\":\"1\"}", 10) == 0);
-    ck_assert_uint_eq(born, W0);
-    ck_assert_ptr_null(get(h, "roost:product:1", T0 + 1000, &len, &born));
+    ck_assert_ptr_null(get(h, "roost:product:1", T0 + 1000, &len, W0));
     /* ... and once too old it is gone, whatever the clock does next. */
-    ck_assert_ptr_null(get(h, "roost:product:1", T0 + 10, &len, &born));
+    ck_assert_ptr_null(get(h, "roost:product:1", T0 + 10, &len, W0));
     ck_assert_uint_eq(rst_hot_bytes(h), 0);
+    rst_hot_free(h);
+}
+END_TEST
+
+/* nginx keeps an answer to the end of the second it was made in, so a
+ * copy answers only within the second it was read in: the two ages then
+ * add up to under a second. */
+START_TEST(an_entry_answers_only_within_its_second)
+{
+    rst_hot *h = rst_hot_new(1000, 1 << 20);
+    size_t len;
+    put(h, "k", "v", T0, W0);
+    ck_assert_ptr_nonnull(get(h, "k", T0 + 300, &len, W0));
+    ck_assert_ptr_null(get(h, "k", T0 + 301, &len, W0 + 1));
+    ck_assert_ptr_null(get(h, "k", T0 + 302, &len, W0));     /* gone, not just hidden */
     rst_hot_free(h);
 }
 END_TEST
@@ -46,14 +59,13 @@ START_TEST(del_drops_the_entry_and_only_it)
 {
     rst_hot *h = rst_hot_new(1000, 1 << 20);
     size_t len;
-    uint64_t born;
     put(h, "k1", "one", T0, W0);
     put(h, "k2", "two", T0, W0);
     rst_hot_del(h, "k1", 2);
-    ck_assert_ptr_null(get(h, "k1", T0 + 1, &len, &born));
-    ck_assert_ptr_nonnull(get(h, "k2", T0 + 1, &len, &born));
+    ck_assert_ptr_null(get(h, "k1", T0 + 1, &len, W0));
+    ck_assert_ptr_nonnull(get(h, "k2", T0 + 1, &len, W0));
     rst_hot_del(h, "nope", 4);
-    ck_assert_ptr_nonnull(get(h, "k2", T0 + 1, &len, &born));
+    ck_assert_ptr_nonnull(get(h, "k2", T0 + 1, &len, W0));
     rst_hot_free(h);
 }
 END_TEST
@@ -65,10 +77,9 @@ START_TEST(the_bounds_hold)
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     size_t len;
-    uint64_t born;
     rst_hot *roomy = rst_hot_new(1000, 1 << 20);
     put(roomy, "big", big, T0, W0);             /* over the value bound */
-    ck_assert_ptr_null(get(roomy, "big", T0, &len, &born));
+    ck_assert_ptr_null(get(roomy, "big", T0, &len, W0));
     rst_hot_free(roomy);
     /* 100 bytes: keys and values together never pass it. */
     char key[16], val[40];
@@ -98,10 +109,9 @@ START_TEST(a_shared_slot_never_answers_another_key)
     int found = 0;
     for (int i = 0; i < 20000; i++) {
         size_t len;
-        uint64_t born;
         snprintf(key, sizeof(key), "roost:product:%d", i);
         snprintf(val, sizeof(val), "v%d", i);
-        const char *v = get(h, key, T0 + 1, &len, &born);
+        const char *v = get(h, key, T0 + 1, &len, W0);
         if (v == NULL)
             continue;
         found++;
@@ -125,16 +135,14 @@ START_TEST(a_thousand_hot_keys_all_stay)
         for (int i = 0; i < 1000; i++) {
             snprintf(key, sizeof(key), "roost:product:%llu", 220603645144598150ULL + (unsigned long long)i);
             size_t len;
-            uint64_t born;
-            if (get(h, key, T0 + (uint64_t)round, &len, &born) == NULL)
+            if (get(h, key, T0 + (uint64_t)round, &len, W0) == NULL)
                 put(h, key, "{}", T0 + (uint64_t)round, W0);
         }
     int found = 0;
     for (int i = 0; i < 1000; i++) {
         size_t len;
-        uint64_t born;
         snprintf(key, sizeof(key), "roost:product:%llu", 220603645144598150ULL + (unsigned long long)i);
-        found += get(h, key, T0 + 5, &len, &born) != NULL;
+        found += get(h, key, T0 + 5, &len, W0) != NULL;
     }
     ck_assert_int_ge(found, 995);
     rst_hot_free(h);
@@ -146,6 +154,7 @@ Suite *suite_hotcache(void)
     Suite *s = suite_create("hotcache");
     TCase *tc = tcase_create("hotcache");
     tcase_add_test(tc, an_entry_answers_until_its_age_limit);
+    tcase_add_test(tc, an_entry_answers_only_within_its_second);
     tcase_add_test(tc, del_drops_the_entry_and_only_it);
     tcase_add_test(tc, the_bounds_hold);
     tcase_add_test(tc, a_shared_slot_never_answers_another_key);
