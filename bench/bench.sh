@@ -72,7 +72,7 @@ scenario() {
     BENCH_BG[$name]=""
     BENCH_TRICKLE[$name]=0
     BENCH_CONNS_OF[$name]=""
-    BENCH_ROOST_CACHED[$name]=0
+    BENCH_ROOST_CACHED[$name]=""
     for opt in "$@"; do
         case $opt in
             body=*)       BENCH_BODY[$name]=${opt#body=}
@@ -96,7 +96,8 @@ scenario() {
                               die "bench/scenarios.sh: $name: target-of=NAME:RATIO, not '$opt'"
                           # Repeatable, and beside a TARGET: every one must be met.
                           BENCH_TARGET_OF[$name]+=${BENCH_TARGET_OF[$name]:+,}${opt#target-of=};;
-            roost-cached) BENCH_ROOST_CACHED[$name]=1;;
+            roost-cached=product|roost-cached=tweet)
+                          BENCH_ROOST_CACHED[$name]=${opt#roost-cached=};;
             p99-of=*)     [[ ${opt#p99-of=} =~ ^[a-z0-9-]+:[0-9]+(\.[0-9]+)?$ ]] ||
                               die "bench/scenarios.sh: $name: p99-of=NAME:FACTOR, not '$opt'"
                           BENCH_P99_OF[$name]=${opt#p99-of=};;
@@ -400,13 +401,17 @@ bench_peer_runtime() {
     command -v npm >/dev/null || { bench_peer_skip "$peer" "npm is not on PATH"; return 1; }
 }
 
-# bench/peers/PEER-*.patch, applied to the copy: fixes of the peer's
-# correctness on roost's data, never of its speed (the peers' README: "if
-# you find it unfair, fix it and say why"). fastify-64bit-ids.patch: roost's
-# ids are 64-bit (~2.2e17) and the peer parsed them as JavaScript numbers,
-# exact only to 2^53 -- it looked up a rounded id and answered 404; ids now
-# travel as strings (URL, mysql2's bigNumberStrings, the JSON schema). A
-# patch that no longer applies (the peer changed) skips the peer.
+# bench/peers/PEER-*.patch, applied to the copy in name order: fixes of the
+# peer's correctness on roost's data and routes it lacks, never changes of
+# its speed (the peers' README: "if you find it unfair, fix it and say
+# why"). fastify-64bit-ids.patch: roost's ids are 64-bit (~2.2e17) and the
+# peer parsed them as JavaScript numbers, exact only to 2^53 -- it looked
+# up a rounded id and answered 404; ids now travel as strings (URL,
+# mysql2's bigNumberStrings, the JSON schema). fastify-tweets.patch: the
+# tweet reads issue 17 compares (GET /tweet/:id, GET /tweets page 1) on
+# roost's Redis keys, in the peer's style (async routes, ioredis, the same
+# round trips roostd makes). A patch that no longer applies (the peer
+# changed) skips the peer.
 bench_peer_fix() {
     local peer=$1 dir=$2 p
     for p in "$ROOT/bench/peers/$peer"-*.patch; do
@@ -476,6 +481,7 @@ bench_peer_start() {
             launch "$name" env FASTIFY_WORKERS="$(bench_peer_workers)" FASTIFY_SOCKET="$sock" \
                 REDIS_HOST="$(bench_conf redis host)" REDIS_PORT="$(bench_conf redis port)" \
                 REDIS_KEY_PREFIX="$(bench_conf redis prefix)product:" \
+                REDIS_PREFIX="$(bench_conf redis prefix)" \
                 MYSQL_HOST="$(bench_conf catalog host)" MYSQL_PORT="$(bench_conf catalog port)" \
                 MYSQL_USER="$(bench_conf catalog user)" MYSQL_PASSWORD="$(cat "$SECRETS/db_password")" \
                 MYSQL_DB="$(bench_conf catalog database)" \
@@ -562,29 +568,30 @@ bench_skips() {
     done
 }
 
-# roost-cached: every bench product in Redis as roostd wrote it, with a
-# minute at least to live, before a peer reads roostd's keys. The peer
-# caches a product it misses in its own JSON for an hour, and roostd would
-# then serve those bytes; so keys that are missing, about to expire or not
-# roostd's are dropped and read again through roostd (with a token: past
-# the micro-cache), until none is left (roostd caches nothing while a
-# worker's Redis breaker is still open after a redis-down row). Then waits
-# for the peer to answer (after a Redis restart, ioredis reconnects within
-# 2 s).
+# roost-cached=KIND (product or tweet): every bench object of that kind in
+# Redis as roostd wrote it, with a minute at least to live, before a peer
+# reads roostd's keys. The peer caches a product it misses in its own JSON
+# for an hour, and roostd would then serve those bytes; a tweet it misses
+# it answers 404 (roostd would read the shard). So keys that are missing,
+# about to expire or not roostd's are dropped and read again through
+# roostd (with a token: past the micro-cache), until none is left (roostd
+# caches nothing while a worker's Redis breaker is still open after a
+# redis-down row). Then waits for the peer to answer (after a Redis
+# restart, ioredis reconnects within 2 s).
 bench_roost_cached() {
-    local name=$1 i stale
+    local name=$1 kind=${BENCH_ROOST_CACHED[$1]} i stale
     for (( i = 0; i < 20; i++ )); do
-        stale=$(bench_stale_products)
+        stale=$(bench_stale_keys "$kind")
         [[ -n $stale ]] || break
-        awk -v p="$(bench_conf redis prefix)product:" '{ print "UNLINK " p $1 }' <<<"$stale" |
+        awk -v p="$(bench_conf redis prefix)$kind:" '{ print "UNLINK " p $1 }' <<<"$stale" |
             redis-cli -h 127.0.0.1 -p "$PORT_REDIS" >/dev/null || true
-        awk -v u="$URL" '{ printf "url = \"%s/product/%s\"\n", u, $1 }' <<<"$stale" >"$RUN/wrk/$name.prime"
+        awk -v u="$URL/$kind" '{ printf "url = \"%s/%s\"\n", u, $1 }' <<<"$stale" >"$RUN/wrk/$name.prime"
         curl -s --max-time 60 -H 'Accept: application/json' -H 'Authorization: Bearer x' \
             -K "$RUN/wrk/$name.prime" >/dev/null || true
         sleep 0.5
     done
     if [[ -n $stale ]]; then
-        warn "$name: $(grep -c . <<<"$stale") products are not in Redis as roostd writes them: the peer will cache its own JSON for them"
+        warn "$name: $(grep -c . <<<"$stale") ${kind}s are not in Redis as roostd writes them"
     fi
     for (( i = 0; i < 50; i++ )); do
         if [[ $(bench_probe "$name") == 2?? ]]; then return 0; fi
@@ -593,11 +600,12 @@ bench_roost_cached() {
     warn "$name: the peer does not answer 2xx"
 }
 
-# The bench products whose Redis key is missing, has under 60 s to live or
-# does not hold roostd's JSON (which starts {"id":), one id a line.
-bench_stale_products() {
-    local f=$RUN/wrk/product.txt
-    awk -v p="$(bench_conf redis prefix)product:" '{ print "TTL " p $1; print "GETRANGE " p $1 " 0 5" }' "$f" |
+# The bench objects of KIND (product, tweet: the ids of run/bench/wrk/
+# KIND.txt) whose Redis key is missing, has under 60 s to live or does not
+# hold roostd's JSON (which starts {"id":), one id a line.
+bench_stale_keys() {
+    local f=$RUN/wrk/$1.txt
+    awk -v p="$(bench_conf redis prefix)$1:" '{ print "TTL " p $1; print "GETRANGE " p $1 " 0 5" }' "$f" |
         redis-cli -h 127.0.0.1 -p "$PORT_REDIS" | paste - - | paste "$f" - |
         awk -F'\t' '$2 < 60 || $3 != "{\"id\":" { print $1 }' || true
 }
@@ -1051,7 +1059,7 @@ bench_run_one() {
     local name=$1 round=$2 secs=$3 res lp50 lp99 lmax lmiss
     if (( BENCH_REDIS_DOWN[$name] )); then bench_redis_down; fi
     if (( BENCH_REPLICAS_DOWN[$name] )); then bench_replicas_down; fi
-    if (( BENCH_ROOST_CACHED[$name] )); then bench_roost_cached "$name"; fi
+    if [[ -n ${BENCH_ROOST_CACHED[$name]} ]]; then bench_roost_cached "$name"; fi
     res=$(bench_wrk "$name" "$BENCH_WARMUP_S")
     printf '%s %s warmup %s\n' "$round" "$name" "$res" >>"$BENCH_RESULTS"
     local lag_pid=""
@@ -1490,7 +1498,7 @@ cmd_bench() {
     # only measure how fast it fails (it still runs; its errors show).
     for n in "${BENCH_RUN[@]}"; do
         if [[ -n ${BENCH_SKIP[$n]:-} ]] || (( BENCH_REDIS_DOWN[$n] )); then continue; fi
-        if (( BENCH_ROOST_CACHED[$n] )); then bench_roost_cached "$n"; fi
+        if [[ -n ${BENCH_ROOST_CACHED[$n]} ]]; then bench_roost_cached "$n"; fi
         if [[ ${BENCH_KIND[$n]} == peer ]]; then bench_check_peer "$n"; else bench_check "$n"; fi
     done
 

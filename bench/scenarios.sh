@@ -67,10 +67,12 @@
 #                          while the scenario is measured, a second wrk (one
 #                          thread, C connections) sends these requests
 #                          ({user} and the like work); its req/s is reported
-#         roost-cached     before the scenario, every bench product is in
+#         roost-cached=K   before the scenario, every bench object of kind K
+#                          (product: {product}'s ids, tweet: {tweet}'s) is in
 #                          Redis as roostd wrote it, a minute at least to
 #                          live (for a peer reading roostd's keys: it would
-#                          cache a product it misses in its own JSON)
+#                          cache a product it misses in its own JSON, and
+#                          answer 404 for a tweet)
 #         note=TEXT        shown under the table
 #
 # {unique} in a PATH becomes a value no other request of the run has, and
@@ -90,12 +92,16 @@ scenario fcgi-redis          floor    -    GET  /_floor/redis
 scenario fcgi-mysql          floor    -    GET  '/_floor/mysql?id={product}'
 
 # -- peers: the same nginx (proxy_pass, upstream keep-alive), the same data
-scenario peer-fastify-redis  peer     -    GET  '/_peer/fastify/product/{product}' roost-cached \
+scenario peer-fastify-redis  peer     -    GET  '/_peer/fastify/product/{product}' roost-cached=product \
     note='Node Fastify 5 cluster (a worker per core): every bench product in turn, roostd'"'"'s product JSON from roostd'"'"'s Redis key'
 scenario peer-fastify-mysql  peer     -    GET  '/_peer/fastify/product-db/{product}' \
     note='the same products from the catalog (mysql2 prepared statement, the columns roostd returns, a response schema)'
 scenario peer-fastify-products peer   -    GET  '/_peer/fastify/products' \
     note='the first 20 products by id from the catalog (the columns roostd returns)'
+scenario peer-fastify-tweet  peer     -    GET  '/_peer/fastify/tweet/{tweet}' roost-cached=tweet \
+    note='roostd'"'"'s tweet JSON and its author'"'"'s name from roostd'"'"'s Redis keys (two GETs; bench/peers/fastify-tweets.patch)'
+scenario peer-fastify-feed   peer     -    GET  '/_peer/fastify/tweets' \
+    note='the global feed'"'"'s 20 newest: ZREVRANGE, one MGET of tweets, one of names (bench/peers/fastify-tweets.patch)'
 
 # -- roost
 scenario product-microcache  scenario 0.70 GET  '/product/{first_product}' \
@@ -138,8 +144,10 @@ scenario cart-add-merge      scenario -    POST '/addToCars/{cart_user}' auth=ow
     body='{"product_id":"{cart_product}","quantity":1}' \
     note='adds one more of a product already in the cart (200, merged): a locked shard transaction a request'
 scenario tweet-redis         scenario 0.20 GET  '/tweet/{tweet}' bypass-cache \
+    target-of=peer-fastify-tweet:1.1 \
     note='tweets spread over both shard servers: their JSON and the author name from Redis'
 scenario feed-page1          scenario 0.12 GET  '/tweets?limit=20' bypass-cache \
+    target-of=peer-fastify-feed:1.1 \
     note='the global feed, page 1 of 20: the Redis sorted set, one MGET of tweets, one of names'
 scenario feed-page50         scenario -    GET  '/tweets?limit=20&page=50' bypass-cache \
     note='page 50 by rank in the same sorted set (ZREVRANGE 980..1000)'

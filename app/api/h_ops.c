@@ -359,16 +359,16 @@ static void replica_metrics(rst_buf *b, const rst_services *s, const rst_scorebo
                        __atomic_load_n(&sb->replicas[i].reads, __ATOMIC_RELAXED));
 }
 
-/* The workers' hot copies of products (store/hotcache.h): lookups that
+/* The workers' hot copies of products and tweets (store/hotcache.h): lookups that
  * found a young enough copy, and those that did not. */
 static void hot_metrics(rst_buf *b, const rst_scoreboard *sb)
 {
     metric_head(b, "roost_hot_cache_hits_total", "counter",
-                "Product reads answered from a worker's own copy (at most hot_cache_ms old).");
+                "Product and tweet reads answered from a worker's own copy (at most hot_cache_ms old).");
     rst_buf_printf(b, "roost_hot_cache_hits_total %llu\n",
                    (unsigned long long)__atomic_load_n(&sb->hot.hits, __ATOMIC_RELAXED));
     metric_head(b, "roost_hot_cache_misses_total", "counter",
-                "Product reads that could use a copy and found none young enough.");
+                "Product and tweet reads that could use a copy and found none young enough.");
     rst_buf_printf(b, "roost_hot_cache_misses_total %llu\n",
                    (unsigned long long)__atomic_load_n(&sb->hot.misses, __ATOMIC_RELAXED));
 }

@@ -100,7 +100,7 @@ static void tweet_get(rst_ctx *c)
 {
     const char *json;
     size_t len;
-    rst_err err = rst_tweet_get_json(c->svc, c->arena, c->match.ids[0], &json, &len);
+    rst_err err = rst_tweet_get_json(c->svc, c->arena, c->match.ids[0], c->hot_ok, &json, &len);
     if (err != RST_OK) {
         rst_ctx_fail(c, err, NULL);
         return;

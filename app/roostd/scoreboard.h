@@ -91,7 +91,7 @@ typedef struct {
     int      nslots;             /* room for every pool's workers, draining ones too */
     int      nroutes;            /* per-route metrics after the slots, one per route name */
     rst_replica_stat replicas[RST_MAX_REPLICAS];   /* config order (lib/domain/services.c) */
-    rst_hot_stat     hot;                          /* the workers' hot copies (lib/domain/products.c) */
+    rst_hot_stat     hot;                          /* the workers' hot copies (lib/domain/services.c) */
     rst_slot slots[];
 } rst_scoreboard;
 

@@ -105,6 +105,7 @@ static void queue_name(rst_batch *b, void *arg)
 void rst_names_publish(rst_services *s, uint64_t uid, const char *name)
 {
     name_news n = { s, uid, name };
+    rst_hot_forget(s, NULL);                  /* the name is in any of this worker's copies */
     if (rst_cache_write(s->cache, queue_name, &n) != 0)
         rst_log_warn("user %" PRIu64 ": renamed while Redis is unavailable; tweets may show "
                      "the old name until it expires", uid);

@@ -82,42 +82,20 @@ static rst_err product_from_db(rst_services *s, rst_arena *a, uint64_t id,
     return err;
 }
 
-/* The worker's own copy (store/hotcache.h), if the caller may use one and
- * it is young enough; counted in the shared hit and miss totals. */
-static int product_from_hot(rst_services *s, rst_arena *a, const rst_key *k,
-                            const char **json, size_t *len)
-{
-    size_t n;
-    const char *v = rst_hot_get(s->hot, k->s, k->len, rst_time_mono_ms(),
-                                rst_time_now_ms() / 1000, &n);
-    char *copy = v != NULL ? rst_arena_alloc(a, n) : NULL;
-    if (s->hot_stats != NULL)
-        __atomic_add_fetch(copy != NULL ? &s->hot_stats->hits : &s->hot_stats->misses, 1,
-                           __ATOMIC_RELAXED);
-    if (copy == NULL)
-        return 0;
-    memcpy(copy, v, n);
-    *json = copy;
-    *len = n;
-    return 1;
-}
-
 rst_err rst_product_get_json(rst_services *s, rst_arena *a, uint64_t id, int hot_ok,
                              const char **json, size_t *len)
 {
     char *hit;
     rst_key k;
     rst_key_product(s->cache, &k, id);
-    hot_ok = hot_ok && s->hot != NULL && k.len > 0;
-    if (hot_ok && product_from_hot(s, a, &k, json, len))
+    if (hot_ok && rst_hot_read(s, a, &k, json, len))
         return RST_OK;
-    /* The clocks before the read: the copy's age then counts from no
-     * later than the moment Redis had this value. */
-    uint64_t asked_ms = rst_time_mono_ms(), asked_s = rst_time_now_ms() / 1000;
+    rst_hot_time asked;
+    rst_hot_clock(&asked);
     if (rst_cache_get(s->cache, a, &k, &hit, len) == 1 && hit[0] == '{') {
         *json = hit;
         if (hot_ok)
-            rst_hot_put(s->hot, k.s, k.len, hit, *len, asked_ms, asked_s);
+            rst_hot_keep(s, &k, hit, *len, &asked);
         return RST_OK;
     }
     rst_err err = product_from_db(s, a, id, json, len);
@@ -493,8 +471,7 @@ static rst_err publish(rst_services *s, rst_arena *a, uint64_t id, const char **
 {
     rst_key k;
     rst_key_product(s->cache, &k, id);
-    if (s->hot != NULL)
-        rst_hot_del(s->hot, k.s, k.len);      /* this worker's reads see the write at once */
+    rst_hot_forget(s, &k);                    /* this worker's reads see the write at once */
     rst_err err = product_from_db(s, a, id, json, len);
     rst_cmd cmd;
     if (err == RST_OK)

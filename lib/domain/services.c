@@ -403,3 +403,45 @@ rst_err rst_store_fail(rst_db *db, rst_db_rc rc, const char *what)
     rst_log_error("%s: %s", what, rst_db_last_error(db));
     return RST_E_INTERNAL;
 }
+
+/* ---------------------------------------------------------------- hot copies */
+
+int rst_hot_read(rst_services *s, rst_arena *a, const rst_key *k, const char **v, size_t *len)
+{
+    if (s->hot == NULL || k->len == 0)
+        return 0;
+    size_t n;
+    const char *hit = rst_hot_get(s->hot, k->s, k->len, rst_time_mono_ms(),
+                                  rst_time_now_ms() / 1000, &n);
+    char *copy = hit != NULL ? rst_arena_alloc(a, n) : NULL;
+    if (s->hot_stats != NULL)
+        __atomic_add_fetch(copy != NULL ? &s->hot_stats->hits : &s->hot_stats->misses, 1,
+                           __ATOMIC_RELAXED);
+    if (copy == NULL)
+        return 0;
+    memcpy(copy, hit, n);
+    *v = copy;
+    *len = n;
+    return 1;
+}
+
+void rst_hot_clock(rst_hot_time *t)
+{
+    t->mono_ms = rst_time_mono_ms();
+    t->wall_s = rst_time_now_ms() / 1000;
+}
+
+void rst_hot_keep(rst_services *s, const rst_key *k, const char *v, size_t len,
+                  const rst_hot_time *asked)
+{
+    if (s->hot != NULL && k->len > 0)
+        rst_hot_put(s->hot, k->s, k->len, v, len, asked->mono_ms, asked->wall_s);
+}
+
+void rst_hot_forget(rst_services *s, const rst_key *k)
+{
+    if (s->hot != NULL && k != NULL)
+        rst_hot_del(s->hot, k->s, k->len);
+    else if (s->hot != NULL)
+        rst_hot_clear(s->hot);
+}

@@ -148,4 +148,19 @@ rst_err rst_store_outcome(rst_db *db, const char *probe, const rst_param *p, int
  * RST_E_INTERNAL (error). `what` names the operation for the log. */
 rst_err rst_store_fail(rst_db *db, rst_db_rc rc, const char *what);
 
+/* The worker's hot copies (store/hotcache.h), for the domain modules: a
+ * copy of k read into the arena (1) or none (0), counted in the shared
+ * hits and misses; the clocks of the moment a value was asked for (before
+ * the read, so a copy's age counts from no later than when its source had
+ * it); keeping a copy; forgetting k's (NULL: every copy). All do nothing
+ * when the hot copies are off. */
+typedef struct {
+    uint64_t mono_ms, wall_s;
+} rst_hot_time;
+int  rst_hot_read(rst_services *s, rst_arena *a, const rst_key *k, const char **v, size_t *len);
+void rst_hot_clock(rst_hot_time *t);
+void rst_hot_keep(rst_services *s, const rst_key *k, const char *v, size_t len,
+                  const rst_hot_time *asked);
+void rst_hot_forget(rst_services *s, const rst_key *k);
+
 #endif

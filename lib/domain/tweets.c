@@ -324,12 +324,25 @@ static rst_err load_one(rst_services *s, rst_arena *a, uint64_t id, rst_tweet_re
     return err;
 }
 
-rst_err rst_tweet_get_json(rst_services *s, rst_arena *a, uint64_t id, const char **json,
-                           size_t *jlen)
+/* The hot copy of a tweet is the whole Tweet object, name and all, under
+ * the tweet's key (the copies are not Redis: the same key names the
+ * rendered object there). A rename drops every copy of its worker. */
+rst_err rst_tweet_get_json(rst_services *s, rst_arena *a, uint64_t id, int hot_ok,
+                           const char **json, size_t *jlen)
 {
+    rst_key k;
+    rst_key_tweet(s->cache, &k, id);
+    if (hot_ok && rst_hot_read(s, a, &k, json, jlen))
+        return RST_OK;
+    rst_hot_time asked;
+    rst_hot_clock(&asked);
     rst_tweet_ref t;
     rst_err err = load_one(s, a, id, &t);
-    return err != RST_OK ? err : render_one(s, a, &t, json, jlen);
+    if (err == RST_OK)
+        err = render_one(s, a, &t, json, jlen);
+    if (err == RST_OK && hot_ok)
+        rst_hot_keep(s, &k, *json, *jlen, &asked);
+    return err;
 }
 
 rst_err rst_tweet_author(rst_services *s, rst_arena *a, uint64_t id, uint64_t *user_id)
@@ -410,6 +423,9 @@ static void publish(rst_services *s, uint64_t id, uint64_t author, const rst_twe
                     int created)
 {
     tweet_news n = { s, t, id, author, created };
+    rst_key k;
+    rst_key_tweet(s->cache, &k, id);
+    rst_hot_forget(s, &k);                    /* this worker's reads see the write at once */
     if (rst_cache_write(s->cache, queue_news, &n) != 0)
         rst_log_warn("tweet %" PRIu64 ": Redis is unavailable; its cache and the feed miss "
                      "this write until they expire or are rebuilt", id);

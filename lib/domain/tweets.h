@@ -47,9 +47,11 @@ typedef struct {
 rst_err rst_tweet_create(rst_services *s, rst_arena *a, uint64_t user_id, const char *msg,
                          size_t len, uint64_t *id, const char **json, size_t *jlen);
 
-/* The Tweet object (with the author's current name). */
-rst_err rst_tweet_get_json(rst_services *s, rst_arena *a, uint64_t id, const char **json,
-                           size_t *jlen);
+/* The Tweet object (with the author's current name). hot_ok: the reader
+ * may be answered from the worker's copy of this second
+ * (store/hotcache.h; app/api/app.c decides). */
+rst_err rst_tweet_get_json(rst_services *s, rst_arena *a, uint64_t id, int hot_ok,
+                           const char **json, size_t *jlen);
 
 /* The author of a tweet, for permission checks; RST_E_NOT_FOUND. */
 rst_err rst_tweet_author(rst_services *s, rst_arena *a, uint64_t id, uint64_t *user_id);

@@ -43,8 +43,7 @@ void rst_hot_free(rst_hot *h)
 {
     if (h == NULL)
         return;
-    for (int i = 0; i < RST_HOT_SLOTS; i++)
-        drop(h, &h->slots[i]);
+    rst_hot_clear(h);
     free(h);
 }
 
@@ -131,6 +130,12 @@ void rst_hot_del(rst_hot *h, const char *key, size_t klen)
     hot_entry *e = find(h, key_hash(key, klen), key, klen);
     if (e != NULL)
         drop(h, e);
+}
+
+void rst_hot_clear(rst_hot *h)
+{
+    for (int i = 0; i < RST_HOT_SLOTS; i++)
+        drop(h, &h->slots[i]);
 }
 
 size_t rst_hot_bytes(const rst_hot *h)

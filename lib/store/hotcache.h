@@ -51,6 +51,9 @@ void rst_hot_put(rst_hot *h, const char *key, size_t klen, const char *val, size
 /* Forgets key (a write on this worker changed it). */
 void rst_hot_del(rst_hot *h, const char *key, size_t klen);
 
+/* Forgets everything (a write that changes many entries: a rename). */
+void rst_hot_clear(rst_hot *h);
+
 /* Bytes held now (keys and values). */
 size_t rst_hot_bytes(const rst_hot *h);
 
