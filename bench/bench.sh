@@ -307,15 +307,20 @@ bench_floor_start() {
     wait_ready "$name" 10 test -S "$sock"
 }
 
-bench_floor_stop() {
-    local name=floor-$1 pid p
+# bench_proc_stop NAME SOCKET SECONDS: SIGTERM to a floor's or a peer's
+# first process (which stops its workers), SIGKILL to it after SECONDS and
+# to whatever is left of its session (by pid); its pid file and socket go.
+bench_proc_stop() {
+    local name=$1 pid p
     svc_running "$name" || { rm -f "$(svc_pidfile "$name")"; return 0; }
     pid=$PID
     kill -TERM "$pid" 2>/dev/null || true
-    wait_gone "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
+    wait_gone "$pid" "$3" || kill -KILL "$pid" 2>/dev/null || true
     for p in $(session_members "$pid"); do kill -KILL "$p" 2>/dev/null || true; done
-    rm -f "$(svc_pidfile "$name")" "$(bench_floor_sock "$1")"
+    rm -f "$(svc_pidfile "$name")" "$2"
 }
+
+bench_floor_stop() { bench_proc_stop "floor-$1" "$(bench_floor_sock "$1")" 5; }
 
 bench_stop_floors() {
     local f
@@ -504,17 +509,8 @@ bench_peer_start() {
     return 1
 }
 
-# SIGTERM to the primary, which stops its workers; what is left after 10 s
-# (of its session, by pid) is killed.
-bench_peer_stop() {
-    local name=peer-$1 pid p
-    svc_running "$name" || { rm -f "$(svc_pidfile "$name")"; return 0; }
-    pid=$PID
-    kill -TERM "$pid" 2>/dev/null || true
-    wait_gone "$pid" 10 || kill -KILL "$pid" 2>/dev/null || true
-    for p in $(session_members "$pid"); do kill -KILL "$p" 2>/dev/null || true; done
-    rm -f "$(svc_pidfile "$name")" "$(bench_peer_sock "$1")"
-}
+# SIGTERM to the primary stops its workers (10 s: Node closes its pools).
+bench_peer_stop() { bench_proc_stop "peer-$1" "$(bench_peer_sock "$1")" 10; }
 
 bench_stop_peers() {
     local p
