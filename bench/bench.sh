@@ -96,7 +96,7 @@ scenario() {
                               die "bench/scenarios.sh: $name: target-of=NAME:RATIO, not '$opt'"
                           # Repeatable, and beside a TARGET: every one must be met.
                           BENCH_TARGET_OF[$name]+=${BENCH_TARGET_OF[$name]:+,}${opt#target-of=};;
-            roost-cached=product|roost-cached=tweet)
+            roost-cached=product|roost-cached=tweet|roost-cached=feed)
                           BENCH_ROOST_CACHED[$name]=${opt#roost-cached=};;
             p99-of=*)     [[ ${opt#p99-of=} =~ ^[a-z0-9-]+:[0-9]+(\.[0-9]+)?$ ]] ||
                               die "bench/scenarios.sh: $name: p99-of=NAME:FACTOR, not '$opt'"
@@ -576,6 +576,7 @@ bench_skips() {
 # restart, ioredis reconnects within 2 s).
 bench_roost_cached() {
     local name=$1 kind=${BENCH_ROOST_CACHED[$1]} i stale
+    if [[ $kind == feed ]]; then bench_roost_feed "$name"; return; fi
     for (( i = 0; i < 20; i++ )); do
         stale=$(bench_stale_keys "$kind")
         [[ -n $stale ]] || break
@@ -594,6 +595,25 @@ bench_roost_cached() {
         sleep 0.1
     done
     warn "$name: the peer does not answer 2xx"
+}
+
+# roost-cached=feed: the global feed's sorted set in Redis (a restarted
+# Redis is empty until a reader rebuilds it, and a peer reading it would
+# answer empty pages fast), and its first page's tweets and names: one
+# page read through roostd (which rebuilds the set) until the set holds a
+# page and more.
+bench_roost_feed() {
+    local name=$1 i n=0
+    for (( i = 0; i < 50; i++ )); do
+        n=$(redis-cli -h 127.0.0.1 -p "$PORT_REDIS" ZCARD "$(bench_conf redis prefix)feed:ids" 2>/dev/null || echo 0)
+        [[ $n =~ ^[0-9]+$ ]] && (( n > 20 )) && break
+        curl -s -o /dev/null --max-time 10 -H 'Accept: application/json' -H 'Authorization: Bearer x' \
+            "$URL/tweets?limit=20" || true
+        sleep 0.2
+    done
+    (( n > 20 )) || warn "$name: the feed's sorted set holds $n ids: the peer answers short pages"
+    curl -s -o /dev/null --max-time 10 -H 'Accept: application/json' -H 'Authorization: Bearer x' \
+        "$URL/tweets?limit=20" || true
 }
 
 # The bench objects of KIND (product, tweet: the ids of run/bench/wrk/

@@ -68,7 +68,8 @@
 #                          thread, C connections) sends these requests
 #                          ({user} and the like work); its req/s is reported
 #         roost-cached=K   before the scenario, every bench object of kind K
-#                          (product: {product}'s ids, tweet: {tweet}'s) is in
+#                          (product: {product}'s ids, tweet: {tweet}'s; feed:
+#                          the feed's sorted set and its first page) is in
 #                          Redis as roostd wrote it, a minute at least to
 #                          live (for a peer reading roostd's keys: it would
 #                          cache a product it misses in its own JSON, and
@@ -100,7 +101,7 @@ scenario peer-fastify-products peer   -    GET  '/_peer/fastify/products' \
     note='the first 20 products by id from the catalog (the columns roostd returns)'
 scenario peer-fastify-tweet  peer     -    GET  '/_peer/fastify/tweet/{tweet}' roost-cached=tweet \
     note='roostd'"'"'s tweet JSON and its author'"'"'s name from roostd'"'"'s Redis keys (two GETs; bench/peers/fastify-tweets.patch)'
-scenario peer-fastify-feed   peer     -    GET  '/_peer/fastify/tweets' \
+scenario peer-fastify-feed   peer     -    GET  '/_peer/fastify/tweets' roost-cached=feed \
     note='the global feed'"'"'s 20 newest: ZREVRANGE, one MGET of tweets, one of names (bench/peers/fastify-tweets.patch)'
 
 # -- roost

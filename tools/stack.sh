@@ -538,6 +538,8 @@ workers = 2
 max_conns_per_worker = 1
 max_requests = $max_requests
 request_terminate_timeout = $slow_terminate
+; Hashing takes the CPU the fast pool leaves (PERFORMANCE.md, product-signin-bg).
+process_priority = 10
 
 [roostctl]
 migrations_dir = $ROOT/migrations

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -432,6 +433,16 @@ static void event_loop(worker *w)
     }
 }
 
+/* process_priority: the pool's nice value, before the first request. */
+static void set_priority(const rst_pool_conf *pool)
+{
+    if (pool->process_priority == RST_PRIORITY_INHERIT)
+        return;
+    if (setpriority(PRIO_PROCESS, 0, pool->process_priority) != 0)
+        rst_log_warn("process_priority %d: %s; running at roostd's", pool->process_priority,
+                     strerror(errno));
+}
+
 void rst_worker_run(const rst_worker_args *args)
 {
     char role[48];
@@ -441,6 +452,7 @@ void rst_worker_run(const rst_worker_args *args)
         snprintf(role, sizeof(role), "%s worker %d", args->pool->name, args->index);
     rst_log_set_role(role);
     install_signals();
+    set_priority(args->pool);
 
     worker w;
     memset(&w, 0, sizeof(w));

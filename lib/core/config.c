@@ -251,6 +251,7 @@ static int on_pool_key(load_ctx *ctx, rst_pool_conf *p, const char *section,
     INT_KEY("max_spare_servers", p->max_spare_servers, 0, RST_MAX_CHILDREN)
     INT_KEY("process_idle_timeout", p->process_idle_timeout, 1, 86400)
     INT_KEY("max_requests", p->max_requests, 0, INT_MAX)
+    INT_KEY("process_priority", p->process_priority, -19, 19)
     /* `request_timeout`: the name before pools. */
     INT_KEY("request_timeout", p->request_terminate_timeout, 1, 3600)
     INT_KEY("request_terminate_timeout", p->request_terminate_timeout, 1, 3600)
@@ -294,6 +295,7 @@ static void pool_defaults(rst_pool_conf *p, const char *name)
     p->max_requests = 10000;
     p->request_terminate_timeout = 30;
     p->max_conns_per_worker = 64;
+    p->process_priority = RST_PRIORITY_INHERIT;
 }
 
 /* [pool NAME]: found or added (after "main", which [roostd] holds). */

@@ -67,7 +67,10 @@ typedef struct {
     int  request_slowlog_timeout;    /* s: log a request still running after it; 0: off */
     char slowlog[RST_PATH_MAX];  /* the slow log file; "": roostd's own log */
     int  max_conns_per_worker;   /* kept FastCGI connections one worker holds */
+    int  process_priority;       /* the workers' nice value; RST_PRIORITY_INHERIT: unset */
 } rst_pool_conf;
+
+#define RST_PRIORITY_INHERIT 100
 
 typedef struct {
     /* [roostd]: pools[0] is the pool "main" */

@@ -530,3 +530,33 @@ redisReply *api_redis(const char *fmt, ...)
     redisFree(c);
     return rep;
 }
+
+pid_t api_roostd_master(void)
+{
+    const char *run = getenv("ROOST_TEST_RUN_DIR");
+    char path[512];
+    snprintf(path, sizeof(path), "%s/roostd.pid", run != NULL ? run : "run/test");
+    FILE *f = fopen(path, "r");
+    long pid = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%ld", &pid) != 1)
+            pid = 0;
+        fclose(f);
+    }
+    return (pid_t)pid;
+}
+
+int api_roostd_workers(pid_t master, pid_t *out, int max)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)master, (int)master);
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    long pid;
+    if (f == NULL)
+        return -1;
+    while (n < max && fscanf(f, "%ld", &pid) == 1)
+        out[n++] = (pid_t)pid;
+    fclose(f);
+    return n;
+}

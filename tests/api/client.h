@@ -6,6 +6,7 @@
 
 #include <check.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
 
@@ -139,5 +140,11 @@ TCase *api_tcase(Suite *s, const char *name);
         ck_assert_msg(api_header((r), "X-Request-Id", rid_, sizeof(rid_)) && rid_[0], \
                       "no X-Request-Id on a %d", (st)); \
     } while (0)
+
+/* The test stack's roostd master (its pid file under ROOST_TEST_RUN_DIR),
+ * 0 when there is none; and a master's children (its workers, draining
+ * ones too) from /proc, at most max of them, or -1. */
+pid_t api_roostd_master(void);
+int   api_roostd_workers(pid_t master, pid_t *out, int max);
 
 #endif

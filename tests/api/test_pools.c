@@ -2,7 +2,8 @@
  * the Argon2id routes run in the pool "slow" (2 workers, a listen backlog
  * of 8, request_terminate_timeout 2 s there), a full slow pool answers 503
  * with Retry-After at once, and a request killed past its terminate
- * timeout answers 502 with the API's JSON body. */
+ * timeout answers 502 with the API's JSON body; the slow pool's workers
+ * run at its process_priority (10), the main pool's at roostd's. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +143,47 @@ START_TEST(request_past_terminate_timeout_is_killed_with_a_json_502)
 }
 END_TEST
 
+/* A process's nice value (/proc/PID/stat field 19), or -100. */
+static int nice_of(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -100;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');         /* the name may hold spaces */
+    int field = 2, nice = -100;
+    for (; p != NULL && *p != '\0'; p++)
+        if (*p == ' ' && ++field == 19) {
+            nice = atoi(p + 1);
+            break;
+        }
+    return nice;
+}
+
+/* process_priority = 10 in the stack's [pool slow]: its 2 workers at 10,
+ * every other worker at the master's value. */
+START_TEST(slow_pool_workers_run_at_their_priority)
+{
+    pid_t master = api_roostd_master(), w[64];
+    ck_assert_msg(master > 0, "no roostd pid file");
+    int n = api_roostd_workers(master, w, 64), base = nice_of(master), slow = 0, other = 0;
+    ck_assert_int_gt(n, 0);
+    for (int i = 0; i < n; i++) {
+        int v = nice_of(w[i]);
+        if (v == -100)
+            continue;                           /* exited meanwhile (a recycle) */
+        ck_assert_msg(v == 10 || v == base, "worker %d: nice %d (master %d)", (int)w[i], v, base);
+        slow += v == 10;
+        other += v == base;
+    }
+    ck_assert_msg(slow >= 2 && other >= 4, "%d workers at 10, %d at %d", slow, other, base);
+}
+END_TEST
+
 Suite *suite_pools(void)
 {
     Suite *s = suite_create("pools");
@@ -150,5 +192,6 @@ Suite *suite_pools(void)
     tcase_add_test(tc, argon2_routes_run_in_the_slow_pool);
     tcase_add_test(tc, full_slow_pool_answers_503_with_retry_after);
     tcase_add_test(tc, request_past_terminate_timeout_is_killed_with_a_json_502);
+    tcase_add_test(tc, slow_pool_workers_run_at_their_priority);
     return s;
 }

@@ -28,35 +28,6 @@ static const char *run_dir(void)
     return d ? d : "run/test";
 }
 
-static pid_t master_pid(void)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/roostd.pid", run_dir());
-    FILE *f = fopen(path, "r");
-    long pid = 0;
-    if (f != NULL) {
-        if (fscanf(f, "%ld", &pid) != 1)
-            pid = 0;
-        fclose(f);
-    }
-    return (pid_t)pid;
-}
-
-/* The master's children, from /proc (Linux 3.5+). */
-static int workers_of(pid_t master, pid_t *out)
-{
-    char path[128];
-    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)master, (int)master);
-    FILE *f = fopen(path, "r");
-    int n = 0;
-    long pid;
-    if (f == NULL)
-        return -1;
-    while (n < MAX_WORKERS && fscanf(f, "%ld", &pid) == 1)
-        out[n++] = (pid_t)pid;
-    fclose(f);
-    return n;
-}
 
 /* [roostd] workers of the test stack's configuration. */
 static int configured_workers(void)
@@ -109,10 +80,10 @@ static int contains(const pid_t *list, int n, pid_t pid)
 
 START_TEST(killed_worker_is_replaced)
 {
-    pid_t master = master_pid();
+    pid_t master = api_roostd_master();
     ck_assert_msg(master > 0, "no roostd pid file in %s", run_dir());
     pid_t before[MAX_WORKERS], after[MAX_WORKERS];
-    int n = workers_of(master, before);
+    int n = api_roostd_workers(master, before, MAX_WORKERS);
     ck_assert_msg(n > 0, "roostd master %d has no workers", (int)master);
     pid_t victim = before[0];
     ck_assert_int_eq(kill(victim, SIGKILL), 0);
@@ -126,7 +97,7 @@ START_TEST(killed_worker_is_replaced)
     for (int i = 0; i < 100 && !replaced; i++) {
         usleep(100 * 1000);
         m = serving_workers(victim, &listed);
-        replaced = m == want && !listed && !contains(after, workers_of(master, after), victim);
+        replaced = m == want && !listed && !contains(after, api_roostd_workers(master, after, MAX_WORKERS), victim);
     }
     ck_assert_msg(replaced, "worker %d not replaced: %d serving now, %d configured",
                   (int)victim, m, want);
@@ -186,10 +157,10 @@ static void post_probe(int i, post_failure *f)
  * only idempotent requests). POSTs beside a read load cross many recycles. */
 START_TEST(recycling_never_fails_a_post)
 {
-    pid_t master = master_pid();
+    pid_t master = api_roostd_master();
     ck_assert_msg(master > 0, "no roostd pid file in %s", run_dir());
     pid_t before[MAX_WORKERS], after[MAX_WORKERS];
-    int n = workers_of(master, before);
+    int n = api_roostd_workers(master, before, MAX_WORKERS);
     ck_assert_int_gt(n, 0);
     pid_t load = start_read_load();
     ck_assert_int_gt(load, 0);
@@ -201,7 +172,7 @@ START_TEST(recycling_never_fails_a_post)
     ck_assert_msg(bad.at < 0, "POST %d answered %ld: %s", bad.at, bad.status, bad.body);
     /* A recycled worker has either exited already or is still draining
      * beside its successor (then the master has more children). */
-    int m = workers_of(master, after), gone = 0;
+    int m = api_roostd_workers(master, after, MAX_WORKERS), gone = 0;
     for (int i = 0; i < n; i++)
         gone += !contains(after, m, before[i]);
     ck_assert_msg(gone > 0 || m > n, "no worker recycled (max_requests is 300 in the test "
@@ -246,14 +217,14 @@ static int await_serving(int want)
  * take effect, and a broken configuration must leave the running one. */
 START_TEST(reload_replaces_workers_without_dropping_requests)
 {
-    pid_t master = master_pid();
+    pid_t master = api_roostd_master();
     ck_assert_msg(master > 0, "no roostd pid file in %s", run_dir());
     const char *conf = getenv("ROOST_TEST_CONF");
     ck_assert_ptr_nonnull(conf);
     int want = configured_workers();
     ck_assert_int_gt(want, 1);
     pid_t before[MAX_WORKERS], after[MAX_WORKERS];
-    int n = workers_of(master, before);
+    int n = api_roostd_workers(master, before, MAX_WORKERS);
     char *original = slurp(conf);
 
     /* One worker fewer: a config change that /status can see. */
@@ -299,7 +270,7 @@ START_TEST(reload_replaces_workers_without_dropping_requests)
     int m = 0, same = n;
     for (int k = 0; k < 100 && same > 0; k++) {
         usleep(100 * 1000);
-        m = workers_of(master, after);
+        m = api_roostd_workers(master, after, MAX_WORKERS);
         same = 0;
         for (int i = 0; i < n; i++)
             same += contains(after, m, before[i]);
@@ -468,7 +439,7 @@ void start_private_roostd_with(private_roostd *r, char secret_fill, const char *
     ck_assert_msg(log_has(r, "ready:", 10000), "private roostd did not start (log in %s)", r->log);
     pid_t w[MAX_WORKERS];
     int n = 0;
-    for (int i = 0; i < 100 && (n = workers_of(r->pid, w)) < want; i++)
+    for (int i = 0; i < 100 && (n = api_roostd_workers(r->pid, w, MAX_WORKERS)) < want; i++)
         usleep(50 * 1000);
     ck_assert_int_eq(n, want);
 }
@@ -525,7 +496,7 @@ START_TEST(stop_accounts_for_a_killed_straggler)
     private_roostd r;
     start_private_roostd(&r, 'a');
     pid_t w[MAX_WORKERS];
-    ck_assert_int_eq(workers_of(r.pid, w), 1);
+    ck_assert_int_eq(api_roostd_workers(r.pid, w, MAX_WORKERS), 1);
     int fd = half_a_record(r.sock);
     usleep(300 * 1000);                  /* the worker takes it and blocks */
     int rc = stop_private_roostd(&r);
@@ -760,7 +731,7 @@ START_TEST(dynamic_pool_grows_under_load_and_shrinks_when_idle)
     int left = -1;
     for (int i = 0; i < 150 && left != 1; i++) {
         usleep(100 * 1000);
-        left = workers_of(r.pid, w);
+        left = api_roostd_workers(r.pid, w, MAX_WORKERS);
     }
     int now = pool_serving(&r);
     int retired = pool_figure(&r, "main", "retired", 2000);
@@ -787,7 +758,7 @@ START_TEST(ondemand_pool_starts_empty_and_serves_the_first_request)
                               "", 0);
     pid_t w[MAX_WORKERS];
     usleep(300 * 1000);
-    int before = workers_of(r.pid, w);
+    int before = api_roostd_workers(r.pid, w, MAX_WORKERS);
     char body[65536];
     int status = rst_fcgi_get(r.sock, "/status", 5000, body, sizeof(body));
     cJSON *j = cJSON_Parse(body);
@@ -799,7 +770,7 @@ START_TEST(ondemand_pool_starts_empty_and_serves_the_first_request)
     int after = -1;
     for (int i = 0; i < 60 && after != 0; i++) {
         usleep(100 * 1000);
-        after = workers_of(r.pid, w);
+        after = api_roostd_workers(r.pid, w, MAX_WORKERS);
     }
     int rc = stop_private_roostd(&r);
     remove_private_roostd(&r);
@@ -916,7 +887,7 @@ START_TEST(crashes_past_the_threshold_replace_every_worker)
     start_private_roostd_with(&r, 'e', "workers = 3\nemergency_restart_threshold = 2\n"
                               "emergency_restart_interval = 10\n", "", 3);
     pid_t w[MAX_WORKERS];
-    ck_assert_int_eq(workers_of(r.pid, w), 3);
+    ck_assert_int_eq(api_roostd_workers(r.pid, w, MAX_WORKERS), 3);
     pid_t survivor = w[2];
     kill(w[0], SIGILL);
     usleep(200 * 1000);
@@ -927,7 +898,7 @@ START_TEST(crashes_past_the_threshold_replace_every_worker)
     for (int i = 0; i < 60 && !gone; i++) {
         usleep(100 * 1000);
         pid_t now[MAX_WORKERS];
-        int n = workers_of(r.pid, now);
+        int n = api_roostd_workers(r.pid, now, MAX_WORKERS);
         gone = n == 3 && !contains(now, n, survivor);
     }
     int rc = stop_private_roostd(&r);

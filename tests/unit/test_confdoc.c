@@ -111,6 +111,8 @@ static const char *sample_value(const char *key)
         return "127.0.0.1:26379 127.0.0.1:26380";
     if (strcmp(key, "replica") == 0)
         return "127.0.0.1:3307 weight=2";
+    if (strcmp(key, "process_priority") == 0)
+        return "10";
     return strstr(key, "socket") || strstr(key, "_dir") || strstr(key, "_file") ? "/tmp/x" : "d";
 }
 
