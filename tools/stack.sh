@@ -538,7 +538,7 @@ workers = 2
 max_conns_per_worker = 1
 max_requests = $max_requests
 request_terminate_timeout = $slow_terminate
-; Hashing takes the CPU the fast pool leaves (PERFORMANCE.md, product-signin-bg).
+; Within roostd's CPU share a fast worker runs before a hashing one.
 process_priority = 10
 
 [roostctl]
