@@ -267,8 +267,10 @@ static void route_reads(rst_ctx *c)
      * behind another worker's write, so never for a reader who may have
      * made it: anonymous readers, and signed-in ones whose read-your-writes
      * mark says they wrote nothing lately -- a mark kept only with
-     * replicas (without them, a signed-in reader never uses the copies). */
-    c->hot_ok = is_read(c->req) && c->svc->hot != NULL;
+     * replicas (without them, a signed-in reader never uses the copies).
+     * A request that sends Cache-Control: no-cache asks for no stored
+     * answer, and gets none. */
+    c->hot_ok = is_read(c->req) && c->svc->hot != NULL && !rst_request_no_cache(c->req);
     if (c->hot_ok && c->svc->nreplicas == 0)
         c->hot_ok = reader_of(c) == 0;
     else if (c->hot_ok && who != 0)

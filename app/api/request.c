@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/request.h"
 
@@ -22,6 +23,7 @@ static const wanted_param wanted[] = {
     WANT("CONTENT_LENGTH", content_length),
     WANT("HTTP_AUTHORIZATION", authorization),
     WANT("HTTP_IF_NONE_MATCH", if_none_match),
+    WANT("HTTP_CACHE_CONTROL", cache_control),
     WANT("HTTP_IDEMPOTENCY_KEY", idempotency_key),
     WANT("HTTP_X_ROOST_FAILPOINT", failpoint),
     WANT("HTTP_X_REQUEST_ID", request_id),
@@ -44,6 +46,26 @@ static void read_params(rst_request *req, char **envp)
             }
         }
     }
+}
+
+/* Directives are comma-separated tokens, case-insensitive, maybe with
+ * "=value" (RFC 9111 §5.2). */
+int rst_request_no_cache(const rst_request *req)
+{
+    const char *p = req->cache_control;
+    while (p != NULL && *p != '\0') {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ",");
+        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if ((n == 8 && strncasecmp(p, "no-cache", 8) == 0) ||
+            (n >= 8 && strncasecmp(p, "no-cache", 8) == 0 && p[8] == '=') ||
+            (n == 9 && strncasecmp(p, "max-age=0", 9) == 0))
+            return 1;
+        p += strcspn(p, ",");
+    }
+    return 0;
 }
 
 void rst_request_drain(FCGX_Request *fr)

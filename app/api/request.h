@@ -23,6 +23,7 @@ typedef struct {
     const char *content_type;
     const char *authorization;
     const char *if_none_match;
+    const char *cache_control;   /* the request's Cache-Control, NULL when absent */
     const char *idempotency_key;
     const char *failpoint;       /* X-Roost-Failpoint (honoured by test stacks only) */
     const char *request_id;      /* nginx's $request_id, or "-" */
@@ -41,6 +42,11 @@ typedef struct {
  * stdin even when it is too large, so a kept connection stays in sync).
  * 0 on success, -1 on allocation failure or a broken stream. */
 int rst_request_read(rst_request *req, FCGX_Request *fr, rst_arena *a);
+
+/* 1 when the request's Cache-Control asks that no stored answer serve it
+ * (the no-cache or max-age=0 directive, RFC 9111 §5.2.1): the worker's
+ * hot copies then do not (lib/store/hotcache.h). */
+int rst_request_no_cache(const rst_request *req);
 
 /* Reads and discards what is left of stdin, so that the next request on a
  * kept connection starts at a record boundary. */

@@ -283,7 +283,12 @@ int api_get_fresh(api_resp *r, const char *path)
      * replica, which applies a write a moment after it was acknowledged.
      * Best effort: with a server stopped the read goes ahead at once. */
     api_await_replicas();
-    return api_get_accept(r, path, api_unique_accept(accept, sizeof(accept)));
+    /* ... and past the workers' hot copies (lib/store/hotcache.h), which
+     * honour a request's Cache-Control: no-cache. */
+    char accept_h[200];
+    snprintf(accept_h, sizeof(accept_h), "Accept: %s", api_unique_accept(accept, sizeof(accept)));
+    const char *headers[] = { accept_h, "Cache-Control: no-cache", NULL };
+    return api_get_h(r, path, headers);
 }
 
 void api_free(api_resp *r)

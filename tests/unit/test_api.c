@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/app.h"
+#include "api/request.h"
 #include "api/response.h"
 #include "core/config.h"
 #include "domain/services.h"
@@ -264,6 +265,28 @@ START_TEST(a_header_that_does_not_fit_fails_loudly)
 }
 END_TEST
 
+/* Cache-Control: no-cache (or max-age=0) in a request keeps the worker's
+ * hot copies from answering it; other directives do not. */
+START_TEST(no_cache_directives_are_recognised)
+{
+    static const char *const yes[] = { "no-cache", "No-Cache", " max-age=0", "no-store, no-cache",
+                                       "max-age=10 , no-cache", "no-cache=\"set-cookie\"" };
+    static const char *const no[] = { "", "max-age=1", "no-store", "max-age=00x", "no-cacheX",
+                                      "private", "max-age=0x" };
+    rst_request req;
+    memset(&req, 0, sizeof(req));
+    ck_assert(!rst_request_no_cache(&req));
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        req.cache_control = yes[i];
+        ck_assert_msg(rst_request_no_cache(&req), "\"%s\" not seen", yes[i]);
+    }
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+        req.cache_control = no[i];
+        ck_assert_msg(!rst_request_no_cache(&req), "\"%s\" taken for no-cache", no[i]);
+    }
+}
+END_TEST
+
 Suite *suite_api(void)
 {
     Suite *s = suite_create("api");
@@ -280,6 +303,7 @@ Suite *suite_api(void)
     tcase_add_test(t, etag_and_304);
     tcase_add_test(t, a_204_has_no_body_length_or_type);
     tcase_add_test(t, a_header_that_does_not_fit_fails_loudly);
+    tcase_add_test(t, no_cache_directives_are_recognised);
     tcase_set_timeout(t, 20);
     suite_add_tcase(s, t);
     return s;
