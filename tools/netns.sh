@@ -65,13 +65,23 @@ netns_choose() {
     HOST_DB2=127.0.0.1
     HOST_PEER=""
     [[ $STACK == test && ${ROOST_NETNS:-1} != 0 ]] || return 0
-    if netns_setup; then
+    # Made, and usable: `ip netns exec` also needs to mount /sys, which a
+    # container may forbid where `ip netns add` works.
+    if netns_setup && ip netns exec "$NETNS" true 2>/dev/null &&
+            netns_answers; then
         DB2_NETNS=$NETNS
         HOST_DB2=$NETNS_NS_IP
         HOST_PEER=$NETNS_HOST_IP
     else
+        netns_teardown
         warn "no network namespace for db2 (needs root and iproute2; ROOST_NETNS=0 silences this): db2 stays on 127.0.0.1 and the chaos run skips the partition"
     fi
+}
+
+# The namespace's end answers from the host (the pair is really up).
+netns_answers() {
+    command -v ping >/dev/null 2>&1 || return 0
+    ping -c 1 -W 2 "$NETNS_NS_IP" >/dev/null 2>&1
 }
 
 # netns_prefix NAME: sets NETNS_CMD to what runs a command inside db2's
