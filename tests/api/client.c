@@ -565,3 +565,16 @@ int api_roostd_workers(pid_t master, pid_t *out, int max)
     fclose(f);
     return n;
 }
+
+double api_metric(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *p = text; p && *p; ) {
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    return -1;
+}

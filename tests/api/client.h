@@ -147,4 +147,8 @@ TCase *api_tcase(Suite *s, const char *name);
 pid_t api_roostd_master(void);
 int   api_roostd_workers(pid_t master, pid_t *out, int max);
 
+/* The value of the Prometheus sample line in text that starts with
+ * `series ` (exact name and labels); -1 when absent. */
+double api_metric(const char *text, const char *series);
+
 #endif

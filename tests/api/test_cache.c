@@ -446,10 +446,10 @@ static unsigned long long hot_hits(void)
 {
     api_resp r;
     api_ok(api_get(&r, "/metrics"));
-    const char *p = r.body != NULL ? strstr(r.body, "\nroost_hot_cache_hits_total ") : NULL;
-    unsigned long long n = p != NULL ? strtoull(p + 29, NULL, 10) : 0;
+    double n = api_metric(r.body, "roost_hot_cache_hits_total");
     api_free(&r);
-    return n;
+    ck_assert_msg(n >= 0, "no roost_hot_cache_hits_total in /metrics");
+    return (unsigned long long)n;
 }
 
 /* One read by one of three ways (anonymous through nginx and its

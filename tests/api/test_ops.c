@@ -7,21 +7,6 @@
 
 #include "suites.h"
 
-/* Value of a Prometheus sample line that starts with `series ` (exact
- * name and labels); -1 when absent. */
-static double sample(const char *text, const char *series)
-{
-    size_t n = strlen(series);
-    for (const char *p = text; p && *p; ) {
-        if (strncmp(p, series, n) == 0 && p[n] == ' ')
-            return strtod(p + n + 1, NULL);
-        p = strchr(p, '\n');
-        if (p)
-            p++;
-    }
-    return -1;
-}
-
 START_TEST(status_describes_the_pool)
 {
     api_resp r;
@@ -73,7 +58,7 @@ START_TEST(metrics_count_requests_by_route)
     api_resp r;
     ck_assert_int_eq(api_request(&r, "GET", "/metrics", NULL, 0, NULL), 0);
     ck_assert_int_eq(r.status, 200);
-    double before = sample(r.body, "roost_requests_total{route=\"user.get\",status=\"4xx\"}");
+    double before = api_metric(r.body, "roost_requests_total{route=\"user.get\",status=\"4xx\"}");
     api_free(&r);
 
     /* Three 404s from a route that nginx never caches a 404 for. */
@@ -86,12 +71,12 @@ START_TEST(metrics_count_requests_by_route)
     char ct[128];
     ck_assert_ptr_nonnull(api_header(&r, "Content-Type", ct, sizeof(ct)));
     ck_assert_msg(strncmp(ct, "text/plain", 10) == 0, "content type %s", ct);
-    double after = sample(r.body, "roost_requests_total{route=\"user.get\",status=\"4xx\"}");
+    double after = api_metric(r.body, "roost_requests_total{route=\"user.get\",status=\"4xx\"}");
     ck_assert_msg(after == (before < 0 ? 0 : before) + 3, "user.get 4xx went from %g to %g", before, after);
-    ck_assert_msg(sample(r.body, "roost_workers{pool=\"main\",state=\"total\"}") >= 1, "%s", r.body);
-    ck_assert_msg(sample(r.body, "roost_workers{pool=\"slow\",state=\"total\"}") >= 1, "%s", r.body);
-    ck_assert_msg(sample(r.body, "roost_max_children{pool=\"slow\"}") == 2, "%s", r.body);
-    ck_assert_msg(sample(r.body, "roost_request_duration_seconds_count{route=\"user.get\"}") >= 3,
+    ck_assert_msg(api_metric(r.body, "roost_workers{pool=\"main\",state=\"total\"}") >= 1, "%s", r.body);
+    ck_assert_msg(api_metric(r.body, "roost_workers{pool=\"slow\",state=\"total\"}") >= 1, "%s", r.body);
+    ck_assert_msg(api_metric(r.body, "roost_max_children{pool=\"slow\"}") == 2, "%s", r.body);
+    ck_assert_msg(api_metric(r.body, "roost_request_duration_seconds_count{route=\"user.get\"}") >= 3,
                   "no latency histogram for user.get");
     ck_assert_msg(strstr(r.body, "roost_request_duration_seconds_bucket{route=\"user.get\",le=\"+Inf\"}") != NULL,
                   "no +Inf bucket");
