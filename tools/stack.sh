@@ -69,6 +69,29 @@ session_members() {
     return 0
 }
 
+# children_of PID: "pid:start-time" of each live child of PID -- a worker
+# that left its parent's session (roostd's low-priority pool does, for a
+# scheduling group of its own) is found by this and not by session_members.
+children_of() {
+    local p
+    for p in /proc/[0-9]*; do
+        p=${p#/proc/}
+        [[ $(proc_field "$p" 1 2>/dev/null) == "$1" ]] && proc_alive "$p" &&
+            echo "$p:$(proc_field "$p" 19)"
+    done
+    return 0
+}
+
+# still_alive "pid:start-time"...: the pids among them that still run (the
+# start time tells a reused pid apart).
+still_alive() {
+    local e
+    for e in "$@"; do
+        proc_alive "${e%%:*}" && [[ $(proc_field "${e%%:*}" 19) == "${e#*:}" ]] && echo "${e%%:*}"
+    done
+    return 0
+}
+
 # wait_gone PID SECONDS: 0 once PID is gone, 1 on time-out.
 wait_gone() {
     local pid=$1 deadline=$(( $(now_ms) + $2 * 1000 ))
@@ -538,7 +561,8 @@ workers = 2
 max_conns_per_worker = 1
 max_requests = $max_requests
 request_terminate_timeout = $slow_terminate
-; Within roostd's CPU share a fast worker runs before a hashing one.
+; Below the fast pool, in a scheduling group of its own (autogroup): a
+; hashing worker cannot take a core from the fast workers.
 process_priority = 10
 
 [roostctl]
@@ -821,7 +845,7 @@ svc_start() {
 }
 
 svc_stop() {
-    local name=$1 secs=15 left p
+    local name=$1 secs=15 left p children
     svc_check_name "$name"
     if ! svc_running "$name"; then
         rm -f "$(svc_pidfile "$name")"
@@ -830,6 +854,7 @@ svc_stop() {
     fi
     local pid=$PID
     case $name in db1|db2|db1r|db2r) secs=120;; roostd) secs=10;; esac
+    children=$(children_of "$pid")
     kill -TERM "$pid" 2>/dev/null || true
     if ! wait_gone "$pid" "$secs"; then
         warn "$name (pid $pid) still running after ${secs}s: sending SIGKILL"
@@ -837,10 +862,12 @@ svc_stop() {
         wait_gone "$pid" 5 || warn "$name (pid $pid) survived SIGKILL"
     fi
     # Whatever it forked (workers) must go with it.
-    left=$(session_members "$pid")
+    # shellcheck disable=SC2086
+    left=$(session_members "$pid"; still_alive $children)
     if [[ -n $left ]]; then
         sleep 1
-        left=$(session_members "$pid")
+        # shellcheck disable=SC2086
+        left=$(session_members "$pid"; still_alive $children)
         for p in $left; do
             warn "$name: pid $p was left behind by $name (pid $pid): killing it"
             kill -KILL "$p" 2>/dev/null || true

@@ -15,13 +15,17 @@
  * the master), a worker drains: it takes no new connections and exits once
  * nginx has closed the kept ones (see begin_drain). */
 #include <errno.h>
+#include <fcntl.h>
 #include <fcgiapp.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -433,7 +437,68 @@ static void event_loop(worker *w)
     }
 }
 
-/* process_priority: the pool's nice value, before the first request. */
+/* Writes the nice value of the worker's scheduling group (autogroup). The
+ * kernel limits such writes to ten a second across the host for a process
+ * without CAP_SYS_ADMIN, so a pool starting several workers at once waits
+ * its turn (EAGAIN) instead of giving up. */
+static int set_autogroup_nice(int nice)
+{
+    char text[16];
+    int len = snprintf(text, sizeof(text), "%d\n", nice);
+    for (int attempt = 0; attempt < 20; attempt++) {
+        int fd = open("/proc/self/autogroup", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+            return -1;
+        ssize_t n = write(fd, text, (size_t)len);
+        int err = errno;
+        close(fd);
+        if (n == len)
+            return 0;
+        if (err != EAGAIN) {
+            errno = err;
+            return -1;
+        }
+        struct timespec pause = { 0, 110 * 1000 * 1000 };
+        nanosleep(&pause, NULL);
+    }
+    errno = EAGAIN;
+    return -1;
+}
+
+/* Asks for the shortest time slice the scheduler grants (Linux >= 6.12,
+ * EEVDF: sched_attr.sched_runtime of a SCHED_OTHER task is its slice):
+ * a fast worker woken on a core where a hashing one runs then waits at
+ * most 0.1 ms for it, not the default slice (0.75 ms x (1 + log2 cores)).
+ * Older kernels ignore the field. */
+static void set_short_slice(int nice)
+{
+    struct {
+        uint32_t size, policy;
+        uint64_t flags;
+        int32_t  nice;
+        uint32_t priority;
+        uint64_t runtime, deadline, period;
+    } attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.size = 48;                             /* SCHED_ATTR_SIZE_VER0 */
+    attr.policy = 0;                            /* SCHED_OTHER */
+    attr.nice = nice;
+    attr.runtime = 100 * 1000;                  /* ns */
+    if (syscall(SYS_sched_setattr, 0, &attr, 0) != 0)
+        rst_log_debug("sched_setattr (a short slice): %s", strerror(errno));
+}
+
+/* process_priority: the pool's nice value, before the first request.
+ *
+ * A nice value alone does not shield the other pools: with autogroups
+ * (the kernel default when the cpu controller is not in use, which is how
+ * systemd runs services unless a unit sets CPUWeight=) the scheduler first
+ * shares each core between sessions, and a hashing worker alone on a core
+ * gets roostd's whole share of it whatever its nice. So a worker of a pool
+ * that asks to run below the others (a positive value) leaves roostd's
+ * session for one of its own and gives that session's group the same nice:
+ * it then competes as a group of weight ~110 against ~1024 for each other
+ * group (PERFORMANCE.md, product-signin-bg). */
 static void set_priority(const rst_pool_conf *pool)
 {
     if (pool->process_priority == RST_PRIORITY_INHERIT)
@@ -441,6 +506,18 @@ static void set_priority(const rst_pool_conf *pool)
     if (setpriority(PRIO_PROCESS, 0, pool->process_priority) != 0)
         rst_log_warn("process_priority %d: %s; running at roostd's", pool->process_priority,
                      strerror(errno));
+    if (pool->process_priority > 0)
+        set_short_slice(pool->process_priority);
+    if (pool->process_priority <= 0 || access("/proc/self/autogroup", F_OK) != 0)
+        return;                                  /* no autogroups: nice is all there is */
+    if (setsid() < 0) {
+        rst_log_warn("process_priority %d: setsid: %s; sharing roostd's scheduling group",
+                     pool->process_priority, strerror(errno));
+        return;
+    }
+    if (set_autogroup_nice(pool->process_priority) != 0)
+        rst_log_warn("process_priority %d: /proc/self/autogroup: %s; nice applies within the "
+                     "group only", pool->process_priority, strerror(errno));
 }
 
 void rst_worker_run(const rst_worker_args *args)

@@ -3,7 +3,8 @@
  * of 8, request_terminate_timeout 2 s there), a full slow pool answers 503
  * with Retry-After at once, and a request killed past its terminate
  * timeout answers 502 with the API's JSON body; the slow pool's workers
- * run at its process_priority (10), the main pool's at roostd's. */
+ * run at its process_priority (10), in scheduling groups of their own,
+ * the main pool's at roostd's. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,8 +144,9 @@ START_TEST(request_past_terminate_timeout_is_killed_with_a_json_502)
 }
 END_TEST
 
-/* A process's nice value (/proc/PID/stat field 19), or -100. */
-static int nice_of(pid_t pid)
+/* Field `index` of /proc/PID/stat (1 = pid; 6 = session, 19 = nice), or
+ * -100 once the process is gone. */
+static long stat_field(pid_t pid, int index)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -155,28 +157,64 @@ static int nice_of(pid_t pid)
     fclose(f);
     buf[n] = '\0';
     const char *p = strrchr(buf, ')');         /* the name may hold spaces */
-    int field = 2, nice = -100;
+    int field = 2;
+    long value = -100;
     for (; p != NULL && *p != '\0'; p++)
-        if (*p == ' ' && ++field == 19) {
-            nice = atoi(p + 1);
+        if (*p == ' ' && ++field == index) {
+            value = atol(p + 1);
             break;
         }
+    return value;
+}
+
+static int nice_of(pid_t pid) { return (int)stat_field(pid, 19); }
+
+/* The nice value of PID's autogroup ("/autogroup-N nice V"), or -100. */
+static int autogroup_nice_of(pid_t pid)
+{
+    char path[64], line[128];
+    int nice = -100;
+    snprintf(path, sizeof(path), "/proc/%d/autogroup", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -100;
+    if (fgets(line, sizeof(line), f) != NULL) {
+        const char *p = strstr(line, " nice ");
+        if (p != NULL)
+            nice = atoi(p + 6);
+    }
+    fclose(f);
     return nice;
 }
 
 /* process_priority = 10 in the stack's [pool slow]: its 2 workers at 10,
- * every other worker at the master's value. */
+ * every other worker at the master's value. Each slow worker leads a
+ * session of its own, whose scheduling group (autogroup) runs at 10 too,
+ * so the scheduler weighs it against the other groups, not against
+ * roostd's share only; the others stay in the master's session. */
 START_TEST(slow_pool_workers_run_at_their_priority)
 {
     pid_t master = api_roostd_master(), w[64];
     ck_assert_msg(master > 0, "no roostd pid file");
     int n = api_roostd_workers(master, w, 64), base = nice_of(master), slow = 0, other = 0;
+    long master_sid = stat_field(master, 6);
+    int groups = access("/proc/self/autogroup", F_OK) == 0;
     ck_assert_int_gt(n, 0);
     for (int i = 0; i < n; i++) {
         int v = nice_of(w[i]);
-        if (v == -100)
+        long sid = stat_field(w[i], 6);
+        if (v == -100 || sid == -100)
             continue;                           /* exited meanwhile (a recycle) */
         ck_assert_msg(v == 10 || v == base, "worker %d: nice %d (master %d)", (int)w[i], v, base);
+        if (v == 10 && groups) {
+            ck_assert_msg(sid == w[i], "slow worker %d is in session %ld, not its own",
+                          (int)w[i], sid);
+            int g = autogroup_nice_of(w[i]);
+            ck_assert_msg(g == 10 || g == -100, "slow worker %d: autogroup nice %d", (int)w[i], g);
+        } else if (v == base) {
+            ck_assert_msg(sid == master_sid, "worker %d left the master's session (%ld, not %ld)",
+                          (int)w[i], sid, master_sid);
+        }
         slow += v == 10;
         other += v == base;
     }
