@@ -53,7 +53,7 @@ static void feed_list(rst_ctx *c)
     int offset;
     rst_tweet_page p;
     page_bounds(&page, &before, &offset);
-    rst_err err = rst_feed_page(c->svc, c->arena, before, offset, page.limit, &p);
+    rst_err err = rst_feed_page(c->svc, c->arena, before, offset, page.limit, c->hot_ok, &p);
     if (err != RST_OK) {
         rst_ctx_fail(c, err, NULL);
         return;
@@ -85,7 +85,8 @@ static void user_list(rst_ctx *c)
     int offset;
     rst_tweet_page p;
     page_bounds(&page, &before, &offset);
-    rst_err err = rst_tweets_of_user(c->svc, c->arena, uid, before, offset, page.limit, &p);
+    rst_err err = rst_tweets_of_user(c->svc, c->arena, uid, before, offset, page.limit, c->hot_ok,
+                                     &p);
     if (err != RST_OK) {
         rst_ctx_fail(c, err, NULL);
         return;

@@ -264,11 +264,21 @@ static rst_err feed_ids(void *ctx, rst_arena *a, uint64_t below, int offset, int
 }
 
 rst_err rst_feed_page(rst_services *s, rst_arena *a, uint64_t before, int offset, int limit,
-                      rst_tweet_page *out)
+                      int hot_ok, rst_tweet_page *out)
 {
+    rst_key k = { 0 };
+    if (hot_ok) {
+        rst_key_feed_page(s->cache, &k, s->tweet_writes, before, offset, limit);
+        if (rst_tweet_page_hot_read(s, a, &k, out))
+            return RST_OK;
+    }
+    rst_hot_time asked;
+    rst_hot_clock(&asked);
     feed_source fs = { .s = s };
     rst_err err = rst_tweets_collect(s, a, feed_ids, &fs, before, offset, limit, NULL, feed_gone,
                                      out);
+    if (err == RST_OK && hot_ok)
+        rst_tweet_page_hot_keep(s, &k, out, &asked);
     if (err == RST_OK && fs.rebuild) {
         long count;
         rst_feed_rebuild(s, 0, &count);

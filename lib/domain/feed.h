@@ -40,9 +40,11 @@
 #define RST_FEED_DEPTH_MIN  100001  /* fewer (without the sentinel): rebuild */
 
 /* One page: the tweets older than `before` (0: from the newest) or, for
- * page paging, after `offset` tweets. */
+ * page paging, after `offset` tweets. hot_ok: the reader may be answered
+ * from the worker's copy of the page made this second (app/api/app.c
+ * decides; the first page is the hottest key there is). */
 rst_err rst_feed_page(rst_services *s, rst_arena *a, uint64_t before, int offset, int limit,
-                      rst_tweet_page *out);
+                      int hot_ok, rst_tweet_page *out);
 
 /* After a create committed: queues the id's insert (and the trim) on b. */
 void rst_feed_queue_add(rst_services *s, rst_batch *b, uint64_t id);

@@ -59,6 +59,7 @@ typedef struct {
     rst_replica_stat *replica_stats;  /* shared with the other workers; NULL: none */
     rst_hot          *hot;            /* hot products (store/hotcache.h); NULL: off */
     rst_hot_stat     *hot_stats;      /* its hits and misses, shared; NULL: none */
+    uint64_t          tweet_writes;   /* this worker's tweet writes: names its hot pages */
     rst_pending_mark  pending[RST_PENDING_MARKS];
     int               npending;
     int               read_primary;   /* reads go to the primaries: 1 but inside a request

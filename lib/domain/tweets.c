@@ -426,6 +426,7 @@ static void publish(rst_services *s, uint64_t id, uint64_t author, const rst_twe
     rst_key k;
     rst_key_tweet(s->cache, &k, id);
     rst_hot_forget(s, &k);                    /* this worker's reads see the write at once */
+    s->tweet_writes++;                        /* and no page it kept (store/keys.h) */
     if (rst_cache_write(s->cache, queue_news, &n) != 0)
         rst_log_warn("tweet %" PRIu64 ": Redis is unavailable; its cache and the feed miss "
                      "this write until they expire or are rebuilt", id);
@@ -583,6 +584,37 @@ rst_err rst_tweets_collect(rst_services *s, rst_arena *a, rst_id_source src, voi
     return render_list(s, a, live, out->count, known, &out->items_json, &out->items_len);
 }
 
+/* A page's hot copy: its page_head, then the items. */
+typedef struct {
+    uint64_t last_id;
+    int32_t  count, has_more;
+} page_head;
+
+int rst_tweet_page_hot_read(rst_services *s, rst_arena *a, const rst_key *k, rst_tweet_page *out)
+{
+    const char *v;
+    size_t len;
+    page_head h;
+    if (!rst_hot_read(s, a, k, &v, &len) || len < sizeof(h))
+        return 0;
+    memcpy(&h, v, sizeof(h));                   /* v is not aligned for it */
+    *out = (rst_tweet_page){ v + sizeof(h), len - sizeof(h), h.count, h.has_more, h.last_id };
+    return 1;
+}
+
+void rst_tweet_page_hot_keep(rst_services *s, const rst_key *k, const rst_tweet_page *p,
+                             const rst_hot_time *asked)
+{
+    page_head h = { p->last_id, p->count, p->has_more };
+    rst_buf b;
+    rst_buf_init(&b);
+    rst_buf_append(&b, (const char *)&h, sizeof(h));
+    rst_buf_append(&b, p->items_json, p->items_len);
+    if (!b.oom)
+        rst_hot_keep(s, k, b.data, b.len, asked);
+    rst_buf_free(&b);
+}
+
 typedef struct {
     rst_db  *db;
     uint64_t user_id;
@@ -605,8 +637,8 @@ static rst_err user_ids(void *ctx, rst_arena *a, uint64_t below, int offset, int
     return RST_OK;
 }
 
-rst_err rst_tweets_of_user(rst_services *s, rst_arena *a, uint64_t user_id, uint64_t before,
-                           int offset, int limit, rst_tweet_page *out)
+static rst_err user_page(rst_services *s, rst_arena *a, uint64_t user_id, uint64_t before,
+                         int offset, int limit, rst_tweet_page *out)
 {
     user_source us = { .user_id = user_id };
     const char *name;
@@ -619,4 +651,21 @@ rst_err rst_tweets_of_user(rst_services *s, rst_arena *a, uint64_t user_id, uint
         return err;
     rst_author me = { user_id, name };
     return rst_tweets_collect(s, a, user_ids, &us, before, offset, limit, &me, NULL, out);
+}
+
+rst_err rst_tweets_of_user(rst_services *s, rst_arena *a, uint64_t user_id, uint64_t before,
+                           int offset, int limit, int hot_ok, rst_tweet_page *out)
+{
+    rst_key k = { 0 };
+    if (hot_ok) {
+        rst_key_user_tweets_page(s->cache, &k, s->tweet_writes, user_id, before, offset, limit);
+        if (rst_tweet_page_hot_read(s, a, &k, out))
+            return RST_OK;
+    }
+    rst_hot_time asked;
+    rst_hot_clock(&asked);
+    rst_err err = user_page(s, a, user_id, before, offset, limit, out);
+    if (err == RST_OK && hot_ok)
+        rst_tweet_page_hot_keep(s, &k, out, &asked);
+    return err;
 }

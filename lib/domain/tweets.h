@@ -68,9 +68,17 @@ rst_err rst_tweet_delete(rst_services *s, rst_arena *a, uint64_t id, const char 
  * (cursor paging; 0: from the newest), skipping `offset` (page paging).
  * RST_E_NOT_FOUND when the user does not exist. */
 rst_err rst_tweets_of_user(rst_services *s, rst_arena *a, uint64_t user_id, uint64_t before,
-                           int offset, int limit, rst_tweet_page *out);
+                           int offset, int limit, int hot_ok, rst_tweet_page *out);
 
 /* ---------------------------------------------------------- page assembly */
+
+/* A whole rendered page as a hot copy (store/hotcache.h) under k: read
+ * gives 1 and fills *out on a hit; keep stores p as read at `asked`. Any
+ * tweet write on the worker moves s->tweet_writes, which the page keys
+ * hold (store/keys.h), and a rename drops every copy. */
+int  rst_tweet_page_hot_read(rst_services *s, rst_arena *a, const rst_key *k, rst_tweet_page *out);
+void rst_tweet_page_hot_keep(rst_services *s, const rst_key *k, const rst_tweet_page *p,
+                             const rst_hot_time *asked);
 
 /* A source of ids, newest first: up to `want` ids older than `below`
  * (UINT64_MAX: from the newest), after skipping `offset` of them, into

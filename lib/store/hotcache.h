@@ -22,7 +22,7 @@
 #define RST_HOT_SETS       2048      /* power of two */
 #define RST_HOT_WAYS       4
 #define RST_HOT_SLOTS      (RST_HOT_SETS * RST_HOT_WAYS)
-#define RST_HOT_MAX_VALUE  4096      /* bytes; bigger values are not kept */
+#define RST_HOT_MAX_VALUE  16384     /* bytes (a page of 20 tweets); bigger ones are not kept */
 
 /* What every worker adds up in the shared scoreboard, for /metrics. */
 typedef struct {

@@ -85,6 +85,20 @@ int rst_key_feed(const rst_cache *c, rst_key *k)
     return rst_key_fmt(k, rst_cache_prefix(c), "feed:ids");
 }
 
+int rst_key_feed_page(const rst_cache *c, rst_key *k, uint64_t gen, uint64_t before, int offset,
+                      int limit)
+{
+    return rst_key_fmt(k, rst_cache_prefix(c), "feed:page:g%" PRIu64 ":b%" PRIu64 ":o%d:l%d", gen,
+                       before, offset, limit);
+}
+
+int rst_key_user_tweets_page(const rst_cache *c, rst_key *k, uint64_t gen, uint64_t user_id,
+                             uint64_t before, int offset, int limit)
+{
+    return rst_key_fmt(k, rst_cache_prefix(c), "user:%" PRIu64 ":tweets:g%" PRIu64 ":b%" PRIu64
+                       ":o%d:l%d", user_id, gen, before, offset, limit);
+}
+
 int rst_key_feed_build(const rst_cache *c, rst_key *k)
 {
     return rst_key_fmt(k, rst_cache_prefix(c), "feed:build");

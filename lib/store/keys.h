@@ -40,6 +40,13 @@ int rst_key_user_name(const struct rst_cache *c, rst_key *k, uint64_t user_id);
 int rst_key_feed(const struct rst_cache *c, rst_key *k);
 int rst_key_feed_build(const struct rst_cache *c, rst_key *k);
 int rst_key_feed_lock(const struct rst_cache *c, rst_key *k);
+/* Rendered pages, named for the worker's hot copies only (store/hotcache.h),
+ * never written to Redis: gen is the worker's count of its tweet writes,
+ * so a write there makes every page it kept unreachable. */
+int rst_key_feed_page(const struct rst_cache *c, rst_key *k, uint64_t gen, uint64_t before,
+                      int offset, int limit);
+int rst_key_user_tweets_page(const struct rst_cache *c, rst_key *k, uint64_t gen,
+                             uint64_t user_id, uint64_t before, int offset, int limit);
 /* The home timeline (lib/domain/timeline.c). */
 int rst_key_timeline(const struct rst_cache *c, rst_key *k, uint64_t user_id);
 int rst_key_timeline_lock(const struct rst_cache *c, rst_key *k, uint64_t user_id);

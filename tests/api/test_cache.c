@@ -7,11 +7,11 @@
  * request's answer); which Accept values may use it (never one roostd
  * answers 440 or 406); and that nothing is served past the second it was
  * made in while roostd answers (the stale answer when roostd is down is
- * test_faults.c's). And the workers' hot copies of products
- * (lib/store/hotcache.h): no answer, through nginx or straight from a
- * worker, is more than a second behind the newest write, and a writer
- * always reads its own write. The tests run against the test stack's real
- * nginx. */
+ * test_faults.c's). And the workers' hot copies of products, tweets and
+ * pages of tweets (lib/store/hotcache.h): no answer, through nginx or
+ * straight from a worker, is more than a second behind the newest write,
+ * and a writer always reads its own write. The tests run against the test
+ * stack's real nginx. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -389,17 +389,19 @@ END_TEST
  * admin) or a tweet's message "v<N>" (by its author); version() finds the
  * number in an answer, write() sets it. */
 typedef struct {
-    char path[64];
+    char path[64];                /* what the readers read */
+    char edit[64];                /* what the writer writes: path when empty */
     const char *token;
     char field[16];               /* "\"price\":" or "\"message\":\"v" */
     int  is_tweet;
 } hot_subject;
 
-static char twt_tok[ACCT_TOKLEN];
+static char twt_tok[ACCT_TOKLEN], twt_uid[32];
 
 static void hot_product(hot_subject *h)
 {
     fresh_product_path(h->path, sizeof(h->path));   /* price 100 */
+    h->edit[0] = '\0';
     h->token = adm_tok;
     snprintf(h->field, sizeof(h->field), "\"price\":");
     h->is_tweet = 0;
@@ -416,10 +418,25 @@ static void hot_tweet(hot_subject *h)
     api_ok(acct_req(&r, "POST", path, "{\"message\":\"v100\"}", u.tok, NULL));
     ck_assert_msg(r.status == 201, "POST %s: %ld %s", path, r.status, r.body);
     snprintf(h->path, sizeof(h->path), "/tweet/%s", api_json_str(&r, "tweet.id"));
+    snprintf(h->edit, sizeof(h->edit), "%s", h->path);
+    snprintf(twt_uid, sizeof(twt_uid), "%s", u.id);
     api_free(&r);
     h->token = twt_tok;
     snprintf(h->field, sizeof(h->field), "\"message\":\"v");
     h->is_tweet = 1;
+}
+
+/* A page of tweets whose newest is a fresh tweet "v100": its author's
+ * list, or the global feed (nothing else posts while these tests run, so
+ * the first message of the page is that tweet's); the writer edits the
+ * tweet. The worker that writes drops every page it kept. */
+static void hot_page(hot_subject *h, int feed)
+{
+    hot_tweet(h);
+    if (feed)
+        snprintf(h->path, sizeof(h->path), "/tweets?limit=5");
+    else
+        snprintf(h->path, sizeof(h->path), "/tweets/%s?limit=5", twt_uid);
 }
 
 static long version_of(const hot_subject *h, const char *body)
@@ -436,7 +453,7 @@ static long write_version(const hot_subject *h, long v)
         snprintf(body, sizeof(body), "{\"message\":\"v%ld\"}", v);
     else
         snprintf(body, sizeof(body), "{\"price\":%ld}", v);
-    api_ok(acct_req(&r, "PUT", h->path, body, h->token, NULL));
+    api_ok(acct_req(&r, "PUT", h->edit[0] ? h->edit : h->path, body, h->token, NULL));
     long st = r.status;
     api_free(&r);
     return st;
@@ -514,7 +531,7 @@ static void hot_bound(hot_subject *h, int seconds)
     }
     unsigned long long hits = hot_hits() - hits0;
     fprintf(stderr, "hot copies of %s: %ld writes, %ld reads, %llu hot hits; most behind: %llu / %llu / %llu ms\n",
-            h->is_tweet ? "a tweet" : "a product", v - 100, reads, hits,
+            h->path, v - 100, reads, hits,
             (unsigned long long)worst[0], (unsigned long long)worst[1], (unsigned long long)worst[2]);
     /* The test means something only if copies answered. */
     ck_assert_msg(hits > 100, "only %llu reads came from a hot copy", hits);
@@ -530,18 +547,31 @@ START_TEST(test_hot_copies_stay_within_a_second)
 }
 END_TEST
 
+/* The same bound for pages of tweets: a user's list and the feed. */
+START_TEST(test_hot_pages_stay_within_a_second)
+{
+    hot_subject h;
+    hot_page(&h, 0);
+    hot_bound(&h, 4);
+    hot_page(&h, 1);
+    hot_bound(&h, 4);
+}
+END_TEST
+
 /* A writer reads its own write at once, on any worker: every worker holds
  * a copy (straight reads first), then the writer changes it and reads it
  * back with its token -- never the copy's old version. */
 START_TEST(test_a_writer_reads_its_own_write)
 {
     const char *sock = api_stack_config()->pools[0].listen;
-    for (int subject = 0; subject < 2; subject++) {
+    for (int subject = 0; subject < 4; subject++) {
         hot_subject h;
         if (subject == 0)
             hot_product(&h);
-        else
+        else if (subject == 1)
             hot_tweet(&h);
+        else
+            hot_page(&h, subject == 3);
         char auth[ACCT_TOKLEN + 32];
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", h.token);
         const char *headers[2] = { auth, NULL };
@@ -577,6 +607,7 @@ Suite *suite_cache(void)
     tc = api_tcase(s, "hot copies");
     tcase_add_unchecked_fixture(tc, accounts_setup, NULL);
     tcase_add_test(tc, test_hot_copies_stay_within_a_second);
+    tcase_add_test(tc, test_hot_pages_stay_within_a_second);
     tcase_add_test(tc, test_a_writer_reads_its_own_write);
     return s;
 }
