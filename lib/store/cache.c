@@ -20,6 +20,12 @@ struct rst_cache {
     int               demoted;       /* a write was refused with READONLY: reconnect */
     int               sentinel;      /* the sentinel that answered last */
     char              master[280];   /* "host:port" the sentinels named last, for the log */
+    struct {                         /* scripts loaded on this connection */
+        const char *body;
+        char        sha[41];
+    } scripts[RST_SCRIPTS_MAX];
+    int               nscripts;
+    int               no_scripts;    /* the server refused SCRIPT LOAD */
 };
 
 rst_cache *rst_cache_new(const rst_config *cfg)
@@ -36,6 +42,8 @@ static void drop(rst_cache *c)
         redisFree(c->ctx);
         c->ctx = NULL;
     }
+    c->nscripts = 0;                 /* another server may not know them */
+    c->no_scripts = 0;
 }
 
 void rst_cache_free(rst_cache *c)
@@ -286,6 +294,72 @@ redisReply *rst_cache_run(rst_cache *c, const rst_cmd *cmd)
         return NULL;
     /* hiredis takes non-const vectors but only reads them. */
     return checked(c, redisCommandArgv(c->ctx, cmd->argc, (const char **)cmd->argv, cmd->lens));
+}
+
+/* ------------------------------------------------------------ scripts */
+
+/* The slot of a loaded script, or -1. */
+static int script_slot(const rst_cache *c, const char *body)
+{
+    for (int i = 0; i < c->nscripts; i++)
+        if (c->scripts[i].body == body)
+            return i;
+    return -1;
+}
+
+/* SCRIPT LOAD: the script's slot, or -1 (unavailable, or refused). */
+static int script_load(rst_cache *c, const char *body)
+{
+    int i = script_slot(c, body);
+    if (i < 0 && c->nscripts == RST_SCRIPTS_MAX)
+        return -1;
+    rst_cmd cmd;
+    rst_cmd_init(&cmd, "SCRIPT");
+    rst_cmd_str(&cmd, "LOAD", 4);
+    rst_cmd_str(&cmd, body, strlen(body));
+    redisReply *r = rst_cache_run(c, &cmd);
+    if (r == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+        if (!c->no_scripts)
+            rst_log_warn("redis refuses scripts (%s): plain commands instead",
+                         r->type == REDIS_REPLY_ERROR ? r->str : "an odd reply to SCRIPT LOAD");
+        c->no_scripts = 1;
+        freeReplyObject(r);
+        return -1;
+    }
+    if (i < 0)
+        i = c->nscripts++;
+    c->scripts[i].body = body;
+    memcpy(c->scripts[i].sha, r->str, 41);
+    freeReplyObject(r);
+    return i;
+}
+
+static redisReply *script_run(rst_cache *c, int slot, const rst_cmd *args)
+{
+    rst_cmd cmd;
+    rst_cmd_init(&cmd, "EVALSHA");
+    rst_cmd_str(&cmd, c->scripts[slot].sha, 40);
+    for (int i = 0; i < args->argc; i++)
+        rst_cmd_str(&cmd, args->argv[i], args->lens[i]);
+    cmd.overflow |= args->overflow;
+    return rst_cache_run(c, &cmd);
+}
+
+redisReply *rst_cache_script(rst_cache *c, const char *body, const rst_cmd *args)
+{
+    if (c->no_scripts && c->ctx != NULL)
+        return NULL;
+    int slot = script_slot(c, body);
+    if (slot < 0 && (slot = script_load(c, body)) < 0)
+        return NULL;
+    redisReply *r = script_run(c, slot, args);
+    if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        freeReplyObject(r);
+        r = (slot = script_load(c, body)) >= 0 ? script_run(c, slot, args) : NULL;
+    }
+    return r;
 }
 
 /* Runs cmd; 0 unless unavailable or an error reply. */

@@ -77,6 +77,17 @@ void rst_cmd_set(rst_cmd *cmd, const rst_key *k, const char *val, size_t len, in
  * unavailable; an error reply is returned as such. */
 redisReply *rst_cache_run(rst_cache *c, const rst_cmd *cmd);
 
+/* Runs a Lua script with EVALSHA: `body` is its source, a string of static
+ * storage (it names the script), and `args` holds what follows the SHA1:
+ * numkeys, the keys, the arguments (start from `rst_cmd args = { 0 }`,
+ * then rst_cmd_int, rst_cmd_key, rst_cmd_str). The script is loaded (SCRIPT LOAD)
+ * on its first use on a connection, and again when Redis forgot it
+ * (NOSCRIPT: a restart, a failover, SCRIPT FLUSH). NULL when Redis is
+ * unavailable or refuses scripts (then this worker stops asking until it
+ * reconnects): the caller does the same with plain commands. */
+#define RST_SCRIPTS_MAX 4
+redisReply *rst_cache_script(rst_cache *c, const char *body, const rst_cmd *args);
+
 /* A batch: commands queued with rst_batch_add() go out together on the
  * first rst_batch_next(), whose replies come back in order. If the
  * connection fails, the breaker trips once and every later reply is NULL.

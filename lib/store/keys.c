@@ -80,6 +80,13 @@ int rst_key_user_name(const rst_cache *c, rst_key *k, uint64_t user_id)
     return rst_key_fmt(k, rst_cache_prefix(c), "user:%" PRIu64 ":name", user_id);
 }
 
+int rst_key_user_name_affixes(const rst_cache *c, rst_key *head, rst_key *tail)
+{
+    if (rst_key_fmt(head, rst_cache_prefix(c), "user:") != 0)
+        return -1;
+    return rst_key_fmt(tail, "", ":name");
+}
+
 int rst_key_feed(const rst_cache *c, rst_key *k)
 {
     return rst_key_fmt(k, rst_cache_prefix(c), "feed:ids");

@@ -37,6 +37,9 @@ int rst_key_idempotency(const struct rst_cache *c, rst_key *k, const char *hash_
 /* Tweets and the global feed (lib/domain/tweets.c, feed.c, names.c). */
 int rst_key_tweet(const struct rst_cache *c, rst_key *k, uint64_t id);
 int rst_key_user_name(const struct rst_cache *c, rst_key *k, uint64_t user_id);
+/* The name key around its id, head + id + tail, for a script that finds
+ * the id in a value (lib/domain/tweets.c). */
+int rst_key_user_name_affixes(const struct rst_cache *c, rst_key *head, rst_key *tail);
 int rst_key_feed(const struct rst_cache *c, rst_key *k);
 int rst_key_feed_build(const struct rst_cache *c, rst_key *k);
 int rst_key_feed_lock(const struct rst_cache *c, rst_key *k);

@@ -613,6 +613,66 @@ START_TEST(test_rename_shows_everywhere)
 }
 END_TEST
 
+/* A count from Redis's INFO commandstats ("calls" of cmdstat_NAME), or 0. */
+static long long redis_calls(const char *name)
+{
+    redisReply *rep = api_redis("INFO commandstats");
+    ck_assert_msg(rep && rep->type == REDIS_REPLY_STRING, "INFO commandstats failed");
+    char want[64];
+    snprintf(want, sizeof(want), "cmdstat_%s:calls=", name);
+    const char *p = strstr(rep->str, want);
+    long long n = p != NULL ? strtoll(p + strlen(want), NULL, 10) : 0;
+    freeReplyObject(rep);
+    return n;
+}
+
+/* A cached tweet and its cached author name come back in one round trip
+ * (a Lua script, EVALSHA) and make the same answer as the plain path;
+ * after SCRIPT FLUSH (as after a Redis restart or failover) the worker
+ * loads the script again and still answers; the name shown is the one
+ * Redis holds (the script reads it, not a copy of its own). */
+START_TEST(test_tweet_read_in_one_round_trip)
+{
+    char name[ACCT_NAMELEN], uid[ACCT_IDLEN], tok[ACCT_TOKLEN], id[ACCT_IDLEN], path[64];
+    acct_new_user("tw1", name, uid, tok);
+    post_tweet(tok, uid, "one round trip", id);
+    snprintf(path, sizeof(path), "/tweet/%s", id);
+    api_resp r;
+    api_ok(api_get_fresh(&r, path));                      /* fills the name's key */
+    ck_assert_int_eq(r.status, 200);
+    api_free(&r);
+    for (int round = 0; round < 2; round++) {
+        if (round == 1) {
+            redisReply *rep = api_redis("SCRIPT FLUSH");
+            ck_assert_msg(rep && rep->type == REDIS_REPLY_STATUS, "SCRIPT FLUSH failed");
+            freeReplyObject(rep);
+        }
+        long long before = redis_calls("evalsha");
+        /* Every worker in turn (new connections spread over them). */
+        for (int i = 0; i < 12; i++) {
+            api_ok(api_get_fresh(&r, path));
+            ck_assert_msg(r.status == 200, "%s: %ld %s", path, r.status, r.body);
+            ck_assert_str_eq(api_json_str(&r, "tweet.id"), id);
+            ck_assert_str_eq(api_json_str(&r, "tweet.user_id"), uid);
+            ck_assert_str_eq(api_json_str(&r, "tweet.user_name"), name);
+            ck_assert_str_eq(api_json_str(&r, "tweet.message"), "one round trip");
+            api_free(&r);
+        }
+        long long after = redis_calls("evalsha");
+        ck_assert_msg(after >= before + 12, "round %d: EVALSHA calls went from %lld to %lld",
+                      round, before, after);
+    }
+    /* What Redis holds is what is shown (a planted name of the same user). */
+    redisReply *rep = api_redis("SET %suser:%s:name planted_name_x EX 60", api_redis_prefix(), uid);
+    freeReplyObject(rep);
+    api_ok(api_get_fresh(&r, path));
+    ck_assert_str_eq(api_json_str(&r, "tweet.user_name"), "planted_name_x");
+    api_free(&r);
+    rep = api_redis("SET %suser:%s:name %s EX 3600", api_redis_prefix(), uid, name);
+    freeReplyObject(rep);
+}
+END_TEST
+
 /* ------------------------------------------------------------ pages */
 
 START_TEST(test_user_pages)
@@ -1024,6 +1084,7 @@ Suite *suite_tweets(void)
     tcase_add_test(tc, test_edit);
     tcase_add_test(tc, test_delete);
     tcase_add_test(tc, test_rename_shows_everywhere);
+    tcase_add_test(tc, test_tweet_read_in_one_round_trip);
     tc = tweets_tcase(s, "pages", 60);
     tcase_add_test(tc, test_user_pages);
     tcase_add_test(tc, test_feed_pages);
