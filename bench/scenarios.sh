@@ -151,9 +151,11 @@ scenario feed-page1          scenario 0.12 GET  '/tweets?limit=20' bypass-cache 
     target-of=peer-fastify-feed:1.1 \
     note='the global feed, page 1 of 20: the Redis sorted set, one MGET of tweets, one of names'
 scenario feed-page50         scenario -    GET  '/tweets?limit=20&page=50' bypass-cache \
-    note='page 50 by rank in the same sorted set (ZREVRANGE 980..1000)'
+    header='Cache-Control: no-cache' \
+    note='page 50 by rank in the same sorted set (ZREVRANGE 980..1000); no-cache: no hot copy, the range read every time'
 scenario feed-deep-cursor    scenario 0.10 GET  '/tweets?limit=20&cursor={feed_cursor}' bypass-cache \
-    note='a cursor at depth 10 000 (ZREVRANGEBYLEX); target: within 1.2x of feed-page1 (0.12 / 1.2)'
+    header='Cache-Control: no-cache' \
+    note='a cursor at depth 10 000 (ZREVRANGEBYLEX; no-cache: no hot copy); target: within 1.2x of feed-page1 (0.12 / 1.2)'
 scenario tweets-user         scenario 0.12 GET  '/tweets/{tweet_user}?limit=20' bypass-cache \
     note='one user'"'"'s tweets: one index range scan on the shard, then one MGET'
 scenario tweet-post          scenario -    POST '/tweets/{poster}' body='{"message":"a bench tweet"}' \
@@ -174,11 +176,12 @@ scenario product-mariadb     scenario 0.15 GET  '/product/{product}' bypass-cach
     target-of=peer-fastify-mysql:1.2 \
     note='Redis stopped: roostd serves every product from MariaDB'
 scenario feed-scatter        scenario -    GET  '/tweets?limit=20' bypass-cache redis-down \
-    note='Redis stopped: page 1 by scatter-gather over both shard servers at once, k-way merge'
+    header='Cache-Control: no-cache' \
+    note='Redis stopped: page 1 by scatter-gather over both shard servers at once, k-way merge (no-cache: every request, no hot copy)'
 scenario tweets-user-db      scenario -    GET  '/tweets/{tweet_user}?limit=20' bypass-cache redis-down \
-    note='Redis stopped: one user'"'"'s tweets from MariaDB, read on the replicas'
+    header='Cache-Control: no-cache' note='Redis stopped: one user'"'"'s tweets from MariaDB, read on the replicas'
 scenario tweets-user-primary scenario -    GET  '/tweets/{tweet_user}?limit=20' bypass-cache redis-down replicas-down \
-    note='the same with the replicas stopped: read on the primaries'
+    header='Cache-Control: no-cache' note='the same with the replicas stopped: read on the primaries'
 scenario user-db             scenario -    GET  '/users/{tweet_user}' bypass-cache redis-down \
     note='Redis stopped: one user row, read on the replicas'
 scenario user-primary        scenario -    GET  '/users/{tweet_user}' bypass-cache redis-down replicas-down \

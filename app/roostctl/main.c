@@ -2,6 +2,7 @@
  * seeding, accounts, repairs, and watching and sizing a running roostd
  * (top, advise). */
 #include <getopt.h>
+#include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "core/log.h"
 #include "core/timefmt.h"
 #include "roostctl/ctl.h"
+#include "store/genclaim.h"
 #include "store/migrate.h"
 
 static void usage(FILE *out)
@@ -175,6 +177,31 @@ static void print_replicas_of(const rst_config *cfg, int primary)
             print_replica(cfg, &cfg->replicas[i]);
 }
 
+/* Which roostd mints with which id generators (store/genclaim.h). */
+static void print_claims(rst_services *s)
+{
+    rst_arena a;
+    rst_rows rows;
+    rst_arena_init(&a, 4096);
+    printf("\nid generators claimed by roostd (catalog generator_claims):\n");
+    if (rst_claim_list(s->catalog, &a, &rows) != 0) {
+        printf("  unknown: %s\n", rst_db_last_error(s->catalog));
+    } else if (rows.nrows == 0) {
+        printf("  none (no roostd running, or migration 0002 not applied)\n");
+    } else {
+        printf("  %-9s %-7s %-9s %s\n", "BLOCK", "PID", "RENEWED", "OWNER (host:config)");
+        for (int r = 0; r < rows.nrows; r++) {
+            const rst_value *v = rst_row(&rows, r);
+            char block[24], renewed[32];
+            snprintf(block, sizeof(block), "%" PRIu64 "-%" PRIu64, v[1].u, v[2].u);
+            snprintf(renewed, sizeof(renewed), "%" PRId64 " s%s", v[4].i,
+                     v[4].i >= RST_CLAIM_STALE_S ? " dead" : "");
+            printf("  %-9s %-7" PRIu64 " %-9s %s\n", block, v[3].u, renewed, v[0].s);
+        }
+    }
+    rst_arena_free(&a);
+}
+
 static int cmd_shards(rst_services *s)
 {
     const rst_config *cfg = s->cfg;
@@ -197,6 +224,7 @@ static int cmd_shards(rst_services *s)
         print_primary(s->shards[i], &cfg->shard_servers[i], ranges);
         print_replicas_of(cfg, i);
     }
+    print_claims(s);
     return 0;
 }
 

@@ -41,6 +41,7 @@
 #include "roostd/master.h"
 #include "roostd/scoreboard.h"
 #include "roostd/worker.h"
+#include "store/genclaim.h"
 
 #define QUICK_DEATH_MS   2000
 #define BACKOFF_START_MS 100
@@ -81,6 +82,9 @@ typedef struct {
     unsigned           backoff_ms;
     uint64_t           crashes[MAX_CRASHES];   /* ring of crash times, monotonic ms */
     int                ncrashes;
+    char               owner[400];      /* this roostd's name in generator_claims */
+    int                claimed;         /* the catalog holds our claim */
+    uint64_t           next_claim_ms;   /* monotonic: when to renew (or retry) it */
 } master;
 
 /* ------------------------------------------------------------ slots */
@@ -399,6 +403,64 @@ static void log_reload_problems(const char *err)
     rst_log_error("reload: keeping the running configuration");
 }
 
+/* ------------------------------------------------------------ generator claim */
+
+/* The generator numbers cfg's workers mint with: one per slot. */
+static void claim_range(const rst_config *cfg, unsigned *first, unsigned *last)
+{
+    *first = (unsigned)cfg->generator_base;
+    *last = *first + (unsigned)rst_config_slots(cfg) - 1;
+}
+
+/* Claims cfg's generator block in the catalog (store/genclaim.h). -1 only
+ * when another live roostd holds an overlapping block; a catalog that
+ * does not answer is logged and retried at the next renewal. */
+static int claim_generators(master *m, const rst_config *cfg, const char *when)
+{
+    unsigned first, last, now_first, now_last;
+    char why[600];
+    claim_range(cfg, &first, &last);
+    claim_range(m->cfg, &now_first, &now_last);
+    if (now_last > last)
+        last = now_last;                /* a reload's draining workers mint with theirs a while */
+    m->next_claim_ms = rst_time_mono_ms() + RST_CLAIM_BEAT_S * 1000;
+    switch (rst_claim_take(&cfg->catalog, m->owner, first, last, getpid(), why, sizeof(why))) {
+    case RST_CLAIM_OK:
+        if (!m->claimed)
+            rst_log_info("generators %u-%u claimed in the catalog as %s", first, last, m->owner);
+        m->claimed = 1;
+        return 0;
+    case RST_CLAIM_TAKEN:
+        rst_log_error("%s: %s: two hosts minting with one generator could make the same id; "
+                      "give each host a block of its own ([roostd] generator_base)",
+                      strcmp(when, "start") == 0 ? "cannot start" : when, why);
+        return -1;
+    case RST_CLAIM_UNAVAILABLE:
+        if (m->claimed || strcmp(when, "renewal") != 0)
+            rst_log_warn("generator claim not written at %s (%s); retrying every %d s", when, why,
+                         RST_CLAIM_BEAT_S);
+        m->claimed = 0;
+        return 0;
+    }
+    return 0;
+}
+
+/* Once every RST_CLAIM_BEAT_S: renews the claim. An overlap found now (the
+ * other roostd started while the catalog could not hear from this one)
+ * can only be reported: both are already minting. */
+static void renew_claim(master *m)
+{
+    if (rst_time_mono_ms() >= m->next_claim_ms)
+        claim_generators(m, m->cfg, "renewal");
+}
+
+static void release_claim(master *m)
+{
+    if (m->claimed && rst_claim_release(&m->cfg->catalog, m->owner) != 0)
+        rst_log_warn("generator claim not given up (the catalog did not answer): it lapses in %d s",
+                     RST_CLAIM_STALE_S);
+}
+
 /* What a reload cannot change: the listen sockets are open, and draining
  * workers keep minting ids with their generator numbers. NULL when the new
  * configuration may replace the running one. */
@@ -455,6 +517,8 @@ static void reload(master *m)
         return;
     }
     const char *why = reload_refusal(m->cfg, cfg);
+    if (why == NULL && claim_generators(m, cfg, "reload") != 0)
+        why = "its generator block overlaps another roostd's claim (see above)";
     if (why != NULL) {
         log_reload_problems(why);
         free(cfg);
@@ -715,6 +779,7 @@ static void serve_loop(master *m)
                 ondemand_connection(m, pool_of_fd[k]);
         if (rst_time_mono_ms() >= next_manage) {
             manage_pools(m);
+            renew_claim(m);
             next_manage = rst_time_mono_ms() + MANAGE_EVERY_MS;
         }
         fill_pools(m);
@@ -772,6 +837,13 @@ int rst_master_run(const rst_config *cfg, rst_secrets *secrets, const int *liste
         free(m.slots);
         return 1;
     }
+    rst_claim_owner(conf_path, m.owner, sizeof(m.owner));
+    if (claim_generators(&m, cfg, "start") != 0) {
+        rst_scoreboard_unmap(m.sb);
+        free(m.slots);
+        close(m.sigfd);
+        return 1;
+    }
     rst_scoreboard_set_pools(m.sb, cfg, listen_fds);
     open_slowlogs(&m);
     set_targets(&m);
@@ -783,6 +855,7 @@ int rst_master_run(const rst_config *cfg, rst_secrets *secrets, const int *liste
 
     serve_loop(&m);
     shutdown_workers(&m);
+    release_claim(&m);
     rst_log_info("stopped");
     close(m.sigfd);
     close_slowlogs(&m);

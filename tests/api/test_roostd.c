@@ -909,6 +909,139 @@ START_TEST(crashes_past_the_threshold_replace_every_worker)
 }
 END_TEST
 
+/* ------------------------------------------------------------ generator claims */
+
+/* A copy of the test stack's config for a second roostd "host" on the same
+ * catalog and shards: its own sockets, slow log and generator_base. */
+static void second_host_config(const char *dir, int generator_base, char *conf, size_t len)
+{
+    const char *stack = getenv("ROOST_TEST_CONF");
+    ck_assert_ptr_nonnull(stack);
+    snprintf(conf, len, "%s/roost.conf", dir);
+    FILE *in = fopen(stack, "r"), *out = fopen(conf, "w");
+    ck_assert(in != NULL && out != NULL);
+    char line[1024];
+    int pool = 0;
+    while (fgets(line, sizeof(line), in) != NULL) {
+        if (strncmp(line, "listen = ", 9) == 0)
+            fprintf(out, "listen = %s/pool%d.sock\n", dir, pool++);
+        else if (strncmp(line, "slowlog = ", 10) == 0)
+            fprintf(out, "slowlog = %s/slow.log\n", dir);
+        else if (strncmp(line, "generator_base = ", 17) == 0)
+            fprintf(out, "generator_base = %d\n", generator_base);
+        else
+            fputs(line, out);
+    }
+    fclose(in);
+    fclose(out);
+}
+
+/* Starts roostd -c conf with its output in log; its pid. */
+static pid_t spawn_roostd(const char *conf, const char *log)
+{
+    const char *bin = getenv("ROOST_TEST_ROOSTD");
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+        }
+        unsetenv("LISTEN_FDS");
+        unsetenv("NOTIFY_SOCKET");
+        execl(bin ? bin : "app/roostd/roostd", "roostd", "-c", conf, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int wait_exit(pid_t pid, int ms)
+{
+    int st = 0;
+    for (int waited = 0; waited < ms; waited += 50) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        usleep(50 * 1000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -2;
+}
+
+/* The claim of the roostd whose config is conf, as "first\tlast", or "". */
+static void claim_of(const char *conf, char *out, size_t len)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT first_gen, last_gen FROM %s.generator_claims "
+             "WHERE owner LIKE \"%%:%s\"", api_stack_config()->catalog.database, conf);
+    ck_assert_msg(api_sql("db1", sql, out, len) == 0, "cannot read generator_claims");
+}
+
+static int file_has(const char *path, const char *text)
+{
+    char *t = slurp(path);
+    int yes = t != NULL && strstr(t, text) != NULL;
+    free(t);
+    return yes;
+}
+
+/* Two roostd hosts on one catalog with overlapping generator blocks could
+ * mint the same id: the second is refused at start and names the claim
+ * it overlaps (the stack's roostd: generators 0-11). One with a block of
+ * its own starts, its claim is in the catalog, and a clean stop gives the
+ * claim up. */
+START_TEST(overlapping_generator_blocks_are_refused)
+{
+    char dir[] = "/tmp/roost-host2-XXXXXX", conf[128], log[128], got[256];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(log, sizeof(log), "%s/log", dir);
+
+    /* The stack's roostd may have started before migration 0002 was
+     * applied: it claims at its next renewal, within 10 s. */
+    for (int i = 0; i < 150; i++) {
+        claim_of(getenv("ROOST_TEST_CONF"), got, sizeof(got));
+        if (got[0] != '\0')
+            break;
+        usleep(100 * 1000);
+    }
+    ck_assert_str_eq(got, "0\t11");
+
+    second_host_config(dir, 6, conf, sizeof(conf));
+    int rc = wait_exit(spawn_roostd(conf, log), 20000);
+    ck_assert_msg(rc == 1, "roostd with generators 6-17 exited %d (log %s)", rc, log);
+    ck_assert_msg(file_has(log, "generators 6-17 overlap 0-11, claimed by "),
+                  "no overlap named in %s", log);
+    ck_assert_msg(file_has(log, getenv("ROOST_TEST_CONF")), "the other claim's owner is not named");
+    ck_assert_msg(!file_has(log, "ready:"), "it started anyway");
+    claim_of(conf, got, sizeof(got));
+    ck_assert_msg(got[0] == '\0', "a refused roostd left a claim: %s", got);
+
+    second_host_config(dir, 600, conf, sizeof(conf));
+    pid_t pid = spawn_roostd(conf, log);
+    for (int i = 0; i < 200 && !file_has(log, "ready:"); i++)
+        usleep(50 * 1000);
+    ck_assert_msg(file_has(log, "ready:"), "roostd with generators 600-611 did not start (log %s)", log);
+    ck_assert_msg(file_has(log, "generators 600-611 claimed in the catalog"), "no claim logged");
+    claim_of(conf, got, sizeof(got));
+    ck_assert_str_eq(got, "600\t611");
+    /* roostctl shards lists both hosts' blocks. */
+    char out[16384], line[600];
+    ck_assert_msg(roostctl(getenv("ROOST_TEST_CONF"), "shards", out, sizeof(out)) == 0, "%s", out);
+    snprintf(line, sizeof(line), ":%s\n", conf);
+    ck_assert_msg(strstr(out, "  600-611 ") != NULL && strstr(out, line) != NULL &&
+                  strstr(out, "  0-11 ") != NULL, "roostctl shards lacks a claim: %s", out);
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(wait_exit(pid, 20000), 0);
+    claim_of(conf, got, sizeof(got));
+    ck_assert_msg(got[0] == '\0', "the claim outlived a clean stop: %s", got);
+
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 Suite *suite_roostd(void)
 {
     Suite *s = suite_create("roostd");
@@ -929,5 +1062,6 @@ Suite *suite_roostd(void)
     tcase_add_test(tc, sigusr1_reopens_the_log_file);
     tcase_add_test(tc, reload_that_adds_a_pool_is_refused);
     tcase_add_test(tc, crashes_past_the_threshold_replace_every_worker);
+    tcase_add_test(tc, overlapping_generator_blocks_are_refused);
     return s;
 }
