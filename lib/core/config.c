@@ -540,6 +540,22 @@ static int on_shard(load_ctx *ctx, const char *sname, const char *section,
     return on_db(ctx, db, section, name, value);
 }
 
+/* "A-B, C, D-E": each range into cfg->fenced; 0, or -1 on a bad one. */
+static int parse_fenced(rst_config *cfg, const char *value)
+{
+    char buf[1024];
+    snprintf(buf, sizeof(buf), "%s", value);
+    cfg->nfenced = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ", \t", &save); tok != NULL;
+         tok = strtok_r(NULL, ", \t", &save)) {
+        rst_shard_range r = { 0, 0, -1 };
+        if (cfg->nfenced == RST_MAX_RANGES || parse_range(tok, &r.first, &r.last) != 0)
+            return -1;
+        cfg->fenced[cfg->nfenced++] = r;
+    }
+    return 0;
+}
+
 static int on_shards(load_ctx *ctx, const char *section, const char *name, const char *value)
 {
     int n;
@@ -547,6 +563,12 @@ static int on_shards(load_ctx *ctx, const char *section, const char *name, const
         if (parse_int(value, 1, 4096, &n) != 0)
             BAD(ctx, "[%s] count: must be an integer from 1 to 4096", section);
         ctx->cfg->shard_count = (unsigned)n;
+        return 1;
+    }
+    if (strcmp(name, "fenced") == 0) {
+        if (parse_fenced(ctx->cfg, value) != 0)
+            BAD(ctx, "[%s] fenced: must be logical shards or ranges (\"1024-2047, 3000\")",
+                section);
         return 1;
     }
     BAD(ctx, "[%s] %s: unknown key", section, name);
@@ -664,6 +686,13 @@ static int check_shard_map(const rst_config *cfg, char *err, size_t errlen)
             snprintf(err, errlen, "[shard %s] range: %u-%u goes past [shards] count = %u",
                      cfg->shard_servers[cfg->ranges[i].server].name,
                      cfg->ranges[i].first, cfg->ranges[i].last, cfg->shard_count);
+            return -1;
+        }
+    }
+    for (int i = 0; i < cfg->nfenced; i++) {
+        if (cfg->fenced[i].last >= cfg->shard_count) {
+            snprintf(err, errlen, "[shards] fenced: %u-%u goes past [shards] count = %u",
+                     cfg->fenced[i].first, cfg->fenced[i].last, cfg->shard_count);
             return -1;
         }
     }

@@ -116,6 +116,10 @@ typedef struct {
     int             nshard_servers;
     rst_shard_range ranges[RST_MAX_RANGES];
     int             nranges;
+    /* [shards] fenced: logical shards whose writes are refused for now
+     * (503 + Retry-After) while their rows move between servers */
+    rst_shard_range fenced[RST_MAX_RANGES];
+    int             nfenced;
     /* `replica = HOST:PORT [weight=N]` lines of [catalog] and [shard NAME] */
     rst_replica_conf replicas[RST_MAX_REPLICAS];
     int              nreplicas;

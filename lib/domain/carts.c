@@ -353,7 +353,7 @@ rst_err rst_cart_add(rst_services *s, rst_arena *a, uint64_t user_id, uint64_t p
                      int quantity, int state, rst_cart_item *out, int *created, rst_why *why)
 {
     rst_db *db;
-    rst_err err = rst_shard_of(s, user_id, RST_PRIMARY, &db);
+    rst_err err = rst_shard_of(s, user_id, RST_WRITER, &db);
     if (err != RST_OK)
         return err;
     rst_db_rc rc = rst_db_begin(db);
@@ -395,7 +395,7 @@ rst_err rst_cart_update(rst_services *s, rst_arena *a, const rst_cart_item *item
 {
     uint64_t item_id = item->id;
     rst_db *db;
-    rst_err err = rst_shard_of(s, item_id, RST_PRIMARY, &db);
+    rst_err err = rst_shard_of(s, item_id, RST_WRITER, &db);
     if (err != RST_OK)
         return err;
     rst_param keep = { .type = RST_P_NULL };
@@ -415,7 +415,7 @@ rst_err rst_cart_remove(rst_services *s, const rst_cart_item *item)
 {
     uint64_t item_id = item->id;
     rst_db *db;
-    rst_err err = rst_shard_of(s, item_id, RST_PRIMARY, &db);
+    rst_err err = rst_shard_of(s, item_id, RST_WRITER, &db);
     if (err != RST_OK)
         return err;
     rst_param p[1] = { rst_p_u64(item_id) };

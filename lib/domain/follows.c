@@ -197,8 +197,8 @@ static uint64_t in_session(const edge_dbs *d)
 
 static rst_err edge_servers(rst_services *s, uint64_t follower, uint64_t followee, edge_dbs *d)
 {
-    rst_err err = rst_shard_of(s, follower, RST_PRIMARY, &d->out_db);
-    return err != RST_OK ? err : rst_shard_of(s, followee, RST_PRIMARY, &d->in_db);
+    rst_err err = rst_shard_of(s, follower, RST_WRITER, &d->out_db);
+    return err != RST_OK ? err : rst_shard_of(s, followee, RST_WRITER, &d->in_db);
 }
 
 /* With the lock held: the out half (made if missing), then the in half. */

@@ -213,6 +213,10 @@ rst_db *rst_server(rst_services *s, int server, rst_role role)
 
 rst_err rst_shard(rst_services *s, unsigned shard, rst_role role, rst_db **out)
 {
+    if (role == RST_WRITER && rst_shardmap_fenced(&s->map, shard)) {
+        *out = NULL;
+        return RST_E_BUSY;
+    }
     int server = rst_shardmap_server(&s->map, shard);
     *out = server < 0 ? NULL : rst_server(s, server, role);
     return *out != NULL ? RST_OK : RST_E_NOT_FOUND;

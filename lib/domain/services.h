@@ -82,7 +82,10 @@ void rst_services_close(rst_services *s);
  * -- it is, unless the current request reads the primaries
  * (read_primary: a write request, or a caller who wrote a moment ago) or
  * every replica of the server is down or too far behind. */
-typedef enum { RST_PRIMARY, RST_REPLICA } rst_role;
+/* Which copy of a server: the primary, a replica, or the primary for a
+ * write -- refused (RST_E_BUSY: 503 + Retry-After) while the logical
+ * shard is fenced ([shards] fenced: its rows are moving). */
+typedef enum { RST_PRIMARY, RST_REPLICA, RST_WRITER } rst_role;
 
 /* The catalog's connection for a role (as rst_shard). Never NULL. */
 rst_db *rst_catalog(rst_services *s, rst_role role);
@@ -112,8 +115,8 @@ void rst_replicas_refresh(rst_services *s);
 
 /* The connection for a logical shard, or for the shard an id carries.
  * RST_E_NOT_FOUND when the shard is outside the map (an id that cannot be
- * ours names no object); never a bare NULL. A shard being moved between
- * servers will answer RST_E_BUSY here, in one place for every caller. */
+ * ours names no object); never a bare NULL. A write (RST_WRITER) to a
+ * fenced shard answers RST_E_BUSY here, in one place for every caller. */
 rst_err rst_shard(rst_services *s, unsigned shard, rst_role role, rst_db **out);
 /* The same for a shard server by its index (scatter-gather over all). */
 rst_db *rst_server(rst_services *s, int server, rst_role role);

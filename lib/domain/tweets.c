@@ -490,7 +490,7 @@ rst_err rst_tweet_create(rst_services *s, rst_arena *a, uint64_t user_id, const 
                          size_t len, uint64_t *id, const char **json, size_t *jlen)
 {
     rst_db *db;
-    rst_err err = rst_shard_of(s, user_id, RST_PRIMARY, &db);
+    rst_err err = rst_shard_of(s, user_id, RST_WRITER, &db);
     if (err != RST_OK)
         return err;
     uint64_t now = rst_time_now_ms();
@@ -531,7 +531,7 @@ rst_err rst_tweet_update(rst_services *s, rst_arena *a, uint64_t id, const char 
                          size_t len, const char **json, size_t *jlen)
 {
     rst_db *db;
-    rst_err err = rst_shard_of(s, id, RST_PRIMARY, &db);
+    rst_err err = rst_shard_of(s, id, RST_WRITER, &db);
     if (err != RST_OK)
         return err;
     rst_param p[3] = { rst_p_strn(msg, len), rst_p_time(rst_time_now_ms()), rst_p_u64(id) };
@@ -559,7 +559,7 @@ rst_err rst_tweet_delete(rst_services *s, rst_arena *a, uint64_t id, const char 
                          size_t *jlen)
 {
     rst_db *db;
-    rst_err err = rst_shard_of(s, id, RST_PRIMARY, &db);
+    rst_err err = rst_shard_of(s, id, RST_WRITER, &db);
     if (err != RST_OK)
         return err;
     rst_param p[1] = { rst_p_u64(id) };

@@ -243,7 +243,7 @@ rst_err rst_users_signup(rst_services *s, rst_arena *a, const char *name,
         return RST_E_INTERNAL;
     unsigned shard = rst_shard_for_name(&s->map, lc);
     rst_db *db;
-    rst_err err = rst_shard(s, shard, RST_PRIMARY, &db);
+    rst_err err = rst_shard(s, shard, RST_WRITER, &db);
     if (err != RST_OK)
         return err;
     uint64_t id = rst_idgen_next(&s->ids, shard);
@@ -285,7 +285,7 @@ static void rehash_if_needed(rst_services *s, const rst_user *u, const char *pw,
         return;
     rst_param p[2] = { rst_p_str(hash), rst_p_u64(u->id) };
     rst_db *db;
-    if (rst_shard_of(s, u->id, RST_PRIMARY, &db) != RST_OK)
+    if (rst_shard_of(s, u->id, RST_WRITER, &db) != RST_OK)
         return;
     if (rst_db_exec(db, SQL_REHASH, p, 2, NULL) != RST_DB_OK)
         rst_log_warn("sign-in: re-hash of user %" PRIu64 " failed: %s", u->id, rst_db_last_error(db));
@@ -326,7 +326,7 @@ static rst_err exec_on_user(rst_services *s, const rst_user *u, const char *sql,
                             const rst_param *p, int n, const char *what)
 {
     rst_db *db;
-    rst_err err = rst_shard_of(s, u->id, RST_PRIMARY, &db);
+    rst_err err = rst_shard_of(s, u->id, RST_WRITER, &db);
     if (err != RST_OK)
         return err;
     rst_db_rc rc = rst_db_exec(db, sql, p, n, NULL);
@@ -352,9 +352,9 @@ rst_err rst_users_rename(rst_services *s, rst_arena *a, rst_user *u, const char 
     uint64_t now = rst_time_now_ms();
     int claims = strcmp(old_lc, new_lc) != 0;   /* a change of case keeps the claim */
     rst_db *new_db, *old_db;
-    rst_err err = rst_shard(s, rst_shard_for_name(&s->map, new_lc), RST_PRIMARY, &new_db);
+    rst_err err = rst_shard(s, rst_shard_for_name(&s->map, new_lc), RST_WRITER, &new_db);
     if (err == RST_OK)
-        err = rst_shard(s, rst_shard_for_name(&s->map, old_lc), RST_PRIMARY, &old_db);
+        err = rst_shard(s, rst_shard_for_name(&s->map, old_lc), RST_WRITER, &old_db);
     if (err != RST_OK)
         return err;
     if (claims) {

@@ -14,6 +14,14 @@ void rst_shardmap_build(rst_shardmap *m, const rst_config *cfg)
     for (int i = 0; i < cfg->nranges; i++)
         for (unsigned s = cfg->ranges[i].first; s <= cfg->ranges[i].last && s < 4096; s++)
             m->owner[s] = (short)cfg->ranges[i].server;
+    for (int i = 0; i < cfg->nfenced; i++)
+        for (unsigned s = cfg->fenced[i].first; s <= cfg->fenced[i].last && s < 4096; s++)
+            m->fenced[s] = 1;
+}
+
+int rst_shardmap_fenced(const rst_shardmap *m, unsigned shard)
+{
+    return shard < m->count && m->fenced[shard];
 }
 
 int rst_shardmap_server(const rst_shardmap *m, unsigned shard)

@@ -14,6 +14,7 @@ typedef struct {
     unsigned count;                          /* logical shards */
     int      nservers;
     short    owner[4096];                    /* logical shard -> server index */
+    unsigned char fenced[4096];              /* 1: writes refused ([shards] fenced) */
 } rst_shardmap;
 
 /* Builds the map; the config loader already checked the coverage. */
@@ -23,6 +24,9 @@ void rst_shardmap_build(rst_shardmap *m, const rst_config *cfg);
  * the shard number is outside the map. */
 int rst_shardmap_server(const rst_shardmap *m, unsigned shard);
 int rst_shardmap_server_for_id(const rst_shardmap *m, uint64_t id);
+
+/* 1 while the shard's writes are fenced (its rows are moving). */
+int rst_shardmap_fenced(const rst_shardmap *m, unsigned shard);
 
 /* Logical shard of a (lower-cased) user name. */
 unsigned rst_shard_for_name(const rst_shardmap *m, const char *name_lc);

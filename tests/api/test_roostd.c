@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "accounts.h"
+#include "core/ids.h"
 #include "core/secret.h"
 #include "core/fcgiclient.h"
 #include "private_roostd.h"
@@ -909,6 +911,97 @@ START_TEST(crashes_past_the_threshold_replace_every_worker)
 }
 END_TEST
 
+/* ------------------------------------------------------------ fenced shards */
+
+/* Writes conf with `fenced = list` under [shards] (NULL: as it was), sends
+ * SIGHUP and waits until every worker forked before it is gone: a draining
+ * worker serves nginx's kept connections with the old map until nginx
+ * lets them go. 1 when they all went. */
+static int reload_with_fence(const char *original, const char *list)
+{
+    const char *conf = getenv("ROOST_TEST_CONF");
+    pid_t master = api_roostd_master(), before[MAX_WORKERS], now[MAX_WORKERS];
+    int n = api_roostd_workers(master, before, MAX_WORKERS);
+    if (list == NULL) {
+        spill(conf, original);
+    } else {
+        const char *at = strstr(original, "[shards]\n");
+        ck_assert_ptr_nonnull(at);
+        at += strlen("[shards]\n");
+        char *text = malloc(strlen(original) + 128);
+        sprintf(text, "%.*sfenced = %s\n%s", (int)(at - original), original, list, at);
+        spill(conf, text);
+        free(text);
+    }
+    kill(master, SIGHUP);
+    for (int k = 0; k < 150; k++) {
+        usleep(100 * 1000);
+        int m = api_roostd_workers(master, now, MAX_WORKERS), same = 0;
+        for (int i = 0; i < n; i++)
+            same += contains(now, m, before[i]);
+        if (same == 0 && m > 0)
+            return 1;
+    }
+    return 0;
+}
+
+static long post_tweet_status(const acct_user *u, char *retry_after, size_t len, char *body, size_t blen)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/tweets/%s", u->id);
+    api_resp r;
+    api_ok(acct_req(&r, "POST", path, "{\"message\":\"fenced?\"}", u->tok, NULL));
+    long st = r.status;
+    if (retry_after != NULL && api_header(&r, "Retry-After", retry_after, len) == NULL)
+        retry_after[0] = '\0';
+    if (body != NULL)
+        snprintf(body, blen, "%s", r.body ? r.body : "");
+    api_free(&r);
+    return st;
+}
+
+static unsigned shard_of(const acct_user *u)
+{
+    return rst_id_shard(strtoull(u->id, NULL, 10));
+}
+
+/* [shards] fenced (the write fence of a shard move): after a reload, a
+ * write to a user of a fenced logical shard answers 503 with Retry-After
+ * and the API's JSON error, and never reaches the database; reads of the
+ * same user go on; a user on another shard writes as before; once the
+ * fence is lifted the same write succeeds. */
+START_TEST(fenced_shards_refuse_writes_and_serve_reads)
+{
+    acct_user u, other;
+    acct_user_new(&u, "fnc");
+    do
+        acct_user_new(&other, "fno");
+    while (shard_of(&other) == shard_of(&u));
+    char *original = slurp(getenv("ROOST_TEST_CONF")), list[32], ra[16], body[1024];
+    snprintf(list, sizeof(list), "%u", shard_of(&u));
+    int fenced = reload_with_fence(original, list);
+    long st = post_tweet_status(&u, ra, sizeof(ra), body, sizeof(body));
+    long other_st = post_tweet_status(&other, NULL, 0, NULL, 0);
+    char path[64];
+    snprintf(path, sizeof(path), "/users/%s", u.id);
+    api_resp r;
+    api_ok(api_get_fresh(&r, path));
+    long read_st = r.status;
+    api_free(&r);
+    int lifted = reload_with_fence(original, NULL);
+    long after = post_tweet_status(&u, NULL, 0, NULL, 0);
+    free(original);
+
+    ck_assert_msg(fenced && lifted, "the workers from before a reload did not all go");
+    ck_assert_msg(st == 503, "a write to fenced shard %s answered %ld: %s", list, st, body);
+    ck_assert_str_eq(ra, "1");
+    ck_assert_msg(strstr(body, "\"service_unavailable\"") != NULL, "%s", body);
+    ck_assert_int_eq(other_st, 201);
+    ck_assert_int_eq(read_st, 200);
+    ck_assert_int_eq(after, 201);
+}
+END_TEST
+
 /* ------------------------------------------------------------ generator claims */
 
 /* A copy of the test stack's config for a second roostd "host" on the same
@@ -1063,5 +1156,6 @@ Suite *suite_roostd(void)
     tcase_add_test(tc, reload_that_adds_a_pool_is_refused);
     tcase_add_test(tc, crashes_past_the_threshold_replace_every_worker);
     tcase_add_test(tc, overlapping_generator_blocks_are_refused);
+    tcase_add_test(tc, fenced_shards_refuse_writes_and_serve_reads);
     return s;
 }

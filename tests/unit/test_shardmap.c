@@ -43,6 +43,33 @@ START_TEST(ids_route_by_their_embedded_shard)
 }
 END_TEST
 
+/* [shards] fenced: listed shards and ranges are fenced, the rest not;
+ * a bad list or one past the map is a config error naming the key. */
+START_TEST(fenced_shards_are_marked)
+{
+    static rst_shardmap m;
+    char err[256];
+    ck_assert_int_eq(rst_config_load_string(&cfg,
+        "[catalog]\ndatabase = c\n[shards]\ncount = 4096\nfenced = 5-7, 9 2048\n"
+        "[shard a]\nrange = 0-2047\ndatabase = s\n"
+        "[shard b]\nrange = 2048-4095\ndatabase = s\n", err, sizeof(err)), 0);
+    rst_shardmap_build(&m, &cfg);
+    ck_assert_int_eq(cfg.nfenced, 3);
+    for (unsigned s = 0; s < 4096; s++)
+        ck_assert_int_eq(rst_shardmap_fenced(&m, s), (s >= 5 && s <= 7) || s == 9 || s == 2048);
+    ck_assert_int_eq(rst_shardmap_fenced(&m, 5000), 0);
+    ck_assert_int_eq(rst_shardmap_server(&m, 6), 0);        /* still routed: reads go on */
+    ck_assert_int_ne(rst_config_load_string(&cfg,
+        "[catalog]\ndatabase = c\n[shards]\ncount = 4096\nfenced = 7-5\n"
+        "[shard a]\nrange = 0-4095\ndatabase = s\n", err, sizeof(err)), 0);
+    ck_assert_msg(strstr(err, "[shards] fenced:") != NULL, "%s", err);
+    ck_assert_int_ne(rst_config_load_string(&cfg,
+        "[catalog]\ndatabase = c\n[shards]\ncount = 16\nfenced = 10-20\n"
+        "[shard a]\nrange = 0-15\ndatabase = s\n", err, sizeof(err)), 0);
+    ck_assert_msg(strstr(err, "fenced: 10-20 goes past") != NULL, "%s", err);
+}
+END_TEST
+
 START_TEST(name_hash_is_stable_and_spread)
 {
     static rst_shardmap m;
@@ -70,6 +97,7 @@ Suite *suite_shardmap(void)
     tcase_add_test(tc, ranges_route_to_their_server);
     tcase_add_test(tc, ids_route_by_their_embedded_shard);
     tcase_add_test(tc, name_hash_is_stable_and_spread);
+    tcase_add_test(tc, fenced_shards_are_marked);
     suite_add_tcase(s, tc);
     return s;
 }
