@@ -1105,7 +1105,10 @@ bench_run_one() {
         trickle_pid=$!
         sleep 1
     fi
+    local hot0 hot1
+    hot0=$(bench_hot_counts)
     res=$(bench_wrk "$name" "$secs")
+    hot1=$(bench_hot_counts)
     if [[ -n $trickle_pid ]]; then
         wait "$trickle_pid" || die "the slow clients of $name failed"
         printf '  round %s  %s\n' "$round" "$(cat "$RUN/wrk/$name.trickle.$round")" >&2
@@ -1137,6 +1140,18 @@ bench_run_one() {
         END { printf "  round %s  %-21s %10.0f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %d\n", r, n, f["rps"],
               f["p50_us"] / 1000, f["p99_us"] / 1000, f["status_errors"] + f["connect"] + f["read"] + f["write"] + f["timeout"] }' \
         <<<"$res" >&2
+    # The workers' hot copies (lib/store/hotcache.h) during the measured run.
+    awk -v r="$round" -v n="$name" -v a="$hot0" -v b="$hot1" 'BEGIN {
+        split(a, x, " "); split(b, y, " "); h = y[1] - x[1]; m = y[2] - x[2]
+        if (h + m > 0) printf "  round %s  %-21s hot copies: %d hits, %d misses (%.0f %% hits)\n", r, n, h, m, 100 * h / (h + m) }' >&2
+}
+
+# "hits misses" of the workers' hot copies so far (roostd's /metrics), or
+# "0 0" when it does not answer.
+bench_hot_counts() {
+    curl -s --max-time 2 "$URL/metrics" 2>/dev/null | awk '
+        $1 == "roost_hot_cache_hits_total" { h = $2 } $1 == "roost_hot_cache_misses_total" { m = $2 }
+        END { printf "%d %d\n", h, m }'
 }
 
 # ---------------------------------------------------------------- roostd
