@@ -191,8 +191,8 @@ static void ops_status(rst_ctx *c)
      * the fields /status had before pools. */
     rst_buf_puts(b, "{\"start_time\":");
     rst_json_time(b, sb->start_ms);
-    rst_buf_printf(b, ",\"uptime_s\":%llu,\"accepted_conn\":%llu,\"requests\":%llu",
-                   (unsigned long long)((now - sb->start_mono_ms) / 1000),
+    rst_buf_printf(b, ",\"master_pid\":%lld,\"uptime_s\":%llu,\"accepted_conn\":%llu,\"requests\":%llu",
+                   (long long)sb->master_pid, (unsigned long long)((now - sb->start_mono_ms) / 1000),
                    (unsigned long long)load(&sb->accepted), (unsigned long long)load(&sb->requests));
     queue_json(b, sb->pools[0].listen_fd);
     rst_buf_printf(b, ",\"idle_workers\":%d,\"active_workers\":%d,\"total_workers\":%d"

@@ -1,6 +1,7 @@
 /* scoreboard.c -- the shared worker table (see scoreboard.h). */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 
 #include "core/timefmt.h"
@@ -30,6 +31,7 @@ rst_scoreboard *rst_scoreboard_map(int nslots, int nroutes)
     sb->nroutes = nroutes;
     sb->start_ms = rst_time_now_ms();
     sb->start_mono_ms = rst_time_mono_ms();
+    sb->master_pid = getpid();
     return sb;
 }
 

@@ -80,6 +80,7 @@ typedef struct {
 typedef struct {
     uint64_t start_ms;           /* wall clock, for display */
     uint64_t start_mono_ms;      /* monotonic, for the uptime */
+    int64_t  master_pid;         /* for an operator tool's SIGHUP (roostctl shard move) */
     uint64_t accepted;           /* connections accepted, all workers */
     uint64_t requests;           /* requests served, all workers */
     uint64_t active;             /* workers serving a request right now */

@@ -113,6 +113,8 @@ static const char *sample_value(const char *key)
         return "127.0.0.1:3307 weight=2";
     if (strcmp(key, "process_priority") == 0)
         return "10";
+    if (strcmp(key, "fenced") == 0)
+        return "5, 7-9";
     return strstr(key, "socket") || strstr(key, "_dir") || strstr(key, "_file") ? "/tmp/x" : "d";
 }
 
