@@ -116,7 +116,8 @@ static void worker_json(rst_buf *b, const rst_scoreboard *sb, const rst_slot *s,
 {
     int st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
     uint64_t since = __atomic_load_n(&s->busy_since_ms, __ATOMIC_RELAXED);
-    rst_buf_printf(b, "{\"pid\":%d,\"pool\":", (int)s->pid);
+    rst_buf_printf(b, "{\"pid\":%d,\"map_generation\":%llu,\"pool\":", (int)s->pid,
+                   (unsigned long long)__atomic_load_n(&s->map_gen, __ATOMIC_ACQUIRE));
     rst_json_str(b, pool_name(sb, s->pool));
     rst_buf_puts(b, ",\"state\":");
     rst_json_str(b, slot_state_name(st));
@@ -191,8 +192,11 @@ static void ops_status(rst_ctx *c)
      * the fields /status had before pools. */
     rst_buf_puts(b, "{\"start_time\":");
     rst_json_time(b, sb->start_ms);
-    rst_buf_printf(b, ",\"master_pid\":%lld,\"uptime_s\":%llu,\"accepted_conn\":%llu,\"requests\":%llu",
-                   (long long)sb->master_pid, (unsigned long long)((now - sb->start_mono_ms) / 1000),
+    rst_buf_printf(b, ",\"master_pid\":%lld,\"map_generation\":%llu,\"uptime_s\":%llu,"
+                      "\"accepted_conn\":%llu,\"requests\":%llu",
+                   (long long)sb->master_pid,
+                   (unsigned long long)__atomic_load_n(&sb->map_gen, __ATOMIC_ACQUIRE),
+                   (unsigned long long)((now - sb->start_mono_ms) / 1000),
                    (unsigned long long)load(&sb->accepted), (unsigned long long)load(&sb->requests));
     queue_json(b, sb->pools[0].listen_fd);
     rst_buf_printf(b, ",\"idle_workers\":%d,\"active_workers\":%d,\"total_workers\":%d"

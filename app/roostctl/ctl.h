@@ -16,6 +16,14 @@ int rst_ctl_user(rst_services *s, int argc, char **argv);
 int rst_ctl_repair_check(int argc, char **argv);
 int rst_ctl_repair(rst_services *s, int argc, char **argv);
 
+/* shard move: logical shards from one server to another (move.c); it
+ * edits the configuration file roostctl read, rst_ctl_conf_path. */
+extern const char *rst_ctl_conf_path;
+int rst_ctl_shard_check(int argc, char **argv);
+int rst_ctl_shard(rst_services *s, int argc, char **argv);
+/* roostctl shards: the moves in progress. */
+void rst_ctl_shard_moves(rst_services *s);
+
 /* top and advise read a running roostd through its pool sockets: they
  * need the configuration, no database. */
 int rst_ctl_top_check(int argc, char **argv);

@@ -23,7 +23,14 @@ static void usage(FILE *out)
         "Commands:\n"
         "  migrate            apply pending migrations to the catalog and every shard server\n"
         "  migrate status     show every migration and its state on every database\n"
-        "  shards             show the shard map and each server's health\n"
+        "  shards             show the shard map, each server's health, the id generator\n"
+        "                     claims and the shard moves in progress\n"
+        "  shard move FIRST-LAST --to SERVER [--dry-run]\n"
+        "                     move logical shards to another server online: copy, fence\n"
+        "                     writes, catch up, verify, switch the map in the configuration\n"
+        "                     file, reload roostd, delete from the source (journaled)\n"
+        "  shard move --resume | --abort\n"
+        "                     go on with the move in progress, or undo it (before its switch)\n"
         "  seed --demo        load a few dozen demo products (safe to repeat)\n"
         "  seed --bench [--quick] [--users N] [--tweets M] [--products P] [--follows F]\n"
         "                     load the benchmark dataset into empty databases\n"
@@ -225,6 +232,7 @@ static int cmd_shards(rst_services *s)
         print_replicas_of(cfg, i);
     }
     print_claims(s);
+    rst_ctl_shard_moves(s);
     return 0;
 }
 
@@ -273,6 +281,7 @@ typedef struct {
 static const ctl_command commands[] = {
     { "migrate", check_migrate, run_migrate, NULL },
     { "shards", check_shards, run_shards, NULL },
+    { "shard", rst_ctl_shard_check, rst_ctl_shard, NULL },
     { "seed", rst_ctl_seed_check, rst_ctl_seed, NULL },
     { "user", rst_ctl_user_check, rst_ctl_user, NULL },
     { "repair", rst_ctl_repair_check, rst_ctl_repair, NULL },
@@ -313,9 +322,12 @@ static int parse_options(int argc, char **argv, const char **conf)
     return 0;
 }
 
+const char *rst_ctl_conf_path;
+
 /* Reads the configuration, opens the services and runs the command. */
 static int run_command(const ctl_command *c, const char *conf, int argc, char **argv)
 {
+    rst_ctl_conf_path = conf;
     rst_log_setup("roostctl", RST_LOG_WARN, 0);
     if (sodium_init() < 0) {
         fprintf(stderr, "roostctl: libsodium failed to initialise\n");

@@ -545,6 +545,7 @@ static void reload(master *m)
     }
     m->secrets = m->loaded_secrets = sec;
     rst_scoreboard_set_pools(m->sb, cfg, m->listen_fds);
+    rst_scoreboard_publish_map(m->sb, cfg);      /* every worker routes with it at once */
     rst_log_setup("master", (rst_log_level)cfg->log_level, cfg->log_timestamps);
     open_slowlogs(m);
     int n = replace_all_workers(m);
@@ -845,6 +846,7 @@ int rst_master_run(const rst_config *cfg, rst_secrets *secrets, const int *liste
         return 1;
     }
     rst_scoreboard_set_pools(m.sb, cfg, listen_fds);
+    rst_scoreboard_publish_map(m.sb, cfg);
     open_slowlogs(&m);
     set_targets(&m);
     fill_pools(&m);

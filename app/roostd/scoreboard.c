@@ -165,3 +165,34 @@ void rst_metrics_record(rst_scoreboard *sb, int route, int status, uint64_t dura
     __atomic_add_fetch(&m->buckets[b], 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&m->sum_us, duration_us, __ATOMIC_RELAXED);
 }
+
+void rst_scoreboard_publish_map(rst_scoreboard *sb, const rst_config *cfg)
+{
+    static rst_shardmap next;                   /* built outside the write window */
+    rst_shardmap_build(&next, cfg);
+    __atomic_add_fetch(&sb->map_seq, 1, __ATOMIC_ACQ_REL);      /* odd: writing */
+    memcpy(&sb->map, &next, sizeof(next));
+    __atomic_add_fetch(&sb->map_seq, 1, __ATOMIC_ACQ_REL);      /* even: done */
+    __atomic_add_fetch(&sb->map_gen, 1, __ATOMIC_RELEASE);
+}
+
+int rst_scoreboard_adopt_map(rst_scoreboard *sb, rst_slot *slot, rst_shardmap *map)
+{
+    uint64_t gen = __atomic_load_n(&sb->map_gen, __ATOMIC_ACQUIRE);
+    if (gen == slot->map_gen)
+        return 0;
+    static rst_shardmap copy;
+    for (;;) {
+        uint64_t before = __atomic_load_n(&sb->map_seq, __ATOMIC_ACQUIRE);
+        if (before & 1)
+            continue;                           /* the master is writing: a few microseconds */
+        memcpy(&copy, &sb->map, sizeof(copy));
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&sb->map_seq, __ATOMIC_ACQUIRE) == before)
+            break;
+    }
+    if (copy.servers == map->servers && copy.nservers == map->nservers)
+        memcpy(map, &copy, sizeof(copy));       /* else the servers changed: ours until we go */
+    __atomic_store_n(&slot->map_gen, gen, __ATOMIC_RELEASE);
+    return 1;
+}

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "core/config.h"
+#include "store/shardmap.h"
 #include "store/hotcache.h"
 #include "store/replicastat.h"
 
@@ -37,6 +38,7 @@ typedef struct {
     char     path[120];
     char     route[32];          /* the route name, once the request is routed */
     char     request_id[40];
+    uint64_t map_gen;            /* the shard map generation this worker routes with */
 } rst_slot;
 
 /* One pool's settings (copied by the master at start and on reload) and
@@ -93,8 +95,26 @@ typedef struct {
     int      nroutes;            /* per-route metrics after the slots, one per route name */
     rst_replica_stat replicas[RST_MAX_REPLICAS];   /* config order (lib/domain/services.c) */
     rst_hot_stat     hot;                          /* the workers' hot copies (lib/domain/services.c) */
+    /* The shard map of the running configuration, published by the master
+     * at start and on each reload that keeps the servers (a seqlock:
+     * map_seq is odd while it writes); every worker, draining ones too,
+     * adopts it between two requests when it names the same servers and says so in its slot's map_gen.
+     * So a fence or a switch of a shard move holds for every request once
+     * every slot shows the new generation, without waiting for draining
+     * workers to go (roostctl shard move). */
+    uint64_t     map_seq;
+    uint64_t     map_gen;
+    rst_shardmap map;
     rst_slot slots[];
 } rst_scoreboard;
+
+/* The master: publishes cfg's shard map (a new generation). */
+void rst_scoreboard_publish_map(rst_scoreboard *sb, const rst_config *cfg);
+/* A worker: when a newer map is published, copies it into *map (only if
+ * it names the worker's own servers: a reload that changed them leaves a
+ * draining worker its old map) and notes the generation in its slot. 1
+ * when a newer one was published. */
+int rst_scoreboard_adopt_map(rst_scoreboard *sb, rst_slot *slot, rst_shardmap *map);
 
 /* Maps the table for nslots workers and nroutes route names (the API's
  * route tables decide how many: rst_app_route_names()). */

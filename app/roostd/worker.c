@@ -386,6 +386,15 @@ static void fanout_tick(worker *w, uint64_t *next_ms)
     *next_ms = rst_time_mono_ms() + (rc == 1 ? FANOUT_BACKLOG_TICK_MS : FANOUT_TICK_MS);
 }
 
+/* A reload published a new shard map (roostd/scoreboard.h): this worker,
+ * draining or not, routes with it from its next request on. */
+static void adopt_map(worker *w)
+{
+    if (rst_scoreboard_adopt_map(w->args->sb, w->slot, &w->svc.map))
+        rst_log_debug("shard map generation %llu adopted",
+                      (unsigned long long)w->slot->map_gen);
+}
+
 static void event_loop(worker *w)
 {
     uint64_t fanout_next_ms = 0;
@@ -416,6 +425,7 @@ static void event_loop(worker *w)
         if (!w->draining && !w->listening && w->nconns < w->maxconns &&
             rst_accept_pause_over(&w->pause, rst_time_mono_ms()))
             set_listening(w, 1);                 /* a pause is over */
+        adopt_map(w);
         uint64_t now = rst_time_mono_ms();
         int n = epoll_wait(w->epfd, evs, MAX_EVENTS,
                            rst_worker_wait_ms(&w->pause, w->draining, now, fanout_next_ms));
@@ -425,6 +435,7 @@ static void event_loop(worker *w)
             rst_log_error("epoll_wait: %s", strerror(errno));
             return;
         }
+        adopt_map(w);                           /* a reload while it waited: before serving */
         for (int i = 0; i < n; i++) {
             if (evs[i].data.ptr == NULL) {
                 if (!w->draining)
@@ -553,6 +564,8 @@ void rst_worker_run(const rst_worker_args *args)
         rst_log_error("epoll_create1: %s", strerror(errno));
         _exit(1);
     }
+    w.slot->map_gen = 0;
+    rst_scoreboard_adopt_map(args->sb, w.slot, &w.svc.map);   /* the same map as its config's */
     w.slot->pid = getpid();
     w.slot->requests = 0;
     w.slot->idle_since_ms = rst_time_mono_ms();

@@ -1,14 +1,44 @@
 /* shardmap.c -- the logical shard map (see shardmap.h). */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/ids.h"
 #include "store/shardmap.h"
+
+/* FNV-1a over the bytes of s, into h. */
+static uint64_t fnv(uint64_t h, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* Which servers the indexes of owner[] name: a map made for another list
+ * of servers must not be used with this one's connections. */
+static uint64_t servers_hash(const rst_config *cfg)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (int i = 0; i < cfg->nshard_servers; i++) {
+        const rst_db_conf *c = &cfg->shard_servers[i];
+        char port[16];
+        int n = snprintf(port, sizeof(port), ":%d/", c->port);
+        h = fnv(h, c->name, strlen(c->name) + 1);
+        h = fnv(h, c->host, strlen(c->host) + 1);
+        h = fnv(h, port, (size_t)n);
+        h = fnv(h, c->socket, strlen(c->socket) + 1);
+        h = fnv(h, c->database, strlen(c->database) + 1);
+    }
+    return h;
+}
 
 void rst_shardmap_build(rst_shardmap *m, const rst_config *cfg)
 {
     memset(m, 0, sizeof(*m));
     m->count = cfg->shard_count;
     m->nservers = cfg->nshard_servers;
+    m->servers = servers_hash(cfg);
     for (unsigned s = 0; s < 4096; s++)
         m->owner[s] = -1;
     for (int i = 0; i < cfg->nranges; i++)

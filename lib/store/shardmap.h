@@ -13,6 +13,7 @@
 typedef struct {
     unsigned count;                          /* logical shards */
     int      nservers;
+    uint64_t servers;                        /* hash of the servers' names and addresses */
     short    owner[4096];                    /* logical shard -> server index */
     unsigned char fenced[4096];              /* 1: writes refused ([shards] fenced) */
 } rst_shardmap;

@@ -30,5 +30,6 @@ Suite *suite_leaks(void);
 Suite *suite_replicas(void);
 Suite *suite_redis_ha(void);
 Suite *suite_cache(void);
+Suite *suite_shardmove(void);
 
 #endif

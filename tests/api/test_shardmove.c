@@ -1,0 +1,266 @@
+/* test_shardmove.c -- roostctl shard move against the test stack: the
+ * upper half of server b's logical shards (3072-4095) moves to server a
+ * and back while a writer keeps posting tweets for users on them. Every
+ * write the API acknowledged is there afterwards and counted once, the
+ * only refusals are the fence's 503s, the map in the configuration file
+ * ends as it began, and each move is stopped after a step (as a crash of
+ * roostctl would stop it) and resumed. A move stopped under its fence is
+ * aborted: the fence goes and the copies with it. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "accounts.h"
+#include "core/ids.h"
+#include "suites.h"
+
+#define MOVE_FIRST 3072
+#define MOVE_LAST  4095
+#define NUSERS     6
+
+static acct_user users[NUSERS];
+
+static unsigned shard_of(const char *id)
+{
+    return rst_id_shard(strtoull(id, NULL, 10));
+}
+
+/* Users whose logical shard (the hash of the name) is in the range. */
+static void users_in_range(void)
+{
+    for (int n = 0; n < NUSERS;) {
+        acct_user_new(&users[n], "mv");
+        unsigned sh = shard_of(users[n].id);
+        if (sh >= MOVE_FIRST && sh <= MOVE_LAST)
+            n++;
+    }
+}
+
+/* roostctl with `env` (NULL: none) before it; exit status, output in out. */
+static int ctl(const char *env, const char *args, char *out, size_t len)
+{
+    const char *bin = getenv("ROOST_TEST_ROOSTCTL");
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s '%s' -c '%s' %s 2>&1", env ? env : "",
+             bin ? bin : "app/roostctl/roostctl", getenv("ROOST_TEST_CONF"), args);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t n = fread(out, 1, len - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* ------------------------------------------------------------ the writer */
+
+/* Posts a tweet for each user in turn until `stop` exists, one line per
+ * answer into `log`: "STATUS USER_INDEX TWEET_ID" (- without an id). It
+ * asserts nothing: it is a process of its own, and the test reads its log. */
+static pid_t start_writer(const char *log, const char *stop)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid != 0)
+        return pid;
+    FILE *f = fopen(log, "w");
+    if (f == NULL)
+        _exit(1);
+    for (int i = 0; access(stop, F_OK) != 0 && i < 20000; i++) {
+        const acct_user *u = &users[i % NUSERS];
+        char auth[ACCT_TOKLEN + 32], path[64], body[64];
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", u->tok);
+        const char *headers[] = { auth, "Content-Type: application/json", NULL };
+        snprintf(path, sizeof(path), "/tweets/%s", u->id);
+        int len = snprintf(body, sizeof(body), "{\"message\":\"moving %d\"}", i);
+        api_resp r;
+        if (api_request(&r, "POST", path, body, (size_t)len, headers) != 0) {
+            fprintf(f, "0 %d -\n", i % NUSERS);
+            continue;
+        }
+        const char *id = r.status == 201 ? api_json_str(&r, "tweet.id") : NULL;
+        fprintf(f, "%ld %d %s\n", r.status, i % NUSERS, id ? id : "-");
+        fflush(f);
+        api_free(&r);
+        usleep(10 * 1000);
+    }
+    fclose(f);
+    _exit(0);
+}
+
+typedef struct {
+    int  created, fenced, other;
+    int  per_user[NUSERS];
+    char first_other[128];
+} writer_tally;
+
+static void read_writer_log(const char *log, writer_tally *t)
+{
+    memset(t, 0, sizeof(*t));
+    FILE *f = fopen(log, "r");
+    ck_assert_ptr_nonnull(f);
+    long status;
+    int who;
+    char id[32];
+    while (fscanf(f, "%ld %d %31s", &status, &who, id) == 3) {
+        if (status == 201) {
+            t->created++;
+            t->per_user[who]++;
+            char path[64];
+            snprintf(path, sizeof(path), "/tweet/%s", id);
+            api_resp r;
+            api_ok(api_get_fresh(&r, path));
+            ck_assert_msg(r.status == 200, "acknowledged tweet %s answers %ld after the moves", id,
+                          r.status);
+            api_free(&r);
+        } else if (status == 503) {
+            t->fenced++;
+        } else {
+            if (t->other++ == 0)
+                snprintf(t->first_other, sizeof(t->first_other), "%ld for user %d", status, who);
+        }
+    }
+    fclose(f);
+}
+
+/* ------------------------------------------------------------ checks */
+
+/* The logical shards' rows of `table` on db NAME (db1: a, db2: b). */
+static long rows_on(const char *db, const char *table, const char *owner)
+{
+    char sql[256], out[64];
+    snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM roost_shard.%s WHERE ((%s >> 11) & 4095) "
+             "BETWEEN %d AND %d", table, owner, MOVE_FIRST, MOVE_LAST);
+    ck_assert_msg(api_sql(db, sql, out, sizeof(out)) == 0, "cannot count %s on %s", table, db);
+    return atol(out);
+}
+
+static void assert_map(const char *out, const char *a_ranges, const char *b_ranges)
+{
+    char want[96];
+    snprintf(want, sizeof(want), " %s ", a_ranges);
+    ck_assert_msg(strstr(out, want) != NULL, "server a does not hold %s: %s", a_ranges, out);
+    snprintf(want, sizeof(want), " %s ", b_ranges);
+    ck_assert_msg(strstr(out, want) != NULL, "server b does not hold %s: %s", b_ranges, out);
+}
+
+/* One move, stopped after `stop` and resumed: exit 3 then 0. */
+static void move_with_a_stop(const char *to, const char *stop, char *out, size_t len)
+{
+    char env[64], args[64];
+    snprintf(env, sizeof(env), "ROOST_MOVE_STOP_AFTER=%s", stop);
+    snprintf(args, sizeof(args), "shard move %d-%d --to %s", MOVE_FIRST, MOVE_LAST, to);
+    int rc = ctl(env, args, out, len);
+    ck_assert_msg(rc == 3, "roostctl %s stopped after %s: exit %d: %s", args, stop, rc, out);
+    ck_assert_int_eq(ctl(NULL, "shards", out, len), 0);
+    char want[128];
+    snprintf(want, sizeof(want), "logical shards %d-%d from %s to %s, after step %s", MOVE_FIRST,
+             MOVE_LAST, strcmp(to, "a") == 0 ? "b" : "a", to, stop);
+    ck_assert_msg(strstr(out, want) != NULL, "roostctl shards does not show the stopped move: %s", out);
+    snprintf(args, sizeof(args), "shard move %d-%d --to %s", MOVE_FIRST, MOVE_LAST, to);
+    ck_assert_msg(ctl(NULL, args, out, len) == 1 && strstr(out, "--resume it or --abort it"),
+                  "a second move while one is in progress: %s", out);
+    rc = ctl(NULL, "shard move --resume", out, len);
+    ck_assert_msg(rc == 0, "roostctl shard move --resume: exit %d: %s", rc, out);
+    /* Stopped before its verification, the resumed run verifies. */
+    if (strcmp(stop, "copied") == 0 || strcmp(stop, "fenced") == 0 || strcmp(stop, "caught_up") == 0)
+        ck_assert_msg(strstr(out, "verified: count and checksum equal") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "the fence held writes off the range for ") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "done: logical shards") != NULL, "%s", out);
+    fprintf(stderr, "shard move to %s (stopped after %s, resumed):\n%s", to, stop, out);
+}
+
+START_TEST(move_half_a_server_and_back_under_writes)
+{
+    static char out[1 << 16];
+    users_in_range();
+    char log[64], stop[64];
+    snprintf(log, sizeof(log), "/tmp/roost-move-%d.log", (int)getpid());
+    snprintf(stop, sizeof(stop), "/tmp/roost-move-%d.stop", (int)getpid());
+    unlink(stop);
+    char *original = NULL;
+    {
+        FILE *f = fopen(getenv("ROOST_TEST_CONF"), "r");
+        ck_assert_ptr_nonnull(f);
+        original = calloc(1, 1 << 16);
+        fread(original, 1, (1 << 16) - 1, f);
+        fclose(f);
+    }
+    ck_assert_int_eq(ctl(NULL, "shard move 3072-4095 --to a --dry-run", out, sizeof(out)), 0);
+    ck_assert_msg(strstr(out, "move logical shards 3072-4095 (1024 of 4096) from b to a") &&
+                  strstr(out, "dry run: nothing changed"), "%s", out);
+
+    pid_t writer = start_writer(log, stop);
+    usleep(500 * 1000);
+    move_with_a_stop("a", "copied", out, sizeof(out));
+    ck_assert_int_eq(ctl(NULL, "shards", out, sizeof(out)), 0);
+    assert_map(out, "0-2047,3072-4095", "2048-3071");
+    ck_assert_int_eq(rows_on("db2", "tweets", "user_id"), 0);    /* cleaned up */
+    long on_a = rows_on("db1", "tweets", "user_id");
+    ck_assert_int_gt(on_a, 0);
+    usleep(500 * 1000);                                      /* writes land on a now */
+    move_with_a_stop("b", "switched", out, sizeof(out));
+    FILE *sf = fopen(stop, "w");
+    if (sf != NULL)
+        fclose(sf);
+    int st;
+    waitpid(writer, &st, 0);
+    unlink(stop);
+
+    ck_assert_int_eq(ctl(NULL, "shards", out, sizeof(out)), 0);
+    assert_map(out, "0-2047", "2048-4095");
+    ck_assert_int_eq(rows_on("db1", "tweets", "user_id"), 0);
+    ck_assert_int_eq(rows_on("db1", "users", "id"), 0);
+    ck_assert_int_ge(rows_on("db2", "tweets", "user_id"), on_a);
+
+    writer_tally t;
+    read_writer_log(log, &t);
+    unlink(log);
+    fprintf(stderr, "shard moves under writes: %d tweets acknowledged, %d refused by the fence "
+            "(503), %d other answers\n", t.created, t.fenced, t.other);
+    ck_assert_msg(t.other == 0, "%d answers were neither 201 nor the fence's 503 (first: %s)",
+                  t.other, t.first_other);
+    ck_assert_int_gt(t.created, 20);
+    ck_assert_int_gt(t.fenced, 0);
+    /* Counted once each: every user's tweets_count is its acknowledged posts. */
+    for (int i = 0; i < NUSERS; i++) {
+        char path[64], want[16];
+        snprintf(path, sizeof(path), "/users/%s", users[i].id);
+        api_resp r;
+        api_ok(api_get_fresh(&r, path));
+        ck_assert_msg(r.status == 200, "%s: %ld", path, r.status);
+        snprintf(want, sizeof(want), "%d", t.per_user[i]);
+        const cJSON *n = api_json_at(&r, "user.tweets_count");
+        ck_assert_msg(n != NULL && cJSON_IsNumber(n) && n->valueint == t.per_user[i],
+                      "%s: tweets_count is not %s: %s", path, want, r.body);
+        api_free(&r);
+    }
+    /* A move stopped under its fence, aborted: no fence, no copies. */
+    int rc = ctl("ROOST_MOVE_STOP_AFTER=fenced", "shard move 3072-3583 --to a", out, sizeof(out));
+    ck_assert_msg(rc == 3, "exit %d: %s", rc, out);
+    rc = ctl(NULL, "shard move --abort", out, sizeof(out));
+    ck_assert_msg(rc == 0 && strstr(out, "aborted:") != NULL, "abort: exit %d: %s", rc, out);
+    ck_assert_int_eq(rows_on("db1", "tweets", "user_id"), 0);
+    ck_assert_int_eq(ctl(NULL, "shards", out, sizeof(out)), 0);
+    assert_map(out, "0-2047", "2048-4095");
+    ck_assert_msg(strstr(out, "shard moves in progress (catalog shard_moves):\n  none") != NULL, "%s", out);
+    FILE *f = fopen(getenv("ROOST_TEST_CONF"), "r");
+    char now[1 << 16] = "";
+    fread(now, 1, sizeof(now) - 1, f);
+    fclose(f);
+    ck_assert_msg(strstr(now, "fenced") == NULL, "the fence stayed in the file: %s", now);
+    free(original);
+}
+END_TEST
+
+Suite *suite_shardmove(void)
+{
+    Suite *s = suite_create("shardmove");
+    TCase *tc = api_tcase(s, "move and back");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, move_half_a_server_and_back_under_writes);
+    return s;
+}
