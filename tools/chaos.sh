@@ -14,7 +14,7 @@
 # The faults, in order. Each is chaos_fault_NAME; docs/RELIABILITY.md says
 # what each should cost.
 CHAOS_FAULTS=(worker-kill9 reload redis-restart redis-flush shard-restart
-              mariadb-kill9 partition master-kill9 slow-pool-fill)
+              mariadb-kill9 partition master-kill9 slow-pool-fill shard-move)
 
 # The master's children: its workers.
 chaos_workers() {
@@ -93,6 +93,19 @@ chaos_fault_slow-pool-fill() {
     wait "${pids[@]}" 2>/dev/null || true
 }
 
+# Every logical shard of db2 (server b: 2048-4095) moves to
+# db1 (server a) and back with roostctl shard move, each time copied,
+# fenced, caught up, verified, switched and cleaned up under the load: its
+# writes to those shards answer 503 while fenced, and every acknowledged
+# one must be there afterwards. The moves' output goes to DIR/shard-move.log.
+chaos_fault_shard-move() {
+    local log=$CHAOS_DIR/shard-move.log
+    { roostctl shard move 2048-4095 --to a && roostctl shard move 2048-4095 --to b; } >>"$log" 2>&1 ||
+        { warn "chaos: shard-move: roostctl failed (see $log)"; CHAOS_MOVE_FAILED=1
+          roostctl shard move --resume >>"$log" 2>&1 || true; }
+    grep -h 'the fence held' "$log" | tail -n 2 | sed 's/^ */chaos: shard-move: /' >&2 || true
+}
+
 # Ready again: /readyz answers 200 (every dependency up) and a sign-in
 # reaches the slow pool.
 chaos_ready() {
@@ -130,6 +143,7 @@ chaos_run() {
     [[ -x $bin ]] || die "chaos: $bin is not built"
     rm -rf "$dir"
     mkdir -p "$dir"
+    CHAOS_DIR=$dir CHAOS_MOVE_FAILED=0
     local n=$(( ${#CHAOS_FAULTS[@]} * rounds )) k=0 r f t0
     t0=$(now_ms)
     say "chaos: $clients clients, $n faults (${CHAOS_FAULTS[*]}) x $rounds"
@@ -152,6 +166,7 @@ chaos_run() {
     say "chaos: reading every write back"
     "$bin" check "$URL" "$dir" | tee "$dir/check.txt" | grep -v '^writes:' || true
     "$bin" report "$dir" | tee "$dir/report.md" || rc=1
+    (( ${CHAOS_MOVE_FAILED:-0} == 0 )) || { warn "chaos: a shard move failed (see $dir/shard-move.log)"; rc=1; }
     (( rc == 0 )) && say "chaos: passed ($(elapsed "$t0"))" || warn "chaos: FAILED (see $dir)"
     return "$rc"
 }

@@ -178,8 +178,9 @@ void rst_scoreboard_publish_map(rst_scoreboard *sb, const rst_config *cfg)
 
 int rst_scoreboard_adopt_map(rst_scoreboard *sb, rst_slot *slot, rst_shardmap *map)
 {
+    static uint64_t refused_gen;                /* a map of other servers: not asked again */
     uint64_t gen = __atomic_load_n(&sb->map_gen, __ATOMIC_ACQUIRE);
-    if (gen == slot->map_gen)
+    if (gen == slot->map_gen || gen == refused_gen)
         return 0;
     static rst_shardmap copy;
     for (;;) {
@@ -191,8 +192,14 @@ int rst_scoreboard_adopt_map(rst_scoreboard *sb, rst_slot *slot, rst_shardmap *m
         if (__atomic_load_n(&sb->map_seq, __ATOMIC_ACQUIRE) == before)
             break;
     }
-    if (copy.servers == map->servers && copy.nservers == map->nservers)
-        memcpy(map, &copy, sizeof(copy));       /* else the servers changed: ours until we go */
+    if (copy.servers != map->servers || copy.nservers != map->nservers) {
+        /* The reload changed the servers: this (draining) worker keeps its
+         * map and its generation, so an operator waiting for the new map
+         * waits for it to go (roostctl shard move). */
+        refused_gen = gen;
+        return 0;
+    }
+    memcpy(map, &copy, sizeof(copy));
     __atomic_store_n(&slot->map_gen, gen, __ATOMIC_RELEASE);
     return 1;
 }

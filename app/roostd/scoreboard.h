@@ -110,10 +110,10 @@ typedef struct {
 
 /* The master: publishes cfg's shard map (a new generation). */
 void rst_scoreboard_publish_map(rst_scoreboard *sb, const rst_config *cfg);
-/* A worker: when a newer map is published, copies it into *map (only if
- * it names the worker's own servers: a reload that changed them leaves a
- * draining worker its old map) and notes the generation in its slot. 1
- * when a newer one was published. */
+/* A worker: when a newer map is published that names the worker's own
+ * servers, copies it into *map and notes its generation in the slot; 1
+ * then. A map of other servers (a reload that changed them) is left: the
+ * worker keeps its map and its generation until it goes. */
 int rst_scoreboard_adopt_map(rst_scoreboard *sb, rst_slot *slot, rst_shardmap *map);
 
 /* Maps the table for nslots workers and nroutes route names (the API's

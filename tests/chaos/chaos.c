@@ -560,6 +560,8 @@ static int expected(const char *fault, const char *op, int status)
         return 1;
     if (strcmp(fault, "slow-pool-fill") == 0)
         return status == 503 && strcmp(op, "signin") == 0;
+    if (strcmp(fault, "shard-move") == 0)
+        return status == 503;                 /* the fence: Retry-After */
     if (strcmp(fault, "reload") == 0 || strcmp(fault, "redis-flush") == 0 ||
         strcmp(fault, "redis-restart") == 0)
         return status == 503;                 /* lock waits: Retry-After */
