@@ -196,6 +196,22 @@ static int filter_set(const move *m, unsigned shard, const void *arg)
     return in_range(m, shard) && set[shard];
 }
 
+/* Keeps the key of a chunk's last row in *last (a string key copied into
+ * *owned, which outlives the arena's reset), for the next chunk's query. */
+static int remember_last(const move_table *t, const rst_rows *rows, rst_value last[2], char **owned)
+{
+    const rst_value *lr = rst_row(rows, rows->nrows - 1);
+    last[0] = lr[0];
+    last[1] = t->nkey > 1 ? lr[1] : lr[0];
+    if (t->types[0] == 'S') {
+        free(*owned);
+        if ((*owned = strndup(lr[0].s, lr[0].len)) == NULL)
+            return -1;
+        last[0].s = *owned;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------ copying */
 
 /* REPLACE INTO the target the rows[idx[0..n)] of a chunk. */
@@ -233,96 +249,104 @@ static int write_rows(move *m, const move_table *t, const rst_rows *rows, const 
     return rc;
 }
 
-/* Copies t's rows that `want` accepts from the source to the target. */
-static int copy_table(move *m, const move_table *t, shard_filter want, const void *arg,
-                      uint64_t total, uint64_t *copied)
+/* What is done with each chunk's rows that a walk's filter accepts. */
+typedef int (*chunk_fn)(move *m, rst_db *db, const move_table *t, const rst_rows *rows,
+                        const int *idx, int n);
+
+/* Reads t on db in key order, a chunk at a time (the arena reset before
+ * each), and hands each chunk's rows that `want` accepts to fn; *count
+ * gets how many it was handed, drawn on pg when pg is not NULL. */
+static int walk_table(move *m, rst_db *db, const move_table *t, shard_filter want, const void *arg,
+                      chunk_fn fn, progress *pg, uint64_t *count)
 {
-    progress pg = { m->tty, rst_time_mono_ms(), 0, total };
     rst_value last[2];
     char *last_key = NULL;
-    int more = 1, have_last = 0;
-    *copied = 0;
-    while (more) {
+    int more = 1, have_last = 0, rc = 0;
+    *count = 0;
+    while (more && rc == 0) {
         rst_arena_reset(&m->arena);
         rst_rows rows;
-        if (select_chunk(m, src_db(m), t, have_last ? last : NULL, &rows) != 0)
-            return -1;
+        if (select_chunk(m, db, t, have_last ? last : NULL, &rows) != 0) {
+            rc = -1;
+            break;
+        }
         more = rows.nrows == CHUNK_ROWS;
         int idx[CHUNK_ROWS], n = 0;
         for (int r = 0; r < rows.nrows; r++)
             if (want(m, row_shard(m, t, rst_row(&rows, r)), arg))
                 idx[n++] = r;
-        if (write_rows(m, t, &rows, idx, n) != 0)
-            return -1;
-        *copied += (uint64_t)n;
-        if (rows.nrows > 0) {
-            /* The key of the chunk's last row, outside the arena reset. */
-            const rst_value *lr = rst_row(&rows, rows.nrows - 1);
-            last[0] = lr[0];
-            last[1] = t->nkey > 1 ? lr[1] : lr[0];
-            if (t->types[0] == 'S') {
-                free(last_key);
-                last_key = strndup(lr[0].s, lr[0].len);
-                if (last_key == NULL)
-                    return -1;
-                last[0].s = last_key;
-            }
+        if (fn(m, db, t, &rows, idx, n) != 0)
+            rc = -1;
+        *count += (uint64_t)n;
+        if (rc == 0 && rows.nrows > 0) {
+            rc = remember_last(t, &rows, last, &last_key);
             have_last = 1;
         }
-        progress_draw(&pg, t->name, *copied, 0);
+        if (pg != NULL)
+            progress_draw(pg, t->name, *count, 0);
     }
     free(last_key);
-    progress_draw(&pg, t->name, *copied, 1);
-    return 0;
+    if (pg != NULL && rc == 0)
+        progress_draw(pg, t->name, *count, 1);
+    return rc;
+}
+
+static int copy_chunk(move *m, rst_db *db, const move_table *t, const rst_rows *rows,
+                      const int *idx, int n)
+{
+    (void)db;
+    return write_rows(m, t, rows, idx, n);
+}
+
+/* Copies t's rows that `want` accepts from the source to the target. */
+static int copy_table(move *m, const move_table *t, shard_filter want, const void *arg,
+                      uint64_t total, uint64_t *copied)
+{
+    progress pg = { m->tty, rst_time_mono_ms(), 0, total };
+    return walk_table(m, src_db(m), t, want, arg, copy_chunk, &pg, copied);
 }
 
 /* ------------------------------------------------------------ deleting */
+
+/* Deletes a chunk's accepted rows from db by key. */
+static int delete_chunk(move *m, rst_db *db, const move_table *t, const rst_rows *rows,
+                        const int *idx, int n)
+{
+    (void)m;
+    char sql[256];
+    if (t->nkey == 1)
+        snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE %s = ?", t->name, t->key);
+    else
+        snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE (%s) = (?, ?)", t->name, t->key);
+    for (int r = 0; r < n; r++) {
+        const rst_value *row = rst_row(rows, idx[r]);
+        rst_param p[2] = {
+            t->types[0] == 'S' ? rst_p_strn(row[0].s, row[0].len) : rst_p_u64(row[0].u),
+            rst_p_u64(row[1].u) };
+        if (rst_db_exec(db, sql, p, t->nkey, NULL) != RST_DB_OK)
+            return fail_db(db, "deleting rows");
+    }
+    return 0;
+}
 
 /* Deletes from db t's rows that `want` accepts, a chunk at a time: their
  * keys are read in key order, then deleted by key. */
 static int delete_rows(move *m, rst_db *db, const move_table *t, shard_filter want, const void *arg,
                        uint64_t *deleted)
 {
-    rst_value last[2];
-    char *last_key = NULL;
-    int more = 1, have_last = 0;
-    *deleted = 0;
-    while (more) {
-        rst_arena_reset(&m->arena);
-        rst_rows rows;
-        if (select_chunk(m, db, t, have_last ? last : NULL, &rows) != 0)
+    return walk_table(m, db, t, want, arg, delete_chunk, NULL, deleted);
+}
+
+/* Every row of the range, every table, deleted from db; *total counts them. */
+static int delete_range(move *m, rst_db *db, uint64_t *total)
+{
+    *total = 0;
+    for (int t = 0; t < NTABLES; t++) {
+        uint64_t n;
+        if (delete_rows(m, db, &TABLES[t], filter_range, NULL, &n) != 0)
             return -1;
-        more = rows.nrows == CHUNK_ROWS;
-        char sql[256];
-        if (t->nkey == 1)
-            snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE %s = ?", t->name, t->key);
-        else
-            snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE (%s) = (?, ?)", t->name, t->key);
-        for (int r = 0; r < rows.nrows; r++) {
-            const rst_value *row = rst_row(&rows, r);
-            if (!want(m, row_shard(m, t, row), arg))
-                continue;
-            rst_param p[2] = {
-                t->types[0] == 'S' ? rst_p_strn(row[0].s, row[0].len) : rst_p_u64(row[0].u),
-                rst_p_u64(row[1].u) };
-            if (rst_db_exec(db, sql, p, t->nkey, NULL) != RST_DB_OK)
-                return fail_db(db, "deleting rows");
-            (*deleted)++;
-        }
-        if (rows.nrows > 0) {
-            const rst_value *lr = rst_row(&rows, rows.nrows - 1);
-            last[0] = lr[0];
-            last[1] = t->nkey > 1 ? lr[1] : lr[0];
-            if (t->types[0] == 'S') {
-                free(last_key);
-                if ((last_key = strndup(lr[0].s, lr[0].len)) == NULL)
-                    return -1;
-                last[0].s = last_key;
-            }
-            have_last = 1;
-        }
+        *total += n;
     }
-    free(last_key);
     return 0;
 }
 
@@ -755,12 +779,16 @@ static int step_copy(move *m)
     return journal_step(m, ST_COPIED);
 }
 
-static int step_fence(move *m)
+/* A step that changes the map: the file rewritten, roostd reloaded with
+ * the new map in effect everywhere, the step journaled. */
+static int map_step(move *m, int fenced, int switched, const char *why, int step)
 {
-    if (write_map(m, 1, 0) != 0 || reload_roostd(m, "fence") != 0)
+    if (write_map(m, fenced, switched) != 0 || reload_roostd(m, why) != 0)
         return -1;
-    return journal_step(m, ST_FENCED);
+    return journal_step(m, step);
 }
+
+static int step_fence(move *m) { return map_step(m, 1, 0, "fence", ST_FENCED); }
 
 /* Under the fence: the shards written during the copy, emptied on the
  * target and copied again. */
@@ -812,18 +840,11 @@ static int step_verify(move *m)
     return journal_step(m, ST_VERIFIED);
 }
 
-static int step_switch(move *m)
-{
-    if (write_map(m, 1, 1) != 0 || reload_roostd(m, "switch") != 0)
-        return -1;
-    return journal_step(m, ST_SWITCHED);
-}
+static int step_switch(move *m) { return map_step(m, 1, 1, "switch", ST_SWITCHED); }
 
 static int step_unfence(move *m)
 {
-    if (write_map(m, 0, 1) != 0 || reload_roostd(m, "unfence") != 0)
-        return -1;
-    if (journal_step(m, ST_UNFENCED) != 0)
+    if (map_step(m, 0, 1, "unfence", ST_UNFENCED) != 0)
         return -1;
     rst_rows rows;
     rst_param p[1] = { rst_p_u64(m->id) };
@@ -835,13 +856,9 @@ static int step_unfence(move *m)
 
 static int step_clean_up(move *m)
 {
-    uint64_t total = 0;
-    for (int t = 0; t < NTABLES; t++) {
-        uint64_t n;
-        if (delete_rows(m, src_db(m), &TABLES[t], filter_range, NULL, &n) != 0)
-            return -1;
-        total += n;
-    }
+    uint64_t total;
+    if (delete_range(m, src_db(m), &total) != 0)
+        return -1;
     printf("  cleaned up: %" PRIu64 " rows of the range deleted from %s\n", total, server_name(m, m->source));
     return journal_step(m, ST_DONE);
 }
@@ -873,13 +890,9 @@ static int abort_move(move *m)
     }
     if (m->step >= ST_FENCED && (write_map(m, 0, 0) != 0 || reload_roostd(m, "fence lifted") != 0))
         return 1;
-    uint64_t total = 0;
-    for (int t = 0; t < NTABLES; t++) {
-        uint64_t n;
-        if (delete_rows(m, dst_db(m), &TABLES[t], filter_range, NULL, &n) != 0)
-            return 1;
-        total += n;
-    }
+    uint64_t total;
+    if (delete_range(m, dst_db(m), &total) != 0)
+        return 1;
     printf("  aborted: %" PRIu64 " copied rows deleted from %s\n", total, server_name(m, m->target));
     return journal_step(m, ST_ABORTED) == 0 ? 0 : 1;
 }

@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -408,6 +409,22 @@ int api_sql(const char *name, const char *sql, char *out, size_t outlen)
     if (out != NULL && outlen > 0)
         snprintf(out, outlen, "%s", line);
     return rc == 0 ? 0 : -1;
+}
+
+int api_roostctl(const char *env, const char *conf, const char *args, char *out, size_t outlen)
+{
+    const char *bin = getenv("ROOST_TEST_ROOSTCTL");
+    char cmd[2048];
+    out[0] = '\0';
+    snprintf(cmd, sizeof(cmd), "%s '%s' -c '%s' %s 2>&1", env ? env : "",
+             bin ? bin : "app/roostctl/roostctl", conf, args);
+    FILE *p = popen(cmd, "r");
+    if (p == NULL)
+        return -1;
+    size_t n = fread(out, 1, outlen - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 int api_await_replicas(void)

@@ -89,6 +89,11 @@ int api_stack(const char *action, const char *name);
  * separated) goes into out (may be NULL). 0 when it succeeded. */
 int api_sql(const char *name, const char *sql, char *out, size_t outlen);
 
+/* Runs `ENV roostctl -c CONF ARGS` (ENV: variable assignments, or NULL;
+ * the binary: $ROOST_TEST_ROOSTCTL, else the build's); its output, stderr
+ * included, into out. The exit status, or -1 when it did not run or exit. */
+int api_roostctl(const char *env, const char *conf, const char *args, char *out, size_t outlen);
+
 /* Waits (at most 10 s) until each replica has applied everything its
  * primary had committed when called: anonymous reads go to replicas,
  * which apply a write a moment after it was acknowledged. 0 when they

@@ -595,15 +595,7 @@ END_TEST
 /* Runs `roostctl -c conf ARGS`; exit status, output in out. */
 static int roostctl(const char *conf, const char *args, char *out, size_t outlen)
 {
-    const char *bin = getenv("ROOST_TEST_ROOSTCTL");
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "'%s' -c '%s' %s 2>&1", bin ? bin : "app/roostctl/roostctl", conf, args);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t n = fread(out, 1, outlen - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return api_roostctl(NULL, conf, args, out, outlen);
 }
 
 /* A copy of the test stack's config whose migrations_dir is `dir`. */

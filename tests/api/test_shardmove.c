@@ -40,19 +40,10 @@ static void users_in_range(void)
     }
 }
 
-/* roostctl with `env` (NULL: none) before it; exit status, output in out. */
+/* roostctl on the stack's config with `env` (NULL: none) before it. */
 static int ctl(const char *env, const char *args, char *out, size_t len)
 {
-    const char *bin = getenv("ROOST_TEST_ROOSTCTL");
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "%s '%s' -c '%s' %s 2>&1", env ? env : "",
-             bin ? bin : "app/roostctl/roostctl", getenv("ROOST_TEST_CONF"), args);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t n = fread(out, 1, len - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return api_roostctl(env, getenv("ROOST_TEST_CONF"), args, out, len);
 }
 
 /* ------------------------------------------------------------ the writer */
