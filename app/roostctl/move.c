@@ -436,17 +436,19 @@ static int compare_sums(move *m, unsigned char (*dirty)[4096], uint64_t *rows_pe
 
 /* ------------------------------------------------------------ the map in the file */
 
-/* The owner of every logical shard after this step: the source's range
- * moves to the target once switched. */
+/* The owner of every logical shard after this step: the range's is the
+ * journal's word (the source until switched, then the target), whatever
+ * the file says now -- roostctl may have stopped between rewriting the
+ * file and recording the step, and an abort must give the range back to
+ * the source, which alone holds every row until the clean-up. */
 static void owners(const move *m, int switched, short *owner)
 {
     const rst_config *cfg = m->s->cfg;
     for (int i = 0; i < cfg->nranges; i++)
         for (unsigned sh = cfg->ranges[i].first; sh <= cfg->ranges[i].last && sh < 4096; sh++)
             owner[sh] = (short)cfg->ranges[i].server;
-    if (switched)
-        for (unsigned sh = m->first; sh <= m->last; sh++)
-            owner[sh] = (short)m->target;
+    for (unsigned sh = m->first; sh <= m->last; sh++)
+        owner[sh] = (short)(switched ? m->target : m->source);
 }
 
 /* "range = A-B" lines of server `srv` for owner[] into b. */
@@ -680,6 +682,21 @@ static int wait_target_replicas(move *m)
 
 /* ------------------------------------------------------------ the journal */
 
+/* A failpoint for tests: ROOST_MOVE_STOP_AFTER=STEP stops right after the
+ * step is recorded, STEP-unrecorded after its work and before the record
+ * (where a crash leaves the file ahead of the journal): exit 3, as a
+ * crash would stop it. */
+static void stop_point(const char *step, const char *suffix)
+{
+    const char *stop = getenv("ROOST_MOVE_STOP_AFTER");
+    char here[48];
+    snprintf(here, sizeof(here), "%s%s", step, suffix);
+    if (stop != NULL && strcmp(stop, here) == 0) {
+        fprintf(stderr, "roostctl: shard move: stopping after %s (ROOST_MOVE_STOP_AFTER)\n", here);
+        exit(3);
+    }
+}
+
 static int journal_step(move *m, int step)
 {
     rst_db *cat = m->s->catalog;
@@ -706,12 +723,7 @@ static int journal_step(move *m, int step)
     m->step = step;
     printf("  journal: %s\n", STEP_NAMES[step]);
     fflush(stdout);
-    /* A failpoint for tests: stop right after a step, as a crash would. */
-    const char *stop = getenv("ROOST_MOVE_STOP_AFTER");
-    if (stop != NULL && strcmp(stop, STEP_NAMES[step]) == 0) {
-        fprintf(stderr, "roostctl: shard move: stopping after %s (ROOST_MOVE_STOP_AFTER)\n", stop);
-        exit(3);
-    }
+    stop_point(STEP_NAMES[step], "");
     return 0;
 }
 
@@ -785,6 +797,7 @@ static int map_step(move *m, int fenced, int switched, const char *why, int step
 {
     if (write_map(m, fenced, switched) != 0 || reload_roostd(m, why) != 0)
         return -1;
+    stop_point(STEP_NAMES[step], "-unrecorded");
     return journal_step(m, step);
 }
 

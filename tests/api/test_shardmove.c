@@ -214,6 +214,20 @@ START_TEST(move_half_a_server_and_back_under_writes)
         }
         usleep(200 * 1000);                                  /* writes land on the new side */
     }
+    /* Stopped after the switch reached the file and roostd but before the
+     * journal: --abort goes by the journal, gives the range back to b
+     * (which alone has every row) and drops a's copies. */
+    int rc0 = ctl("ROOST_MOVE_STOP_AFTER=switched-unrecorded", "shard move 3072-4095 --to a", out,
+                  sizeof(out));
+    ck_assert_msg(rc0 == 3, "exit %d: %s", rc0, out);
+    ck_assert_int_eq(ctl(NULL, "shards", out, sizeof(out)), 0);
+    assert_map(out, "0-2047,3072-4095", "2048-3071");               /* the file is ahead */
+    rc0 = ctl(NULL, "shard move --abort", out, sizeof(out));
+    ck_assert_msg(rc0 == 0 && strstr(out, "aborted:") != NULL, "abort: exit %d: %s", rc0, out);
+    ck_assert_int_eq(ctl(NULL, "shards", out, sizeof(out)), 0);
+    assert_map(out, "0-2047", "2048-4095");
+    ck_assert_int_eq(rows_on("db1", "tweets", "user_id"), 0);
+    usleep(200 * 1000);
     FILE *sf = fopen(stop, "w");
     if (sf != NULL)
         fclose(sf);
