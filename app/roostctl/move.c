@@ -1028,11 +1028,11 @@ int rst_ctl_shard(rst_services *s, int argc, char **argv)
     m.conf_path = conf_path;
     m.tty = isatty(STDERR_FILENO);
     rst_arena_init(&m.arena, 256 * 1024);
-    int rc = 1, open = journal_open(&m);
-    if (open < 0) {
+    int rc = 1, found = journal_open(&m);
+    if (found < 0) {
         rc = 1;
     } else if (a.resume || a.do_abort) {
-        if (open == 0)
+        if (found == 0)
             fprintf(stderr, "roostctl: shard move: no move in progress\n");
         else if (a.do_abort)
             rc = abort_move(&m);
@@ -1042,7 +1042,7 @@ int rst_ctl_shard(rst_services *s, int argc, char **argv)
                    STEP_NAMES[m.step]);
             rc = run_from(&m);
         }
-    } else if (open == 1) {
+    } else if (found == 1) {
         fprintf(stderr, "roostctl: shard move: move %" PRIu64 " (%u-%u, %s -> %s) is in progress "
                 "after step %s: --resume it or --abort it first\n", m.id, m.first, m.last,
                 server_name(&m, m.source), server_name(&m, m.target), STEP_NAMES[m.step]);
