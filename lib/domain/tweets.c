@@ -297,13 +297,14 @@ static rst_err render_list(rst_services *s, rst_arena *a, const rst_tweet_ref *t
     return p != NULL ? RST_OK : RST_E_INTERNAL;
 }
 
-/* One Tweet object (the list of one, without its brackets). */
+/* One Tweet object (the list of one, without its brackets); `known` as
+ * for render_list (NULL: the name is looked up). */
 static rst_err render_one(rst_services *s, rst_arena *a, const rst_tweet_ref *t,
-                          const char **json, size_t *len)
+                          const rst_author *known, const char **json, size_t *len)
 {
     const char *list;
     size_t n;
-    rst_err err = render_list(s, a, t, 1, NULL, &list, &n);
+    rst_err err = render_list(s, a, t, 1, known, &list, &n);
     if (err != RST_OK)
         return err;
     *json = list + 1;
@@ -381,18 +382,15 @@ rst_err rst_tweet_get_json(rst_services *s, rst_arena *a, uint64_t id, int hot_o
     rst_hot_time asked;
     rst_hot_clock(&asked);
     rst_tweet_ref t;
-    const char *name;
-    rst_err err = RST_OK;
-    if (rst_shardmap_server_for_id(&s->map, id) >= 0 && tweet_named_from_redis(s, a, id, &t, &name)) {
-        rst_author known = { t.user_id, name };
-        const char *list;
-        size_t n;
-        if ((err = render_list(s, a, &t, 1, &known, &list, &n)) == RST_OK) {
-            *json = list + 1;
-            *jlen = n - 2;
-        }
+    rst_author known;
+    rst_err err;
+    if (rst_shardmap_server_for_id(&s->map, id) < 0)
+        err = RST_E_NOT_FOUND;                  /* an id that is not ours names no tweet */
+    else if (tweet_named_from_redis(s, a, id, &t, &known.name)) {
+        known.user_id = t.user_id;
+        err = render_one(s, a, &t, &known, json, jlen);
     } else if ((err = load_one(s, a, id, &t)) == RST_OK) {
-        err = render_one(s, a, &t, json, jlen);
+        err = render_one(s, a, &t, NULL, json, jlen);
     }
     if (err == RST_OK && hot_ok)
         rst_hot_keep(s, &k, *json, *jlen, &asked);
@@ -524,7 +522,7 @@ rst_err rst_tweet_create(rst_services *s, rst_arena *a, uint64_t user_id, const 
         return RST_E_INTERNAL;
     publish(s, *id, user_id, &t, 1);
     rst_timeline_backpressure(s);
-    return render_one(s, a, &t, json, jlen);
+    return render_one(s, a, &t, NULL, json, jlen);
 }
 
 rst_err rst_tweet_update(rst_services *s, rst_arena *a, uint64_t id, const char *msg,
@@ -552,7 +550,7 @@ rst_err rst_tweet_update(rst_services *s, rst_arena *a, uint64_t id, const char 
     if (row_to_ref(a, rst_row(&rows, 0), &t) != 0)
         return RST_E_INTERNAL;
     publish(s, id, t.user_id, &t, 0);
-    return render_one(s, a, &t, json, jlen);
+    return render_one(s, a, &t, NULL, json, jlen);
 }
 
 rst_err rst_tweet_delete(rst_services *s, rst_arena *a, uint64_t id, const char **json,
@@ -590,7 +588,7 @@ rst_err rst_tweet_delete(rst_services *s, rst_arena *a, uint64_t id, const char 
     if ((err = commit_checked(db, id, 0, "tweet delete")) != RST_OK)
         return err;
     publish(s, id, t.user_id, NULL, 0);
-    return render_one(s, a, &t, json, jlen);
+    return render_one(s, a, &t, NULL, json, jlen);
 }
 
 /* ------------------------------------------------------------ pages */
