@@ -406,8 +406,12 @@ static void event_loop(worker *w)
             if (w->args->cfg->log_file[0] != '\0' && rst_log_open_file(w->args->cfg->log_file) != 0)
                 rst_log_error("reopen %s: %s", w->args->cfg->log_file, strerror(errno));
         }
-        if (!w->draining && getppid() != w->master) {
-            rst_log_error("the master process is gone: stopping");
+        /* Draining too: a worker recycling when its master was killed
+         * would otherwise serve its kept connections for DRAIN_MAX_MS
+         * with a shard map nobody updates any more (a shard move's fence
+         * would not reach it). Stopping bounds that to DRAIN_STOP_MAX_MS. */
+        if (!stop_requested && getppid() != w->master) {
+            rst_log_error("the master process is gone: stopping%s", w->draining ? " (was draining)" : "");
             stop_requested = 1;
         }
         if (!w->draining && (stop_requested || replace_requested || should_recycle(w))) {

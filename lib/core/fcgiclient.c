@@ -18,6 +18,7 @@
 #define FCGI_STDIN         5
 #define FCGI_STDOUT        6
 #define FCGI_RESPONDER     1
+#define FCGI_KEEP_CONN     1
 
 static void record_header(unsigned char *h, int type, size_t len)
 {
@@ -45,10 +46,12 @@ static size_t add_param(unsigned char *out, size_t used, size_t cap, const char 
     return used + n + v;
 }
 
+/* send(), not write(): a worker that closed the connection is an error
+ * here, never a SIGPIPE that ends the caller. */
 static int write_all(int fd, const unsigned char *p, size_t n)
 {
     while (n > 0) {
-        ssize_t w = write(fd, p, n);
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
         if (w <= 0)
             return -1;
         p += w;
@@ -57,8 +60,7 @@ static int write_all(int fd, const unsigned char *p, size_t n)
     return 0;
 }
 
-int rst_fcgi_send_get(const char *sock, const char *uri, const char *failpoint,
-                      const char *request_id)
+static int connect_unix(const char *sock)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -72,6 +74,14 @@ int rst_fcgi_send_get(const char *sock, const char *uri, const char *failpoint,
         close(fd);
         return -1;
     }
+    return fd;
+}
+
+/* The records of one GET; keep asks the application to keep the
+ * connection open after it (FCGI_KEEP_CONN, as nginx's keepalive does). */
+static int write_get(int fd, const char *uri, const char *failpoint, const char *request_id,
+                     int keep)
+{
     unsigned char buf[2048], params[1536];
     size_t np = 0;
     char path[256];
@@ -90,7 +100,8 @@ int rst_fcgi_send_get(const char *sock, const char *uri, const char *failpoint,
     record_header(buf, FCGI_BEGIN_REQUEST, 8);
     n = 8;
     memset(buf + n, 0, 8);
-    buf[n + 1] = FCGI_RESPONDER;         /* role; flags 0: close after it */
+    buf[n + 1] = FCGI_RESPONDER;         /* role */
+    buf[n + 2] = keep ? FCGI_KEEP_CONN : 0;
     n += 8;
     record_header(buf + n, FCGI_PARAMS, np);
     n += 8;
@@ -100,7 +111,16 @@ int rst_fcgi_send_get(const char *sock, const char *uri, const char *failpoint,
     n += 8;
     record_header(buf + n, FCGI_STDIN, 0);
     n += 8;
-    if (write_all(fd, buf, n) != 0) {
+    return write_all(fd, buf, n);
+}
+
+int rst_fcgi_send_get(const char *sock, const char *uri, const char *failpoint,
+                      const char *request_id)
+{
+    int fd = connect_unix(sock);
+    if (fd < 0)
+        return -1;
+    if (write_get(fd, uri, failpoint, request_id, 0) != 0) {
         close(fd);
         return -1;
     }
@@ -145,8 +165,9 @@ static int parse_answer(char *out, char **body)
 }
 
 /* Reads records until END_REQUEST: 200 with the STDOUT bytes in *out
- * (malloc'd, NUL-terminated), 0 when closed mid-request, -1 otherwise. */
-static int read_records(int fd, int timeout_ms, char **out_p)
+ * (malloc'd, NUL-terminated), 0 when closed mid-request, -1 otherwise.
+ * Closes fd, unless keep and the answer was whole. */
+static int read_records(int fd, int timeout_ms, int keep, char **out_p)
 {
     long long deadline = mono_ms() + timeout_ms;
     size_t cap = 1 << 20, used = 0;
@@ -177,7 +198,8 @@ static int read_records(int fd, int timeout_ms, char **out_p)
             break;
         }
     }
-    close(fd);
+    if (!keep || rc != 200)
+        close(fd);
     if (rc != 200) {
         free(out);
         return rc;
@@ -190,7 +212,7 @@ static int read_records(int fd, int timeout_ms, char **out_p)
 int rst_fcgi_read_answer(int fd, int timeout_ms, char *body, size_t bodylen)
 {
     char *out, *b;
-    int rc = read_records(fd, timeout_ms, &out);
+    int rc = read_records(fd, timeout_ms, 0, &out);
     if (rc != 200)
         return rc;
     rc = parse_answer(out, &b);
@@ -204,7 +226,7 @@ int rst_fcgi_read_answer_alloc(int fd, int timeout_ms, char **body)
 {
     char *out, *b;
     *body = NULL;
-    int rc = read_records(fd, timeout_ms, &out);
+    int rc = read_records(fd, timeout_ms, 0, &out);
     if (rc != 200)
         return rc;
     rc = parse_answer(out, &b);
@@ -224,4 +246,24 @@ int rst_fcgi_get_alloc(const char *sock, const char *uri, int timeout_ms, char *
     *body = NULL;
     int fd = rst_fcgi_send_get(sock, uri, NULL, NULL);
     return fd < 0 ? -1 : rst_fcgi_read_answer_alloc(fd, timeout_ms, body);
+}
+
+int rst_fcgi_keep_get(int *fd, const char *sock, const char *uri, int timeout_ms)
+{
+    if (*fd < 0 && (*fd = connect_unix(sock)) < 0)
+        return -1;
+    char *out, *b;
+    if (write_get(*fd, uri, NULL, NULL, 1) != 0) {
+        close(*fd);
+        *fd = -1;
+        return 0;                        /* the worker closed it */
+    }
+    int rc = read_records(*fd, timeout_ms, 1, &out);
+    if (rc != 200) {
+        *fd = -1;                        /* read_records closed it */
+        return rc;
+    }
+    rc = parse_answer(out, &b);
+    free(out);
+    return rc;
 }

@@ -1,6 +1,6 @@
 /* fcgiclient.h -- a small FastCGI client for talking to a roostd pool's
- * socket without nginx: one GET a connection, the answer's status and
- * body, or how the connection ended. roostctl top/advise read /status and
+ * socket without nginx: one GET a connection (or several on a kept one),
+ * the answer's status and body, or how the connection ended. roostctl top/advise read /status and
  * /metrics with it; the API tests use it for a roostd of their own. */
 #ifndef ROOST_CORE_FCGICLIENT_H
 #define ROOST_CORE_FCGICLIENT_H
@@ -23,6 +23,13 @@ int rst_fcgi_read_answer(int fd, int timeout_ms, char *body, size_t bodylen);
 /* The same, with the whole body (up to 1 MiB) in a malloc'd string the
  * caller frees, set only when the status is above 0. */
 int rst_fcgi_read_answer_alloc(int fd, int timeout_ms, char **body);
+
+/* A GET on a kept connection (FCGI_KEEP_CONN, as nginx's keepalive
+ * sends): *fd < 0 connects first; the connection stays open in *fd after
+ * a whole answer, else it is closed and *fd set to -1. Returns as
+ * rst_fcgi_read_answer does (0 also when the write failed: the worker
+ * closed the connection). */
+int rst_fcgi_keep_get(int *fd, const char *sock, const char *uri, int timeout_ms);
 
 /* Send and read in one. */
 int rst_fcgi_get(const char *sock, const char *uri, int timeout_ms, char *body, size_t bodylen);

@@ -152,6 +152,10 @@ TCase *api_tcase(Suite *s, const char *name);
 pid_t api_roostd_master(void);
 int   api_roostd_workers(pid_t master, pid_t *out, int max);
 
+/* The monotonic clock, in seconds and in milliseconds. */
+double api_now_s(void);
+long   api_now_ms(void);
+
 /* The value of the Prometheus sample line in text that starts with
  * `series ` (exact name and labels); -1 when absent. */
 double api_metric(const char *text, const char *series);

@@ -17,13 +17,6 @@
 
 static const char *const JSON_BODY[] = { "Content-Type: application/json", NULL };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* A number of /status's section for `pool`. */
 static double pool_figure(const char *pool, const char *field)
 {
@@ -79,12 +72,12 @@ START_TEST(full_slow_pool_answers_503_with_retry_after)
             api_resp r;
             char b[128], ra[16] = "", line[64];
             snprintf(b, sizeof(b), "{\"name\":\"crowd_%d\",\"password\":\"wrong password\"}", i);
-            double t0 = now_s();
+            double t0 = api_now_s();
             int rc = api_request(&r, "POST", "/users/SignIn", b, strlen(b), JSON_BODY);
             const char *code = rc == 0 ? api_json_str(&r, "error.code") : NULL;
             int ok503 = rc == 0 && r.status == 503 && api_header(&r, "Retry-After", ra, sizeof(ra)) &&
                         code && strcmp(code, "service_unavailable") == 0;
-            snprintf(line, sizeof(line), "%ld %d %.3f\n", rc == 0 ? r.status : -1L, ok503, now_s() - t0);
+            snprintf(line, sizeof(line), "%ld %d %.3f\n", rc == 0 ? r.status : -1L, ok503, api_now_s() - t0);
             if (write(fds[1], line, strlen(line)) < 0)
                 _exit(1);
             _exit(0);
@@ -127,9 +120,9 @@ START_TEST(request_past_terminate_timeout_is_killed_with_a_json_502)
     api_resp r;
     const char *b = "{\"name\":\"nobody_here_43\",\"password\":\"wrong password\"}";
     const char *const h[] = { "Content-Type: application/json", "X-Roost-Failpoint: slow-request", NULL };
-    double t0 = now_s();
+    double t0 = api_now_s();
     ck_assert_int_eq(api_request(&r, "POST", "/users/SignIn", b, strlen(b), h), 0);
-    double took = now_s() - t0;
+    double took = api_now_s() - t0;
     ck_assert_msg(r.status == 502, "status %ld: %s", r.status, r.body);
     ck_assert_str_eq(api_json_str(&r, "error.code"), "upstream_unavailable");
     ck_assert_msg(took >= 1.9 && took < 3.4, "answered after %.2f s", took);

@@ -17,13 +17,6 @@
 #include "store/shardmap.h"
 #include "suites.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The replica serving the shard server of user id: its service name in the
  * stack (db1r, db2r) and its /metrics labels. */
 typedef struct {
@@ -72,10 +65,10 @@ static double metric(const char *name, const char *labels)
  * 100 ms), or -1 after `limit` seconds. */
 static double await_up(const replica_of *rep, int want, double limit)
 {
-    double t0 = now_s();
-    while (now_s() - t0 < limit) {
+    double t0 = api_now_s();
+    while (api_now_s() - t0 < limit) {
         if (metric("roost_replica_up", rep->labels) == want)
-            return now_s() - t0;
+            return api_now_s() - t0;
         usleep(100 * 1000);
     }
     return -1;
@@ -223,7 +216,7 @@ START_TEST(read_your_writes_holds_while_the_replica_lags_10_s)
     ck_assert_msg(await_up(&rep, 1, 10) >= 0, "%s not in use with a delay", rep.svc);
     char renamed[ACCT_NAMELEN], seen[ACCT_NAMELEN];
     acct_unique_name(renamed, sizeof(renamed), "rywnew");
-    double t0 = now_s();
+    double t0 = api_now_s();
     rename_user(&u, renamed);
     /* The writer sees the write at once. */
     for (int i = 0; i < 5; i++) {
@@ -234,14 +227,14 @@ START_TEST(read_your_writes_holds_while_the_replica_lags_10_s)
     name_seen(u.id, NULL, seen, sizeof(seen));
     ck_assert_msg(strcmp(seen, u.name) == 0, "an anonymous reader saw %s at once (replica not used?)", seen);
     double lagged = -1;
-    while (now_s() - t0 < 16) {
+    while (api_now_s() - t0 < 16) {
         name_seen(u.id, NULL, seen, sizeof(seen));
         if (strcmp(seen, renamed) == 0) {
-            lagged = now_s() - t0;
+            lagged = api_now_s() - t0;
             break;
         }
         name_seen(u.id, u.tok, seen, sizeof(seen));
-        ck_assert_msg(strcmp(seen, renamed) == 0, "the writer read %s after %.1f s", seen, now_s() - t0);
+        ck_assert_msg(strcmp(seen, renamed) == 0, "the writer read %s after %.1f s", seen, api_now_s() - t0);
         usleep(250 * 1000);
     }
     fprintf(stderr, "replicas: anonymous readers saw the rename after %.2f s (MASTER_DELAY 10)\n", lagged);
@@ -268,7 +261,7 @@ START_TEST(read_your_writes_holds_after_a_redis_outage)
     char renamed[ACCT_NAMELEN], seen[ACCT_NAMELEN];
     acct_unique_name(renamed, sizeof(renamed), "rywrn");
     ck_assert_int_eq(api_stack("stop", "redis"), 0);
-    double t0 = now_s();
+    double t0 = api_now_s();
     rename_user(&u, renamed);
     name_seen(u.id, u.tok, seen, sizeof(seen));           /* Redis down: the primary */
     ck_assert_str_eq(seen, renamed);
@@ -276,7 +269,7 @@ START_TEST(read_your_writes_holds_after_a_redis_outage)
     /* Every worker tries Redis again within 4 s (its breaker). */
     redisReply *r = NULL;
     int marked = 0;
-    while (now_s() - t0 < 8 && !marked) {
+    while (api_now_s() - t0 < 8 && !marked) {
         r = api_redis("EXISTS %suser:%s:wrote", api_redis_prefix(), u.id);
         marked = r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
         if (r != NULL)
@@ -284,7 +277,7 @@ START_TEST(read_your_writes_holds_after_a_redis_outage)
         if (!marked)
             usleep(100 * 1000);
     }
-    double at = now_s() - t0;
+    double at = api_now_s() - t0;
     fprintf(stderr, "replicas: the mark of a write made with Redis down reached Redis after %.2f s\n", at);
     ck_assert_msg(marked, "the mark of a write made while Redis was down never reached Redis");
     ck_assert_msg(at < 9, "the replica caught up before the test could look (%.2f s)", at);
@@ -293,7 +286,7 @@ START_TEST(read_your_writes_holds_after_a_redis_outage)
         ck_assert_msg(strcmp(seen, renamed) == 0, "the writer read %s after Redis came back", seen);
     }
     name_seen(u.id, NULL, seen, sizeof(seen));
-    ck_assert_msg(now_s() - t0 > 9.5 || strcmp(seen, u.name) == 0,
+    ck_assert_msg(api_now_s() - t0 > 9.5 || strcmp(seen, u.name) == 0,
                   "an anonymous reader saw %s before the replica applied it", seen);
 }
 END_TEST

@@ -516,6 +516,75 @@ START_TEST(stop_accounts_for_a_killed_straggler)
 }
 END_TEST
 
+/* 1 while pid runs (not gone, not a zombie). */
+static int process_runs(pid_t pid)
+{
+    char path[64], stat[256];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    int ok = fgets(stat, sizeof(stat), f) != NULL;
+    fclose(f);
+    const char *close_paren = ok ? strrchr(stat, ')') : NULL;
+    return close_paren != NULL && close_paren[1] == ' ' && close_paren[2] != 'Z';
+}
+
+/* A worker already draining (recycling after max_requests) when its master
+ * was killed -9 kept serving its kept connections for DRAIN_MAX_MS (60 s)
+ * with the shard map it had: a shard move's fence never reached it and
+ * its writes landed on the old server (the chaos run's shard-move after
+ * master-kill9). It must stop within the stop bound, 5 s. */
+START_TEST(recycling_worker_stops_soon_after_its_master_is_killed)
+{
+    private_roostd r;
+    start_private_roostd_with(&r, 'a', "max_requests = 1\n", "", 1);
+    pid_t w[MAX_WORKERS];
+    ck_assert_int_eq(api_roostd_workers(r.pid, w, MAX_WORKERS), 1);
+    pid_t old = w[0];
+    int fd = -1;
+    ck_assert_int_eq(rst_fcgi_keep_get(&fd, r.sock, "/healthz", 3000), 200);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_msg(log_has(&r, "recycling after 1 connections close", 3000),
+                  "the worker did not start recycling: the test proves nothing");
+    /* Its successor, to end whatever is left at the end. */
+    int n = 0;
+    for (int i = 0; i < 100 && (n = api_roostd_workers(r.pid, w, MAX_WORKERS)) < 2; i++)
+        usleep(50 * 1000);
+    kill(r.pid, SIGKILL);
+    waitpid(r.pid, NULL, 0);
+    /* Requests on the kept connection, as nginx's keepalive would send. */
+    long t0 = api_now_ms(), closed_ms = -1;
+    int served_after = 0;
+    while (api_now_ms() - t0 < 12000) {
+        if (fd < 0 || rst_fcgi_keep_get(&fd, r.sock, "/healthz", 2000) != 200) {
+            closed_ms = api_now_ms() - t0;
+            break;
+        }
+        served_after++;
+        usleep(100 * 1000);
+    }
+    while (process_runs(old) && api_now_ms() - t0 < 12000)
+        usleep(50 * 1000);
+    long gone_ms = api_now_ms() - t0;
+    int still = process_runs(old);
+    for (int i = 0; i < n; i++)
+        if (process_runs(w[i]))
+            kill(w[i], SIGKILL);
+    if (fd >= 0)
+        close(fd);
+    int logged = log_has(&r, "the master process is gone: stopping (was draining)", 0);
+    remove_private_roostd(&r);
+    ck_assert_msg(served_after > 0, "the kept connection was closed at once: the test proves nothing");
+    ck_assert_msg(closed_ms >= 0 && closed_ms < 7000,
+                  "the orphaned recycling worker kept its connection for %ld ms%s",
+                  closed_ms < 0 ? 12000 : closed_ms, closed_ms < 0 ? " and more" : "");
+    ck_assert_msg(!still && gone_ms < 8000, "the orphaned worker %d still ran after %ld ms",
+                  (int)old, gone_ms);
+    ck_assert(logged);
+}
+END_TEST
+
 /* All of a process's writable memory, through /proc/PID/mem: 1 when the
  * n bytes of `needle` are anywhere in it. Read a chunk at a time (chunks
  * overlap by n - 1 bytes, so no match is split); mappings larger than
@@ -1139,6 +1208,7 @@ Suite *suite_roostd(void)
     tcase_add_test(tc, config_test_names_the_bad_key);
     tcase_add_test(tc, config_test_reports_every_bad_key);
     tcase_add_test(tc, stop_accounts_for_a_killed_straggler);
+    tcase_add_test(tc, recycling_worker_stops_soon_after_its_master_is_killed);
     tcase_add_test(tc, reload_leaves_no_old_keys_in_the_master);
     tcase_add_test(tc, migrate_applies_once_and_refuses_changed_files);
     tcase_add_test(tc, dynamic_pool_grows_under_load_and_shrinks_when_idle);

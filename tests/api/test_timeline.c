@@ -20,13 +20,6 @@
 
 #define MAX_ITEMS 100
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static void follow(const acct_user *who, const acct_user *whom, const char *method, long want)
 {
     char path[64];
@@ -111,13 +104,13 @@ static void expect_ids(const page_t *p, const char *const *want, int n)
  * `within` ms. */
 static long wait_for(const acct_user *u, const char *id, long within)
 {
-    long t0 = now_ms();
+    long t0 = api_now_ms();
     page_t p;
     for (;;) {
         timeline(u, "?limit=100", &p);
         if (page_has(&p, id))
-            return now_ms() - t0;
-        if (now_ms() - t0 > within)
+            return api_now_ms() - t0;
+        if (api_now_ms() - t0 > within)
             return -1;
         usleep(50 * 1000);
     }
@@ -272,8 +265,8 @@ START_TEST(test_fanout_reaches_a_timeline_being_rebuilt)
     ck_assert_ptr_nonnull(r);
     freeReplyObject(r);
     post(&author, "during a rebuild", id);
-    long t0 = now_ms();
-    while (!in_redis_timeline(&reader, id, &author) && now_ms() - t0 < 2000)
+    long t0 = api_now_ms();
+    while (!in_redis_timeline(&reader, id, &author) && api_now_ms() - t0 < 2000)
         usleep(50 * 1000);
     r = api_redis("DEL %stl:%s:lock", api_redis_prefix(), reader.id);
     ck_assert_ptr_nonnull(r);

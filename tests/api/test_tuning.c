@@ -37,21 +37,14 @@ static int ctl(const char *conf, const char *args, char *out, size_t outlen)
     return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* A child that GETs `path` through nginx every `pause_ms` for `secs`. */
 static pid_t traffic_through_nginx(const char *path, int pause_ms, double secs)
 {
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        double end = now_s() + secs;
-        while (now_s() < end) {
+        double end = api_now_s() + secs;
+        while (api_now_s() < end) {
             api_resp r;
             if (api_get(&r, path) == 0)
                 api_free(&r);
@@ -68,8 +61,8 @@ static pid_t trickle(const char *sock, int pause_ms, double secs)
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        double end = now_s() + secs;
-        while (now_s() < end) {
+        double end = api_now_s() + secs;
+        while (api_now_s() < end) {
             rst_fcgi_get(sock, "/healthz", 2000, NULL, 0);
             usleep((useconds_t)pause_ms * 1000);
         }
@@ -142,9 +135,9 @@ START_TEST(top_once_shows_pools_routes_dependencies_and_workers)
     pid_t load = traffic_through_nginx("/products?limit=2", 20, 4.0);
     usleep(300 * 1000);
     static char out[1 << 16];
-    double t0 = now_s();
+    double t0 = api_now_s();
     int rc = ctl(conf, "top --once", out, sizeof(out));
-    double took = now_s() - t0;
+    double took = api_now_s() - t0;
     reap(load);
     keep_report("top-once.txt", out);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
