@@ -93,16 +93,28 @@ chaos_fault_slow-pool-fill() {
     wait "${pids[@]}" 2>/dev/null || true
 }
 
-# Every logical shard of db2 (server b: 2048-4095) moves to
-# db1 (server a) and back with roostctl shard move, each time copied,
-# fenced, caught up, verified, switched and cleaned up under the load: its
-# writes to those shards answer 503 while fenced, and every acknowledged
-# one must be there afterwards. The moves' output goes to DIR/shard-move.log.
+# Growing from two shard servers to three and back, under the load
+# (OPERATIONS.md §4.3): the stack's spare server db3 is added as server c
+# (run/test/shard-c.conf appended to roost.conf, migrated, roostd
+# reloaded), the upper half of server b's logical shards (3072-4095)
+# moves to c and back with roostctl shard move -- each time copied,
+# fenced, caught up, verified, switched and cleaned up: writes to those
+# shards answer 503 while fenced, and every acknowledged one must be
+# there afterwards -- and c is taken out again. The output goes to
+# DIR/shard-move.log; a failed move is left as it is, for a look.
 chaos_fault_shard-move() {
-    local log=$CHAOS_DIR/shard-move.log
-    { roostctl shard move 2048-4095 --to a && roostctl shard move 2048-4095 --to b; } >>"$log" 2>&1 ||
-        { warn "chaos: shard-move: roostctl failed (see $log)"; CHAOS_MOVE_FAILED=1
-          roostctl shard move --resume >>"$log" 2>&1 || true; }
+    local log=$CHAOS_DIR/shard-move.log before=$CHAOS_DIR/roost.conf.before
+    cp "$CONF" "$before"
+    grep -q '^\[shard c\]' "$CONF" || cat "$RUN/shard-c.conf" >>"$CONF"
+    if { roostctl migrate && chaos_fault_reload &&
+         roostctl shard move 3072-4095 --to c && roostctl shard move 3072-4095 --to b; } >>"$log" 2>&1; then
+        cp "$before" "$CONF"
+        chaos_fault_reload
+    else
+        warn "chaos: shard-move: roostctl failed (see $log)"
+        CHAOS_MOVE_FAILED=1
+        roostctl shard move --resume >>"$log" 2>&1 || true
+    fi
     grep -h 'the fence held' "$log" | tail -n 2 | sed 's/^ */chaos: shard-move: /' >&2 || true
 }
 

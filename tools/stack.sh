@@ -10,6 +10,9 @@
 #   run/STACK/secrets/           secret (token key), db_password (mode 600)
 #   run/STACK/db1/ db2/          my.cnf, data/, binlog/
 #   run/STACK/db1r/ db2r/        the replicas: my.cnf, data/
+#   run/STACK/db3/               the test stack's spare primary (no replica),
+#                                in no roost.conf until a test appends
+#                                run/STACK/shard-c.conf (server c)
 #   run/STACK/redis/             redis.conf and its (unused) dump dir; the test
 #                                stack also redis2.conf (a replica) and
 #                                sent1..3.conf (three Redis Sentinels)
@@ -25,6 +28,7 @@
 # does not reach it and everything it forks can be found by its session id.
 
 STACK_SERVICES=(db1 db2 db1r db2r redis roostd nginx)   # start order; stop is reversed
+STACK_PRIMARIES=(db1 db2)                               # started in parallel
 # The test stack's Redis is highly available: a replica (redis2) and three
 # sentinels watching the master (roostd asks them where it is).
 HA_SERVICES=(redis2 sent1 sent2 sent3)
@@ -132,12 +136,17 @@ stack_use() {
     PORT_DB2=$((PORT_DB2 + shift)); PORT_REDIS=$((PORT_REDIS + shift))
     # The replicas: 10 above their primaries (db1 18306 -> db1r 18316).
     PORT_DB1R=$((PORT_DB1 + 10)); PORT_DB2R=$((PORT_DB2 + 10))
+    # The test stack's spare server db3, next to db2: no replica, named in
+    # no roost.conf until a test adds it (the section is in shard-c.conf).
+    PORT_DB3=$((PORT_DB1 + 2)); SERVER_ID3=$((SERVER_ID1 + 2))
     # Redis HA (test stack): the replica next to the master, sentinels 100 up.
     PORT_REDIS2=$((PORT_REDIS + 1))
     PORT_SENT1=$((PORT_REDIS + 100)); PORT_SENT2=$((PORT_REDIS + 101)); PORT_SENT3=$((PORT_REDIS + 102))
     if [[ $STACK == test ]]; then
-        STACK_SERVICES=(db1 db2 db1r db2r redis "${HA_SERVICES[@]}" roostd nginx)
+        STACK_SERVICES=(db1 db2 db3 db1r db2r redis "${HA_SERVICES[@]}" roostd nginx)
+        STACK_PRIMARIES=(db1 db2 db3)
     else
+        STACK_PRIMARIES=(db1 db2)
         STACK_SERVICES=(db1 db2 db1r db2r redis roostd nginx)
     fi
     RUN=$ROOT/run/$STACK
@@ -163,8 +172,6 @@ stack_use() {
     CACHEDIR=$(stack_cachedir)
     SOCK_DB1=$SOCKDIR/db1.sock
     SOCK_DB2=$SOCKDIR/db2.sock
-    SOCK_DB1R=$SOCKDIR/db1r.sock
-    SOCK_DB2R=$SOCKDIR/db2r.sock
     SOCK_ROOSTD=$SOCKDIR/roostd.sock
     SOCK_ROOSTD_SLOW=$SOCKDIR/roostd-slow.sock
     ROOSTD_BIN=$BUILD_DIR/app/roostd/roostd
@@ -271,8 +278,13 @@ HOST_PEER=$HOST_PEER
 EOF
     db_write_cnf db1 "$PORT_DB1" "$SOCK_DB1" "$SERVER_ID1"
     db_write_cnf db2 "$PORT_DB2" "$SOCK_DB2" "$SERVER_ID2"
-    db_write_cnf db1r "$PORT_DB1R" "$SOCK_DB1R" "$((SERVER_ID1 + 100))"
-    db_write_cnf db2r "$PORT_DB2R" "$SOCK_DB2R" "$((SERVER_ID2 + 100))"
+    db_write_cnf db1r "$PORT_DB1R" "$(db_sock db1r)" "$((SERVER_ID1 + 100))"
+    db_write_cnf db2r "$PORT_DB2R" "$(db_sock db2r)" "$((SERVER_ID2 + 100))"
+    if [[ $STACK == test ]]; then
+        mkdir -p "$RUN/db3"
+        db_write_cnf db3 "$PORT_DB3" "$(db_sock db3)" "$SERVER_ID3"
+        shard_c_write_conf
+    fi
     redis_write_conf
     [[ $STACK == test ]] && redis_ha_write_conf
     roost_write_conf
@@ -281,12 +293,7 @@ EOF
 
 # ---------------------------------------------------------------- MariaDB
 
-db_sock() {
-    case $1 in
-        db1) echo "$SOCK_DB1";; db2) echo "$SOCK_DB2";;
-        db1r) echo "$SOCK_DB1R";; db2r) echo "$SOCK_DB2R";;
-    esac
-}
+db_sock() { echo "$SOCKDIR/$1.sock"; }
 
 # db_is_replica NAME: db1r and db2r replicate db1 and db2.
 db_is_replica() { [[ $1 == *r ]]; }
@@ -306,7 +313,7 @@ relay_log             = $dir/relay/$name-relay
 EOF
     else
         cat <<EOF
-# Binary log with GTIDs, feeding the replica $(db_primary_of "$name")r.
+# Binary log with GTIDs (for a replica, $(db_primary_of "$name")r on db1 and db2).
 log_bin               = $dir/binlog/$name-bin
 binlog_format         = ROW
 gtid_strict_mode      = 1
@@ -615,6 +622,22 @@ database = roost_shard
 EOF
 }
 
+# The section that adds the test stack's spare server db3 as shard server
+# c, holding no logical shard (OPERATIONS.md §4.3, step 2): the shard move
+# test and the chaos run append it to roost.conf, migrate and reload.
+shard_c_write_conf() {
+    put "$RUN/shard-c.conf" <<EOF
+
+; The third shard server (db3), added by a test: no range until a move.
+[shard c]
+host = 127.0.0.1
+port = $PORT_DB3
+user = roost
+password_file = $SECRETS/db_password
+database = roost_shard
+EOF
+}
+
 # Sanitizer builds: no leak checks yet; reports go to log/sanitizer.PID.
 sanitizer_env() {
     if [[ $SANITIZE == 1 ]]; then
@@ -749,7 +772,7 @@ svc_pidfile() { echo "$RUN/$1.pid"; }
 svc_port() {
     case $1 in
         db1) echo "$PORT_DB1";; db2) echo "$PORT_DB2";; redis) echo "$PORT_REDIS";;
-        db1r) echo "$PORT_DB1R";; db2r) echo "$PORT_DB2R";;
+        db1r) echo "$PORT_DB1R";; db2r) echo "$PORT_DB2R";; db3) echo "$PORT_DB3";;
         redis2) echo "$PORT_REDIS2";; sent1) echo "$PORT_SENT1";; sent2) echo "$PORT_SENT2";;
         sent3) echo "$PORT_SENT3";;
         nginx) echo "$PORT_NGINX";; *) echo "";;
@@ -758,7 +781,7 @@ svc_port() {
 
 svc_log() {
     case $1 in
-        db1|db2|db1r|db2r) echo "$LOGDIR/$1.err";; redis|redis2|sent?) echo "$LOGDIR/$1.log";;
+        db[0-9]|db[0-9]r) echo "$LOGDIR/$1.err";; redis|redis2|sent?) echo "$LOGDIR/$1.log";;
         nginx) echo "$LOGDIR/nginx-error.log";; roostd) echo "$LOGDIR/roostd.log";;
     esac
 }
@@ -835,7 +858,7 @@ svc_start() {
     fi
     t0=$(now_ms)
     case $name in
-        db1|db2|db1r|db2r) db_start "$name";;
+        db[0-9]|db[0-9]r) db_start "$name";;
         redis|redis2|sent?) redis_start "$name";;
         roostd)  roostd_start;;
         nginx)   nginx_start;;
@@ -853,7 +876,7 @@ svc_stop() {
         return 0
     fi
     local pid=$PID
-    case $name in db1|db2|db1r|db2r) secs=120;; roostd) secs=10;; esac
+    case $name in db[0-9]|db[0-9]r) secs=120;; roostd) secs=10;; esac
     children=$(children_of "$pid")
     kill -TERM "$pid" 2>/dev/null || true
     if ! wait_gone "$pid" "$secs"; then
@@ -889,9 +912,7 @@ svc_refresh() {
                     kill -HUP "$PID"
                     say "nginx: configuration changed, reloaded"
                 fi;;
-            "$RUN/db1/my.cnf") svc_running db1 && say "db1: my.cnf changed; apply with: ./dev svc $STACK restart db1";;
-            "$RUN/db2/my.cnf") svc_running db2 && say "db2: my.cnf changed; apply with: ./dev svc $STACK restart db2";;
-            "$RUN/db1r/my.cnf"|"$RUN/db2r/my.cnf")
+            "$RUN/db"*/my.cnf)
                 local r=${f%/my.cnf}; r=${r##*/}
                 svc_running "$r" && say "$r: my.cnf changed; apply with: ./dev svc $STACK restart $r";;
             "$RUN/redis/redis.conf") svc_running redis && say "redis: redis.conf changed; apply with: ./dev svc $STACK restart redis";;
@@ -916,7 +937,7 @@ stack_reserve_ports() {
     [[ -w $f ]] || return 0
     cur=$(cat "$f")
     want=$cur
-    for p in "$PORT_NGINX" "$PORT_DB1" "$PORT_DB2" "$PORT_DB1R" "$PORT_DB2R" "$PORT_REDIS" \
+    for p in "$PORT_NGINX" "$PORT_DB1" "$PORT_DB2" "$PORT_DB3" "$PORT_DB1R" "$PORT_DB2R" "$PORT_REDIS" \
              "$PORT_REDIS2" "$PORT_SENT1" "$PORT_SENT2" "$PORT_SENT3"; do
         if ! grep -qE "(^|,)$p(,|$)" <<<"$cur"; then want=${want:+$want,}$p; fi
     done
@@ -949,7 +970,7 @@ stack_start() {
         say "roostd: binary or configuration changed since it started: restarting it"
         svc_stop roostd
     fi
-    svc_start_parallel db1 db2 || die "the databases did not start"
+    svc_start_parallel "${STACK_PRIMARIES[@]}" || die "the databases did not start"
     # The replicas copy their primaries on a first start: after them.
     svc_start_parallel db1r db2r || die "the replicas did not start"
     svc_start redis
@@ -978,8 +999,7 @@ stack_status() {
         port=$(svc_port "$name")
         local where=${port:+127.0.0.1:$port}
         [[ $name == db2 ]] && where=$HOST_DB2:$port
-        case $name in db1) where+=" $SOCK_DB1";; db2) where+=" $SOCK_DB2";;
-            db1r) where+=" $SOCK_DB1R";; db2r) where+=" $SOCK_DB2R";; roostd) where=$SOCK_ROOSTD;; esac
+        case $name in db[0-9]|db[0-9]r) where+=" $(db_sock "$name")";; roostd) where=$SOCK_ROOSTD;; esac
         if svc_running "$name"; then
             printf '%-7s %-8s %-8s %s\n' "$name" running "$PID" "$where"
         else

@@ -228,7 +228,8 @@ static int cmd_shards(rst_services *s)
             if (w > 0 && (size_t)w < sizeof(ranges) - len)
                 len += (size_t)w;
         }
-        print_primary(s->shards[i], &cfg->shard_servers[i], ranges);
+        /* A server just added holds none until a shard move gives it some. */
+        print_primary(s->shards[i], &cfg->shard_servers[i], len ? ranges : "none");
         print_replicas_of(cfg, i);
     }
     print_claims(s);

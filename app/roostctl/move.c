@@ -308,25 +308,38 @@ static int copy_table(move *m, const move_table *t, shard_filter want, const voi
 
 /* ------------------------------------------------------------ deleting */
 
-/* Deletes a chunk's accepted rows from db by key. */
+/* Deletes a chunk's accepted rows from db by key, in one statement: one
+ * commit (and one binlog sync) a chunk, not one a row -- under the fence
+ * the catch-up's deletes are part of what writers wait for. */
 static int delete_chunk(move *m, rst_db *db, const move_table *t, const rst_rows *rows,
                         const int *idx, int n)
 {
-    (void)m;
-    char sql[256];
-    if (t->nkey == 1)
-        snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE %s = ?", t->name, t->key);
-    else
-        snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE (%s) = (?, ?)", t->name, t->key);
+    if (n == 0)
+        return 0;
+    rst_param *p = rst_arena_alloc(&m->arena, sizeof(rst_param) * (size_t)(n * t->nkey));
+    if (p == NULL)
+        return -1;
+    rst_buf sql;
+    rst_buf_init(&sql);
+    rst_buf_printf(&sql, "DELETE FROM %s WHERE (%s) IN (", t->name, t->key);
     for (int r = 0; r < n; r++) {
         const rst_value *row = rst_row(rows, idx[r]);
-        rst_param p[2] = {
-            t->types[0] == 'S' ? rst_p_strn(row[0].s, row[0].len) : rst_p_u64(row[0].u),
-            rst_p_u64(row[1].u) };
-        if (rst_db_exec(db, sql, p, t->nkey, NULL) != RST_DB_OK)
-            return fail_db(db, "deleting rows");
+        if (t->nkey == 1) {
+            rst_buf_puts(&sql, r ? ",?" : "?");
+            p[r] = t->types[0] == 'S' ? rst_p_strn(row[0].s, row[0].len) : rst_p_u64(row[0].u);
+        } else {
+            rst_buf_puts(&sql, r ? ",(?,?)" : "(?,?)");
+            p[2 * r] = rst_p_u64(row[0].u);
+            p[2 * r + 1] = rst_p_u64(row[1].u);
+        }
     }
-    return 0;
+    rst_buf_putc(&sql, ')');
+    int rc = 0;
+    const char *text = rst_buf_cstr(&sql);
+    if (sql.oom || text == NULL || rst_db_exec(db, text, p, n * t->nkey, NULL) != RST_DB_OK)
+        rc = fail_db(db, "deleting rows");
+    rst_buf_free(&sql);
+    return rc;
 }
 
 /* Deletes from db t's rows that `want` accepts, a chunk at a time: their
@@ -654,6 +667,39 @@ static int reload_roostd(move *m, const char *why)
     return -1;
 }
 
+/* Before the fence: waits until no worker routes with a map older than
+ * roostd's newest (draining workers of an earlier reload that changed the
+ * servers -- adding this move's target, say -- keep theirs until they
+ * exit). Waiting here costs writers nothing; waiting for them after the
+ * fence is written would hold every write to the range that long. */
+static int settle_map(move *m)
+{
+    static roostd_view now;
+    uint64_t t0 = rst_time_mono_ms();
+    int told = 0;
+    while (rst_time_mono_ms() - t0 < RELOAD_WAIT_MS) {
+        if (roostd_status(m->s->cfg, &now) != 0)
+            return 0;                    /* reload_roostd says what is wrong */
+        int behind = 0;
+        for (int i = 0; i < now.n; i++)
+            behind += now.wgen[i] != now.gen;
+        if (behind == 0) {
+            if (told)
+                printf("  every worker on map generation %" PRIu64 " after %.2f s\n", now.gen,
+                       (double)(rst_time_mono_ms() - t0) / 1000.0);
+            return 0;
+        }
+        if (!told++)
+            printf("  waiting for %d workers still on an older map (an earlier reload) to finish\n",
+                   behind);
+        fflush(stdout);
+        usleep(50 * 1000);
+    }
+    fprintf(stderr, "roostctl: shard move: workers still route with an older map after %d s\n",
+            RELOAD_WAIT_MS / 1000);
+    return -1;
+}
+
 /* ------------------------------------------------------------ replicas */
 
 /* Waits until every replica of the target has applied what its primary
@@ -807,7 +853,10 @@ static int map_step(move *m, int fenced, int switched, const char *why, int step
     return journal_step(m, step);
 }
 
-static int step_fence(move *m) { return map_step(m, 1, 0, "fence", ST_FENCED); }
+static int step_fence(move *m)
+{
+    return settle_map(m) == 0 ? map_step(m, 1, 0, "fence", ST_FENCED) : -1;
+}
 
 /* Under the fence: the shards written during the copy, emptied on the
  * target and copied again. */
@@ -838,7 +887,7 @@ static int step_catch_up(move *m)
  * source after the fence took effect in every worker of the pools: by a
  * worker that still routes with an older map. The one known to exist is
  * a worker whose master was killed (-9): it serves its kept connections
- * for at most 5 s more with the map it had (docs/RELIABILITY.md). So a
+ * for at most 1 s more with the map it had (docs/RELIABILITY.md). So a
  * difference is caught up again and verified again, a few times a second
  * apart, before the move gives up -- nothing is switched while one
  * remains. */

@@ -57,6 +57,7 @@ typedef struct {
     int           listening;     /* listen fd is in the epoll set */
     rst_accept_pause pause;      /* after EMFILE and the like (worker.h) */
     int           draining;      /* no new connections; waiting for nginx to close */
+    int           orphaned;      /* the master is gone: stopping within DRAIN_ORPHAN_MAX_MS */
     conn         *conns;
     int           nconns;        /* in use */
     int           maxconns;
@@ -303,6 +304,10 @@ static int has_pending_input(int fd)
  * has time (its successor already serves); a stopping one does not. */
 #define DRAIN_MAX_MS      60000
 #define DRAIN_STOP_MAX_MS 5000
+/* A worker whose master is gone has a shard map nobody updates: the
+ * sooner it stops serving, the shorter the time a shard move's fence can
+ * miss it (roostctl's verify waits it out). */
+#define DRAIN_ORPHAN_MAX_MS 1000
 
 static void close_idle(worker *w)
 {
@@ -409,19 +414,21 @@ static void event_loop(worker *w)
         /* Draining too: a worker recycling when its master was killed
          * would otherwise serve its kept connections for DRAIN_MAX_MS
          * with a shard map nobody updates any more (a shard move's fence
-         * would not reach it). Stopping bounds that to DRAIN_STOP_MAX_MS. */
-        if (!stop_requested && getppid() != w->master) {
+         * would not reach it). */
+        if (!w->orphaned && getppid() != w->master) {
             rst_log_error("the master process is gone: stopping%s", w->draining ? " (was draining)" : "");
             stop_requested = 1;
+            w->orphaned = 1;
         }
         if (!w->draining && (stop_requested || replace_requested || should_recycle(w))) {
             begin_drain(w);
             deadline = rst_time_mono_ms() + (stop_requested ? DRAIN_STOP_MAX_MS : DRAIN_MAX_MS);
         }
         if (w->draining) {
-            uint64_t stop_by = rst_time_mono_ms() + DRAIN_STOP_MAX_MS;
+            uint64_t stop_by = rst_time_mono_ms() +
+                               (w->orphaned ? DRAIN_ORPHAN_MAX_MS : DRAIN_STOP_MAX_MS);
             if (stop_requested && deadline > stop_by)
-                deadline = stop_by;        /* told to stop while recycling */
+                deadline = stop_by;        /* told to stop while recycling, or orphaned */
             close_idle(w);
             if (w->nconns == 0 || rst_time_mono_ms() >= deadline)
                 return;

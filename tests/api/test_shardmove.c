@@ -1,11 +1,14 @@
-/* test_shardmove.c -- roostctl shard move against the test stack: the
- * upper half of server b's logical shards (3072-4095) moves to server a
- * and back while a writer keeps posting tweets for users on them. Every
- * write the API acknowledged is there afterwards and counted once, the
- * only refusals are the fence's 503s, the map in the configuration file
- * ends as it began, and the moves are stopped after each step in turn
- * (as a crash of roostctl would stop them) and resumed. A move stopped under its fence is
- * aborted: the fence goes and the copies with it. */
+/* test_shardmove.c -- growing from 2 shard servers to 3 on the test
+ * stack (OPERATIONS.md §4.3): the spare MariaDB server db3 is added as
+ * server c (its section appended to roost.conf, migrated, roostd
+ * reloaded), the upper half of server b's logical shards (3072-4095)
+ * moves to c and back while a writer keeps posting tweets for users on
+ * them, and c is taken out again. Every write the API acknowledged is
+ * there afterwards and counted once, the only refusals are the fence's
+ * 503s, the map in the configuration file ends as it began, and the moves
+ * are stopped after each step in turn (as a crash of roostctl would stop
+ * them) and resumed. A move stopped under its fence is aborted: the fence
+ * goes and the copies with it. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,7 +122,7 @@ static void read_writer_log(const char *log, writer_tally *t)
 
 /* ------------------------------------------------------------ checks */
 
-/* The logical shards' rows of `table` on db NAME (db1: a, db2: b). */
+/* The logical shards' rows of `table` on db NAME (db1: a, db2: b, db3: c). */
 static long rows_on(const char *db, const char *table, const char *owner)
 {
     char sql[256], out[64];
@@ -129,13 +132,85 @@ static long rows_on(const char *db, const char *table, const char *owner)
     return atol(out);
 }
 
-static void assert_map(const char *out, const char *a_ranges, const char *b_ranges)
+/* The SHARDS column of server `name`'s primary line in `roostctl shards`. */
+static void shards_of(const char *out, const char *name, char *ranges, size_t len)
 {
-    char want[96];
-    snprintf(want, sizeof(want), " %s ", a_ranges);
-    ck_assert_msg(strstr(out, want) != NULL, "server a does not hold %s: %s", a_ranges, out);
-    snprintf(want, sizeof(want), " %s ", b_ranges);
-    ck_assert_msg(strstr(out, want) != NULL, "server b does not hold %s: %s", b_ranges, out);
+    char start[16];
+    snprintf(start, sizeof(start), "\n%s ", name);
+    const char *line = strstr(out, start);
+    ck_assert_msg(line != NULL, "no line for server %s: %s", name, out);
+    char role[16], got[128];
+    ck_assert_int_eq(sscanf(line + strlen(start), "%15s %127s", role, got), 2);
+    ck_assert_str_eq(role, "primary");
+    snprintf(ranges, len, "%s", got);
+}
+
+static void assert_map(const char *out, const char *a_ranges, const char *b_ranges,
+                       const char *c_ranges)
+{
+    const char *want[3] = { a_ranges, b_ranges, c_ranges }, *names[3] = { "a", "b", "c" };
+    for (int i = 0; i < 3; i++) {
+        char got[128];
+        shards_of(out, names[i], got, sizeof(got));
+        ck_assert_msg(strcmp(got, want[i]) == 0, "server %s holds %s, not %s: %s", names[i], got,
+                      want[i], out);
+    }
+}
+
+/* The configuration file's text (the caller frees it), and writing it. */
+static char *read_conf(void)
+{
+    FILE *f = fopen(getenv("ROOST_TEST_CONF"), "r");
+    ck_assert_ptr_nonnull(f);
+    char *text = calloc(1, 1 << 16);
+    ck_assert_ptr_nonnull(text);
+    size_t n = fread(text, 1, (1 << 16) - 1, f);
+    fclose(f);
+    ck_assert_uint_gt(n, 0);
+    return text;
+}
+
+static void write_conf(const char *text)
+{
+    FILE *f = fopen(getenv("ROOST_TEST_CONF"), "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fputs(text, f) >= 0, 1);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* SIGHUP to the stack's roostd: it reads the file again. */
+static void reload_roostd(void)
+{
+    pid_t master = api_roostd_master();
+    ck_assert_int_gt(master, 0);
+    ck_assert_int_eq(kill(master, SIGHUP), 0);
+    usleep(500 * 1000);
+}
+
+/* Step 2 of growing: server c's section (the stack's shard-c.conf, db3)
+ * appended, its schema migrated, roostd reloaded. */
+static void add_server_c(const char *original, char *out, size_t len)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/shard-c.conf", getenv("ROOST_TEST_RUN_DIR"));
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "no %s: the stack has no spare server", path);
+    char section[1024] = "";
+    size_t n = fread(section, 1, sizeof(section) - 1, f);
+    fclose(f);
+    ck_assert_uint_gt(n, 0);
+    char *grown = malloc(strlen(original) + n + 1);
+    ck_assert_ptr_nonnull(grown);
+    strcpy(grown, original);
+    strcat(grown, section);
+    write_conf(grown);
+    free(grown);
+    int rc = ctl(NULL, "migrate", out, len);
+    ck_assert_msg(rc == 0 && strstr(out, "shard c: up to date") != NULL, "migrate: exit %d: %s", rc, out);
+    reload_roostd();
+    ck_assert_int_eq(ctl(NULL, "shards", out, len), 0);
+    ck_assert_msg(strstr(out, "on 3 servers") != NULL, "%s", out);
+    assert_map(out, "0-2047", "2048-4095", "none");
 }
 
 /* One move, stopped after `stop` and resumed: exit 3 then 0. */
@@ -149,7 +224,7 @@ static void move_with_a_stop(const char *to, const char *stop, char *out, size_t
     ck_assert_int_eq(ctl(NULL, "shards", out, len), 0);
     char want[128];
     snprintf(want, sizeof(want), "logical shards %d-%d from %s to %s, after step %s", MOVE_FIRST,
-             MOVE_LAST, strcmp(to, "a") == 0 ? "b" : "a", to, stop);
+             MOVE_LAST, strcmp(to, "c") == 0 ? "b" : "c", to, stop);
     ck_assert_msg(strstr(out, want) != NULL, "roostctl shards does not show the stopped move: %s", out);
     snprintf(args, sizeof(args), "shard move %d-%d --to %s", MOVE_FIRST, MOVE_LAST, to);
     ck_assert_msg(ctl(NULL, args, out, len) == 1 && strstr(out, "--resume it or --abort it"),
@@ -167,7 +242,7 @@ static void move_with_a_stop(const char *to, const char *stop, char *out, size_t
     fprintf(stderr, "shard move to %s (stopped after %s, resumed):\n%s", to, stop, out);
 }
 
-START_TEST(move_half_a_server_and_back_under_writes)
+START_TEST(grow_to_a_third_server_and_back_under_writes)
 {
     static char out[1 << 16];
     users_in_range();
@@ -175,26 +250,21 @@ START_TEST(move_half_a_server_and_back_under_writes)
     snprintf(log, sizeof(log), "/tmp/roost-move-%d.log", (int)getpid());
     snprintf(stop, sizeof(stop), "/tmp/roost-move-%d.stop", (int)getpid());
     unlink(stop);
-    char *original = NULL;
-    {
-        FILE *f = fopen(getenv("ROOST_TEST_CONF"), "r");
-        ck_assert_ptr_nonnull(f);
-        original = calloc(1, 1 << 16);
-        fread(original, 1, (1 << 16) - 1, f);
-        fclose(f);
-    }
-    ck_assert_int_eq(ctl(NULL, "shard move 3072-4095 --to a --dry-run", out, sizeof(out)), 0);
-    ck_assert_msg(strstr(out, "move logical shards 3072-4095 (1024 of 4096) from b to a") &&
+    char *original = read_conf();
+    ck_assert_msg(strstr(original, "[shard c]") == NULL, "server c is in the file already");
+    add_server_c(original, out, sizeof(out));
+    ck_assert_int_eq(ctl(NULL, "shard move 3072-4095 --to c --dry-run", out, sizeof(out)), 0);
+    ck_assert_msg(strstr(out, "move logical shards 3072-4095 (1024 of 4096) from b to c") &&
                   strstr(out, "dry run: nothing changed"), "%s", out);
 
     pid_t writer = start_writer(log, stop);
     usleep(500 * 1000);
-    /* Stopped after each step in turn, the range going to a and back. */
+    /* Stopped after each step in turn, the range going to c and back. */
     static const char *const steps[] = { "planned", "copied", "fenced", "caught_up", "verified",
                                          "switched", "unfenced" };
-    long on_a = 0;
+    long on_c = 0;
     for (int i = 0; i < 8; i++) {
-        const char *to = i % 2 == 0 ? "a" : "b";
+        const char *to = i % 2 == 0 ? "c" : "b";
         if (i < 7) {
             move_with_a_stop(to, steps[i], out, sizeof(out));
         } else {
@@ -203,30 +273,33 @@ START_TEST(move_half_a_server_and_back_under_writes)
         }
         ck_assert_int_eq(ctl(NULL, "shards", out, sizeof(out)), 0);
         if (i % 2 == 0) {
-            assert_map(out, "0-2047,3072-4095", "2048-3071");
+            assert_map(out, "0-2047", "2048-3071", "3072-4095");
             ck_assert_int_eq(rows_on("db2", "tweets", "user_id"), 0);    /* cleaned up */
-            on_a = rows_on("db1", "tweets", "user_id");
-            ck_assert_int_gt(on_a, 0);
+            ck_assert_int_eq(rows_on("db2", "users", "id"), 0);
+            on_c = rows_on("db3", "tweets", "user_id");
+            ck_assert_int_gt(on_c, 0);
+            ck_assert_int_ge(rows_on("db3", "users", "id"), NUSERS);
         } else {
-            assert_map(out, "0-2047", "2048-4095");
-            ck_assert_int_eq(rows_on("db1", "tweets", "user_id"), 0);
-            ck_assert_int_ge(rows_on("db2", "tweets", "user_id"), on_a);
+            assert_map(out, "0-2047", "2048-4095", "none");
+            ck_assert_int_eq(rows_on("db3", "tweets", "user_id"), 0);
+            ck_assert_int_ge(rows_on("db2", "tweets", "user_id"), on_c);
         }
+        ck_assert_int_eq(rows_on("db1", "tweets", "user_id"), 0);       /* a is never touched */
         usleep(200 * 1000);                                  /* writes land on the new side */
     }
     /* Stopped after the switch reached the file and roostd but before the
      * journal: --abort goes by the journal, gives the range back to b
-     * (which alone has every row) and drops a's copies. */
-    int rc0 = ctl("ROOST_MOVE_STOP_AFTER=switched-unrecorded", "shard move 3072-4095 --to a", out,
+     * (which alone has every row) and drops c's copies. */
+    int rc0 = ctl("ROOST_MOVE_STOP_AFTER=switched-unrecorded", "shard move 3072-4095 --to c", out,
                   sizeof(out));
     ck_assert_msg(rc0 == 3, "exit %d: %s", rc0, out);
     ck_assert_int_eq(ctl(NULL, "shards", out, sizeof(out)), 0);
-    assert_map(out, "0-2047,3072-4095", "2048-3071");               /* the file is ahead */
+    assert_map(out, "0-2047", "2048-3071", "3072-4095");             /* the file is ahead */
     rc0 = ctl(NULL, "shard move --abort", out, sizeof(out));
     ck_assert_msg(rc0 == 0 && strstr(out, "aborted:") != NULL, "abort: exit %d: %s", rc0, out);
     ck_assert_int_eq(ctl(NULL, "shards", out, sizeof(out)), 0);
-    assert_map(out, "0-2047", "2048-4095");
-    ck_assert_int_eq(rows_on("db1", "tweets", "user_id"), 0);
+    assert_map(out, "0-2047", "2048-4095", "none");
+    ck_assert_int_eq(rows_on("db3", "tweets", "user_id"), 0);
     usleep(200 * 1000);
     FILE *sf = fopen(stop, "w");
     if (sf != NULL)
@@ -235,7 +308,8 @@ START_TEST(move_half_a_server_and_back_under_writes)
     waitpid(writer, &st, 0);
     unlink(stop);
 
-    ck_assert_int_eq(rows_on("db1", "users", "id"), 0);
+    ck_assert_int_eq(rows_on("db3", "users", "id"), 0);
+    ck_assert_int_ge(rows_on("db2", "users", "id"), NUSERS);
 
     writer_tally t;
     read_writer_log(log, &t);
@@ -260,19 +334,22 @@ START_TEST(move_half_a_server_and_back_under_writes)
         api_free(&r);
     }
     /* A move stopped under its fence, aborted: no fence, no copies. */
-    int rc = ctl("ROOST_MOVE_STOP_AFTER=fenced", "shard move 3072-3583 --to a", out, sizeof(out));
+    int rc = ctl("ROOST_MOVE_STOP_AFTER=fenced", "shard move 3072-3583 --to c", out, sizeof(out));
     ck_assert_msg(rc == 3, "exit %d: %s", rc, out);
     rc = ctl(NULL, "shard move --abort", out, sizeof(out));
     ck_assert_msg(rc == 0 && strstr(out, "aborted:") != NULL, "abort: exit %d: %s", rc, out);
-    ck_assert_int_eq(rows_on("db1", "tweets", "user_id"), 0);
+    ck_assert_int_eq(rows_on("db3", "tweets", "user_id"), 0);
     ck_assert_int_eq(ctl(NULL, "shards", out, sizeof(out)), 0);
-    assert_map(out, "0-2047", "2048-4095");
+    assert_map(out, "0-2047", "2048-4095", "none");
     ck_assert_msg(strstr(out, "shard moves in progress (catalog shard_moves):\n  none") != NULL, "%s", out);
-    FILE *f = fopen(getenv("ROOST_TEST_CONF"), "r");
-    char now[1 << 16] = "";
-    fread(now, 1, sizeof(now) - 1, f);
-    fclose(f);
+    char *now = read_conf();
     ck_assert_msg(strstr(now, "fenced") == NULL, "the fence stayed in the file: %s", now);
+    free(now);
+    /* Server c taken out again (it holds nothing): the file as it began. */
+    write_conf(original);
+    reload_roostd();
+    ck_assert_int_eq(ctl(NULL, "shards", out, sizeof(out)), 0);
+    ck_assert_msg(strstr(out, "on 2 servers") != NULL, "%s", out);
     free(original);
 }
 END_TEST
@@ -282,6 +359,6 @@ Suite *suite_shardmove(void)
     Suite *s = suite_create("shardmove");
     TCase *tc = api_tcase(s, "move and back");
     tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, move_half_a_server_and_back_under_writes);
+    tcase_add_test(tc, grow_to_a_third_server_and_back_under_writes);
     return s;
 }
