@@ -341,9 +341,10 @@ static void replica_metrics(rst_buf *b, const rst_services *s, const rst_scorebo
     char labels[RST_MAX_REPLICAS][400];
     for (int i = 0; i < cfg->nreplicas; i++) {
         const rst_replica_conf *r = &cfg->replicas[i];
-        snprintf(labels[i], sizeof(labels[i]), "server=\"%s\",replica=\"%s:%d\"",
-                 r->primary < 0 ? "catalog" : cfg->shard_servers[r->primary].name,
-                 r->db.host, r->db.port);
+        char where[RST_PATH_MAX];
+        rst_db_conf_address(&r->db, where, sizeof(where));
+        snprintf(labels[i], sizeof(labels[i]), "server=\"%s\",replica=\"%.300s\"",
+                 r->primary < 0 ? "catalog" : cfg->shard_servers[r->primary].name, where);
     }
     metric_head(b, "roost_replica_up", "gauge",
                 "1 when the replica serves reads (up, replicating, within max_replica_lag).");

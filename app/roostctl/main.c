@@ -138,20 +138,12 @@ static int cmd_migrate_status(rst_services *s)
 
 #define SHARDS_ROW "%-10s %-8s %-12s %-22s %-14s %-8s %-5s %s\n"
 
-static void address_of(const rst_db_conf *c, char *where, size_t len)
-{
-    if (c->socket[0])
-        snprintf(where, len, "%.200s", c->socket);
-    else
-        snprintf(where, len, "%.200s:%d", c->host, c->port);
-}
-
 static void print_primary(rst_db *db, const rst_db_conf *c, const char *ranges)
 {
     uint64_t us;
     int up = rst_db_ping(db, &us) == RST_DB_OK;
     char where[300], ping[32];
-    address_of(c, where, sizeof(where));
+    rst_db_conf_address(c, where, sizeof(where));
     snprintf(ping, sizeof(ping), "%.2f ms", us / 1000.0);
     printf(SHARDS_ROW, c->name, "primary", ranges, where, c->database, up ? "up" : "DOWN", "-", ping);
 }
@@ -168,7 +160,7 @@ static void print_replica(const rst_config *cfg, const rst_replica_conf *r)
     int up = rst_db_ping(db, &us) == RST_DB_OK && rst_db_replica_lag(db, &lag) == RST_DB_OK;
     const char *state = !up ? "DOWN" : lag < 0 ? "STOPPED" : lag > cfg->max_replica_lag ? "LAGGING" : "up";
     char where[300], lagtxt[32], ping[32], weight[16];
-    address_of(&r->db, where, sizeof(where));
+    rst_db_conf_address(&r->db, where, sizeof(where));
     snprintf(lagtxt, sizeof(lagtxt), up && lag >= 0 ? "%lld s" : "-", lag);
     snprintf(ping, sizeof(ping), "%.2f ms", us / 1000.0);
     snprintf(weight, sizeof(weight), "weight=%d", r->weight);

@@ -722,8 +722,10 @@ static int wait_target_replicas(move *m)
         if (r == NULL || rst_db_query(r, &m->arena, "SELECT MASTER_GTID_WAIT(?, 60)", p, 1, "I",
                                       &rows) != RST_DB_OK || rows.nrows != 1 ||
             rst_row(&rows, 0)[0].i != 0) {
-            fprintf(stderr, "roostctl: shard move: replica %s:%d of %s did not catch up with %s\n",
-                    cfg->replicas[i].db.host, cfg->replicas[i].db.port, server_name(m, m->target), pos);
+            char where[RST_PATH_MAX];
+            rst_db_conf_address(&cfg->replicas[i].db, where, sizeof(where));
+            fprintf(stderr, "roostctl: shard move: replica %s of %s did not catch up with %s\n",
+                    where, server_name(m, m->target), pos);
             rc = -1;
         }
         rst_db_free(r);

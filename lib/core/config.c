@@ -410,7 +410,8 @@ static int on_timeline(load_ctx *ctx, const char *section, const char *name, con
 }
 
 /* "HOST:PORT" or "HOST:PORT weight=N" (the host may be an IPv6 address in
- * brackets). */
+ * brackets), or the replica's unix socket, an absolute path, instead of
+ * HOST:PORT. */
 static int parse_replica(const char *v, rst_replica_conf *r)
 {
     char buf[300];
@@ -424,6 +425,8 @@ static int parse_replica(const char *v, rst_replica_conf *r)
         if (strncmp(sp, "weight=", 7) != 0 || parse_int(sp + 7, 1, 100, &r->weight) != 0)
             return -1;
     }
+    if (buf[0] == '/')
+        return copy_str(r->db.socket, sizeof(r->db.socket), buf);
     char *colon = strrchr(buf, ':');
     if (colon == NULL || colon == buf || parse_int(colon + 1, 1, 65535, &r->db.port) != 0)
         return -1;
@@ -447,7 +450,8 @@ static int add_replica(load_ctx *ctx, int primary, const char *section, const ch
     memset(r, 0, sizeof(*r));
     r->primary = primary;
     if (parse_replica(value, r) != 0)
-        BAD(ctx, "[%s] replica: must be HOST:PORT or HOST:PORT weight=N (N from 1 to 100)", section);
+        BAD(ctx, "[%s] replica: must be HOST:PORT or a socket path, optionally with weight=N "
+            "(N from 1 to 100)", section);
     cfg->nreplicas++;
     return 1;
 }
@@ -656,10 +660,11 @@ static void finish_replicas(rst_config *cfg)
         r->db = *p;
         memcpy(r->db.host, own.host, sizeof(own.host));
         r->db.port = own.port;
-        r->db.socket[0] = '\0';
+        memcpy(r->db.socket, own.socket, sizeof(own.socket));
         /* Cut to fit: a name is for people, the address is in the config. */
-        snprintf(r->db.name, sizeof(r->db.name), "%.16s replica %.32s:%d", p->name, own.host,
-                 own.port);
+        char where[RST_PATH_MAX];
+        rst_db_conf_address(&own, where, sizeof(where));
+        snprintf(r->db.name, sizeof(r->db.name), "%.16s replica %.37s", p->name, where);
     }
 }
 
@@ -827,6 +832,14 @@ static int finish_load(load_ctx *ctx, int rc, const char *where, char *err, size
     }
     finish_replicas(ctx->cfg);
     return check_required(ctx->cfg, err, errlen);
+}
+
+void rst_db_conf_address(const rst_db_conf *c, char *out, size_t len)
+{
+    if (c->socket[0] != '\0')
+        snprintf(out, len, "%s", c->socket);
+    else
+        snprintf(out, len, "%s:%d", c->host, c->port);
 }
 
 int rst_config_load(rst_config *cfg, const char *path, char *err, size_t errlen)

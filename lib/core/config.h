@@ -142,6 +142,10 @@ int rst_config_load_string(rst_config *cfg, const char *text, char *err, size_t 
 /* "static", "dynamic" or "ondemand". */
 const char *rst_pm_name(int pm);
 
+/* Where a database server is, for people and labels: its socket path, or
+ * HOST:PORT. */
+void rst_db_conf_address(const rst_db_conf *c, char *out, size_t len);
+
 /* Worker slots the pools need: two per worker (a draining worker beside
  * its successor), each slot an id generator after generator_base. */
 int rst_config_slots(const rst_config *cfg);

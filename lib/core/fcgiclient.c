@@ -3,11 +3,13 @@
  * STDOUT records until END_REQUEST. */
 #include "core/fcgiclient.h"
 
+#include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,8 +62,41 @@ static int write_all(int fd, const unsigned char *p, size_t n)
     return 0;
 }
 
-static int connect_unix(const char *sock)
+/* A pool's socket: a unix socket path, or HOST:PORT (roostd's `listen`
+ * takes both; a host name is resolved, an IPv6 address in brackets). */
+static int connect_pool(const char *sock)
 {
+    if (sock[0] != '/') {
+        char host[256];
+        const char *colon = strrchr(sock, ':');
+        if (colon == NULL || colon == sock || (size_t)(colon - sock) >= sizeof(host))
+            return -1;
+        memcpy(host, sock, (size_t)(colon - sock));
+        host[colon - sock] = '\0';
+        char *h = host;
+        size_t hl = strlen(h);
+        if (h[0] == '[' && hl > 2 && h[hl - 1] == ']') {
+            h[hl - 1] = '\0';
+            h++;
+        }
+        struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res;
+        if (getaddrinfo(h, colon + 1, &hints, &res) != 0)
+            return -1;
+        int fd = -1;
+        for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+            fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+            /* On Linux a send timeout bounds connect() too: a host that
+             * drops packets costs 2 s, not the kernel's two minutes. */
+            struct timeval tv = { .tv_sec = 2 };
+            if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
+                            connect(fd, ai->ai_addr, ai->ai_addrlen) != 0)) {
+                close(fd);
+                fd = -1;
+            }
+        }
+        freeaddrinfo(res);
+        return fd;
+    }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     if (fd < 0 || strlen(sock) >= sizeof(sa.sun_path)) {
@@ -117,7 +152,7 @@ static int write_get(int fd, const char *uri, const char *failpoint, const char 
 int rst_fcgi_send_get(const char *sock, const char *uri, const char *failpoint,
                       const char *request_id)
 {
-    int fd = connect_unix(sock);
+    int fd = connect_pool(sock);
     if (fd < 0)
         return -1;
     if (write_get(fd, uri, failpoint, request_id, 0) != 0) {
@@ -250,7 +285,7 @@ int rst_fcgi_get_alloc(const char *sock, const char *uri, int timeout_ms, char *
 
 int rst_fcgi_keep_get(int *fd, const char *sock, const char *uri, int timeout_ms)
 {
-    if (*fd < 0 && (*fd = connect_unix(sock)) < 0)
+    if (*fd < 0 && (*fd = connect_pool(sock)) < 0)
         return -1;
     char *out, *b;
     if (write_get(*fd, uri, NULL, NULL, 1) != 0) {

@@ -1,5 +1,5 @@
 /* fcgiclient.h -- a small FastCGI client for talking to a roostd pool's
- * socket without nginx: one GET a connection (or several on a kept one),
+ * socket (unix or TCP) without nginx: one GET a connection (or several on a kept one),
  * the answer's status and body, or how the connection ended. roostctl top/advise read /status and
  * /metrics with it; the API tests use it for a roostd of their own. */
 #ifndef ROOST_CORE_FCGICLIENT_H
@@ -7,7 +7,8 @@
 
 #include <stddef.h>
 
-/* Connects to the unix socket and sends a whole GET request for uri
+/* Connects to the pool's socket (a unix socket path, or HOST:PORT as
+ * roostd's `listen` takes it) and sends a whole GET request for uri
  * (failpoint: the X-Roost-Failpoint header, or NULL; request_id: nginx's
  * $request_id as roostd would get it). Returns the connected fd, or -1. */
 int rst_fcgi_send_get(const char *sock, const char *uri, const char *failpoint,

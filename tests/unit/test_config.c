@@ -168,6 +168,13 @@ START_TEST(replicas_inherit_their_primary)
     ck_assert_str_eq(cfg.replicas[1].db.database, "s");
     ck_assert_int_eq(cfg.replicas[2].weight, 1);
     ck_assert_str_eq(cfg.replicas[2].db.name, "a replica db-a2:3312");
+    /* A replica by its unix socket (a host in a network namespace of its
+     * own reaches the servers that way). */
+    ck_assert_int_eq(load(SHARDS_OK "replica = /run/db2r.sock weight=2\n"), 0);
+    ck_assert_int_eq(cfg.nreplicas, 1);
+    ck_assert_str_eq(cfg.replicas[0].db.socket, "/run/db2r.sock");
+    ck_assert_int_eq(cfg.replicas[0].weight, 2);
+    ck_assert_str_eq(cfg.replicas[0].db.name, "b replica /run/db2r.sock");
     ck_assert_int_eq(load(SHARDS_OK "replica = nohost\n"), -1);
     ck_assert_msg(strstr(err, "[shard b] replica") != NULL, "%s", err);
     ck_assert_int_eq(load(SHARDS_OK "replica = h:1 weight=0\n"), -1);
