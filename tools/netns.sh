@@ -16,44 +16,51 @@
 # It needs root and iproute2; where a namespace cannot be made (a
 # container without CAP_SYS_ADMIN), db2 stays on 127.0.0.1 and the chaos
 # run reports the partition as skipped. ROOST_NETNS=0 turns it off.
+#
+# The same functions, given another port, make the namespace of the test
+# stack's second roostd host (roostd2, tools/stack.sh): its own address on
+# a pair of its own, nginx reaching it over TCP.
 
-# netns_names: NETNS, NETNS_HOST_IF, NETNS_NS_IF, NETNS_HOST_IP, NETNS_NS_IP.
+# netns_names [PORT]: NETNS, NETNS_HOST_IF, NETNS_NS_IF, NETNS_HOST_IP,
+# NETNS_NS_IP of the namespace keyed by PORT (default: db2's).
 netns_names() {
-    local a=$(( (PORT_DB2 / 64) % 256 )) b=$(( (PORT_DB2 % 64) * 4 ))
-    NETNS=roost-$STACK-$PORT_DB2
-    NETNS_HOST_IF=rs${PORT_DB2}h
-    NETNS_NS_IF=rs${PORT_DB2}n
+    local port=${1:-$PORT_DB2}
+    local a=$(( (port / 64) % 256 )) b=$(( (port % 64) * 4 ))
+    NETNS=roost-$STACK-$port
+    NETNS_HOST_IF=rs${port}h
+    NETNS_NS_IF=rs${port}n
     NETNS_HOST_IP=10.213.$a.$(( b + 1 ))
     NETNS_NS_IP=10.213.$a.$(( b + 2 ))
 }
 
 netns_exists() { ip netns list 2>/dev/null | grep -qE "^$NETNS( |$)"; }
 
-# netns_setup: the namespace, the pair and both addresses (idempotent: a
-# reboot forgets them, stack.env does not); 1 if the machine cannot.
+# netns_setup [PORT]: the namespace, the pair and both addresses
+# (idempotent: a reboot forgets them, stack.env does not); 1 if the
+# machine cannot.
 netns_setup() {
-    netns_names
+    netns_names "$@"
     command -v ip >/dev/null 2>&1 && (( EUID == 0 )) || return 1
     if ! netns_exists; then
         ip netns add "$NETNS" 2>/dev/null || return 1
     fi
     if ! ip link show "$NETNS_HOST_IF" >/dev/null 2>&1; then
         ip link add "$NETNS_HOST_IF" type veth peer name "$NETNS_NS_IF" netns "$NETNS" 2>/dev/null ||
-            { netns_teardown; return 1; }
+            { netns_teardown "$@"; return 1; }
         ip addr add "$NETNS_HOST_IP/30" dev "$NETNS_HOST_IF" &&
             ip -n "$NETNS" addr add "$NETNS_NS_IP/30" dev "$NETNS_NS_IF" ||
-            { netns_teardown; return 1; }
+            { netns_teardown "$@"; return 1; }
     fi
     ip link set "$NETNS_HOST_IF" up &&
         ip -n "$NETNS" link set lo up &&
         ip -n "$NETNS" link set "$NETNS_NS_IF" up ||
-        { netns_teardown; return 1; }
+        { netns_teardown "$@"; return 1; }
 }
 
-# netns_teardown: the namespace and the pair go (deleting the namespace
-# deletes its end of the pair, and with it the host's).
+# netns_teardown [PORT]: the namespace and the pair go (deleting the
+# namespace deletes its end of the pair, and with it the host's).
 netns_teardown() {
-    netns_names
+    netns_names "$@"
     if netns_exists; then ip netns del "$NETNS" 2>/dev/null || true; fi
     ip link del "$NETNS_HOST_IF" >/dev/null 2>&1 || true
 }

@@ -139,11 +139,14 @@ stack_use() {
     # The test stack's spare server db3, next to db2: no replica, named in
     # no roost.conf until a test adds it (the section is in shard-c.conf).
     PORT_DB3=$((PORT_DB1 + 2)); SERVER_ID3=$((SERVER_ID1 + 2))
+    # The test stack's second roostd host (roostd2): its pools listen on
+    # these ports at its own address, in a network namespace of its own.
+    PORT_ROOSTD2=$((PORT_NGINX + 10))
     # Redis HA (test stack): the replica next to the master, sentinels 100 up.
     PORT_REDIS2=$((PORT_REDIS + 1))
     PORT_SENT1=$((PORT_REDIS + 100)); PORT_SENT2=$((PORT_REDIS + 101)); PORT_SENT3=$((PORT_REDIS + 102))
     if [[ $STACK == test ]]; then
-        STACK_SERVICES=(db1 db2 db3 db1r db2r redis "${HA_SERVICES[@]}" roostd nginx)
+        STACK_SERVICES=(db1 db2 db3 db1r db2r redis "${HA_SERVICES[@]}" roostd roostd2 nginx)
         STACK_PRIMARIES=(db1 db2 db3)
     else
         STACK_PRIMARIES=(db1 db2)
@@ -478,6 +481,10 @@ logfile $LOGDIR/redis.log
 save ""
 appendonly no
 repl-diskless-load swapdb
+# A unix socket too: the test stack's second roostd host, in a network
+# namespace of its own, reaches Redis by it (loopback is not shared).
+unixsocket $SOCKDIR/redis.sock
+unixsocketperm 700
 dbfilename redis.rdb
 maxmemory 256mb
 maxmemory-policy allkeys-lru
@@ -491,7 +498,7 @@ EOF
 # failover test lowers that at run time (SENTINEL SET).
 redis_ha_write_conf() {
     sed -e "s/^port .*/port $PORT_REDIS2/" -e "s|^logfile .*|logfile $LOGDIR/redis2.log|" \
-        -e "s|^dbfilename .*|dbfilename redis2.rdb|" \
+        -e "s|^dbfilename .*|dbfilename redis2.rdb|" -e "s|^unixsocket .*|unixsocket $SOCKDIR/redis2.sock|" \
         -e "s|redis.conf -- written|redis2.conf (a replica) -- written|" "$RUN/redis/redis.conf" |
         { cat; echo "replicaof 127.0.0.1 $PORT_REDIS"; } | put "$RUN/redis/redis2.conf"
     local n port
@@ -529,7 +536,20 @@ redis_start() {
 
 # ---------------------------------------------------------------- roostd
 
-roost_write_conf() {
+# roost_conf HOST: the roost.conf of roostd host 1 (run/STACK/roost.conf)
+# or, on the test stack, host 2 (run/test/host2/roost.conf): the same map,
+# pools and limits; host 2's pools listen on TCP at its namespace's
+# address, it mints with generators 512 and up, and it reaches Redis and
+# MariaDB by their unix sockets (its namespace has a loopback of its own;
+# the Sentinels, which name Redis by a loopback address, are not its).
+roost_conf() {
+    local host=$1 conf=$CONF listen=$SOCK_ROOSTD listen_slow=$SOCK_ROOSTD_SLOW gen=0
+    local slowlog=$LOGDIR/roostd-slow.log
+    if (( host == 2 )); then
+        netns_names "$PORT_ROOSTD2"
+        conf=$RUN/host2/roost.conf listen=$NETNS_NS_IP:$PORT_ROOSTD2
+        listen_slow=$NETNS_NS_IP:$((PORT_ROOSTD2 + 1)) gen=512 slowlog=$LOGDIR/roostd2-slow.log
+    fi
     # The test stack recycles workers often, so that every test run also
     # exercises draining (a recycle must never fail a request).
     local max_requests=10000
@@ -546,23 +566,23 @@ roost_write_conf() {
     # read-your-writes test needs one that does).
     local max_lag=5
     [[ $STACK == test ]] && max_lag=15
-    put "$CONF" <<EOF
-; $CONF -- written by ./dev for stack '$STACK'. Do not edit:
+    cat <<EOF
+; $conf -- written by ./dev for stack '$STACK'. Do not edit:
 ; ./dev rewrites it. The format is described in systemd/roost.conf.example.
 
 [roostd]
-listen = $SOCK_ROOSTD
+listen = $listen
 workers = 4
 max_requests = $max_requests
 request_slowlog_timeout = $slowlog_timeout
-slowlog = $LOGDIR/roostd-slow.log
-generator_base = 0
+slowlog = $slowlog
+generator_base = $gen
 log_level = info
 
 ; The Argon2id routes (nginx sends them here): one request a worker at a
 ; time, a short queue, so a full pool answers 503 at once.
 [pool slow]
-listen = $SOCK_ROOSTD_SLOW
+listen = $listen_slow
 listen_backlog = 8
 workers = 2
 max_conns_per_worker = 1
@@ -579,11 +599,8 @@ migrations_dir = $ROOT/migrations
 secret_file = $SECRETS/secret
 
 [redis]
-host = 127.0.0.1
-port = $PORT_REDIS
+$(redis_addr "$host")
 prefix = roost:
-$( [[ $STACK == test ]] && printf 'sentinels = 127.0.0.1:%s 127.0.0.1:%s 127.0.0.1:%s\nsentinel_master = roost\n' \
-       "$PORT_SENT1" "$PORT_SENT2" "$PORT_SENT3" )
 
 [timeline]
 fanout_max_followers = $fanout_max
@@ -592,9 +609,7 @@ fanout_max_followers = $fanout_max
 max_replica_lag = $max_lag
 
 [catalog]
-host = 127.0.0.1
-port = $PORT_DB1
-replica = 127.0.0.1:$PORT_DB1R
+$(db_addr db1 "$host")
 user = roost
 password_file = $SECRETS/db_password
 database = roost_catalog
@@ -604,22 +619,50 @@ count = 4096
 
 [shard a]
 range = 0-2047
-host = 127.0.0.1
-port = $PORT_DB1
-replica = 127.0.0.1:$PORT_DB1R
+$(db_addr db1 "$host")
 user = roost
 password_file = $SECRETS/db_password
 database = roost_shard
 
 [shard b]
 range = 2048-4095
-host = $HOST_DB2
-port = $PORT_DB2
-replica = 127.0.0.1:$PORT_DB2R
+$(db_addr db2 "$host")
 user = roost
 password_file = $SECRETS/db_password
 database = roost_shard
 EOF
+}
+
+# redis_addr HOST: where roostd host HOST finds Redis (see roost_conf).
+redis_addr() {
+    if (( $1 == 2 )); then
+        echo "socket = $SOCKDIR/redis.sock"
+        return
+    fi
+    printf 'host = 127.0.0.1\nport = %s\n' "$PORT_REDIS"
+    [[ $STACK == test ]] && printf 'sentinels = 127.0.0.1:%s 127.0.0.1:%s 127.0.0.1:%s\nsentinel_master = roost\n' \
+        "$PORT_SENT1" "$PORT_SENT2" "$PORT_SENT3"
+    return 0
+}
+
+# db_addr PRIMARY HOST: the address and replica lines of db1 or db2 for
+# roostd host HOST (see roost_conf).
+db_addr() {
+    local name=$1 host=$2 addr=127.0.0.1 port=$PORT_DB1 rport=$PORT_DB1R
+    [[ $name == db2 ]] && addr=$HOST_DB2 port=$PORT_DB2 rport=$PORT_DB2R
+    if (( host == 2 )); then
+        printf 'socket = %s\nreplica = %s\n' "$(db_sock "$name")" "$(db_sock "${name}r")"
+    else
+        printf 'host = %s\nport = %s\nreplica = 127.0.0.1:%s\n' "$addr" "$port" "$rport"
+    fi
+}
+
+roost_write_conf() {
+    put "$CONF" < <(roost_conf 1)
+    if [[ $STACK == test ]]; then
+        mkdir -p "$RUN/host2"
+        put "$RUN/host2/roost.conf" < <(roost_conf 2)
+    fi
 }
 
 # The section that adds the test stack's spare server db3 as shard server
@@ -663,6 +706,50 @@ roostd_start() {
     wait_ready roostd 20 roostd_ready
 }
 
+# tcp_open IP PORT: something accepts connections there.
+tcp_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+roostd2_ready() {
+    netns_names "$PORT_ROOSTD2"
+    tcp_open "$NETNS_NS_IP" "$PORT_ROOSTD2" && tcp_open "$NETNS_NS_IP" "$((PORT_ROOSTD2 + 1))"
+}
+
+# The test stack's second roostd host: the same binary on host2/roost.conf
+# inside the namespace roost-test-PORT (tools/netns.sh), then added to
+# nginx's upstreams beside the first (run/test/nginx/hosts.d/).
+roostd2_start() {
+    [[ $STACK == test ]] || die "roostd2: only the test stack has a second roostd host"
+    [[ -x $ROOSTD_BIN ]] || die "roostd2: $ROOSTD_BIN is not built (run ./dev up)"
+    netns_setup "$PORT_ROOSTD2" ||
+        die "roostd2: no network namespace for it here (needs root and iproute2)"
+    local envs ns=$NETNS ip=$NETNS_NS_IP
+    mapfile -t envs < <(sanitizer_env)
+    envs+=(ROOST_FAILPOINTS=slow-request)
+    launch roostd2 ip netns exec "$ns" env -u NOTIFY_SOCKET -u LISTEN_FDS -u LISTEN_PID \
+        -u LISTEN_FDNAMES "${envs[@]}" "$ROOSTD_BIN" -c "$RUN/host2/roost.conf"
+    wait_ready roostd2 20 roostd2_ready
+    hosts_include roostd2 "$ip:$PORT_ROOSTD2" "$ip:$((PORT_ROOSTD2 + 1))"
+}
+
+# hosts_include NAME MAIN SLOW | hosts_include NAME: a roostd host's pools
+# in nginx's upstreams (two addresses), or out of them (none); nginx, if
+# it runs, reloads.
+hosts_include() {
+    local name=$1 dir=$RUN/nginx/hosts.d
+    mkdir -p "$dir"
+    if (( $# == 3 )); then
+        echo "server $2;   # ./dev: roostd host $name" | put "$dir/main-$name.conf"
+        echo "server $3;   # ./dev: roostd host $name" | put "$dir/slow-$name.conf"
+    else
+        rm -f "$dir/main-$name.conf" "$dir/slow-$name.conf"
+    fi
+    if svc_running nginx; then
+        nginx_test
+        kill -HUP "$PID"
+        sleep 0.3                        # the new workers take over
+    fi
+}
+
 # roostctl ARGS...: runs the stack's roostctl (sanitizer settings included).
 roostctl() {
     [[ -x $ROOSTCTL_BIN ]] || die "roostctl: $ROOSTCTL_BIN is not built (run ./dev up)"
@@ -696,7 +783,16 @@ nginx_write_conf() {
     # Placeholders are filled outside comments only, so the rendered file
     # keeps the template's explanation. A private stack listens on
     # 127.0.0.1 only: its IPv6 listen line is dropped.
+    # The test stack's upstreams take more roostd hosts from hosts.d/ (a
+    # glob: nothing need be there; roostd2_start puts its pools there).
+    local hosts=""
+    if [[ $STACK == test ]]; then
+        mkdir -p "$RUN/nginx/hosts.d"
+        hosts="s|^\([[:space:]]*\)server unix:@ROOSTD_SOCKET@;|&\\n\\1include $RUN/nginx/hosts.d/main-*.conf;|
+        s|^\([[:space:]]*\)server unix:@ROOSTD_SLOW_SOCKET@;|&\\n\\1include $RUN/nginx/hosts.d/slow-*.conf;|"
+    fi
     put "$RUN/nginx/roost-site.conf" < <(sed -e "/^[[:space:]]*#/!{
+        $hosts
         /@LISTEN6@/d
         s|@LISTEN@|127.0.0.1:$PORT_NGINX|g
         s|@ROOSTD_SOCKET@|$SOCK_ROOSTD|g
@@ -782,7 +878,7 @@ svc_port() {
 svc_log() {
     case $1 in
         db[0-9]|db[0-9]r) echo "$LOGDIR/$1.err";; redis|redis2|sent?) echo "$LOGDIR/$1.log";;
-        nginx) echo "$LOGDIR/nginx-error.log";; roostd) echo "$LOGDIR/roostd.log";;
+        nginx) echo "$LOGDIR/nginx-error.log";; roostd|roostd2) echo "$LOGDIR/$1.log";;
     esac
 }
 
@@ -811,7 +907,7 @@ svc_running() {
 # its pid and start time.
 launch() {
     local name=$1 out=$LOGDIR/$1.out; shift
-    [[ $name == roostd ]] && out=$LOGDIR/roostd.log
+    [[ $name == roostd || $name == roostd2 ]] && out=$LOGDIR/$name.log
     # fd 9 is ./dev's lock: the service must not inherit it.
     setsid "$@" </dev/null >>"$out" 2>&1 9>&- &
     local pid=$!
@@ -861,6 +957,7 @@ svc_start() {
         db[0-9]|db[0-9]r) db_start "$name";;
         redis|redis2|sent?) redis_start "$name";;
         roostd)  roostd_start;;
+        roostd2) roostd2_start;;
         nginx)   nginx_start;;
     esac
     svc_running "$name" || true
@@ -876,7 +973,9 @@ svc_stop() {
         return 0
     fi
     local pid=$PID
-    case $name in db[0-9]|db[0-9]r) secs=120;; roostd) secs=10;; esac
+    case $name in db[0-9]|db[0-9]r) secs=120;; roostd|roostd2) secs=10;; esac
+    # Out of nginx's upstreams first, so no new request goes to it.
+    [[ $name == roostd2 ]] && hosts_include roostd2
     children=$(children_of "$pid")
     kill -TERM "$pid" 2>/dev/null || true
     if ! wait_gone "$pid" "$secs"; then
@@ -999,7 +1098,8 @@ stack_status() {
         port=$(svc_port "$name")
         local where=${port:+127.0.0.1:$port}
         [[ $name == db2 ]] && where=$HOST_DB2:$port
-        case $name in db[0-9]|db[0-9]r) where+=" $(db_sock "$name")";; roostd) where=$SOCK_ROOSTD;; esac
+        case $name in db[0-9]|db[0-9]r) where+=" $(db_sock "$name")";; roostd) where=$SOCK_ROOSTD;;
+            roostd2) netns_names "$PORT_ROOSTD2"; where="$NETNS_NS_IP:$PORT_ROOSTD2 (netns $NETNS)";; esac
         if svc_running "$name"; then
             printf '%-7s %-8s %-8s %s\n' "$name" running "$PID" "$where"
         else
@@ -1012,7 +1112,7 @@ stack_status() {
 stack_wipe() {
     stack_stop
     # (Fresh mode has not read stack.env: whatever namespace it had goes.)
-    if [[ $STACK == test ]]; then netns_teardown; fi
+    if [[ $STACK == test ]]; then netns_teardown; netns_teardown "$PORT_ROOSTD2"; fi
     rm -rf "$RUN"
     [[ $CACHEDIR == /dev/shm/roost-cache-* ]] && rm -rf "$CACHEDIR"
     [[ $SOCKDIR == /tmp/roost-* ]] && rm -rf "$SOCKDIR"

@@ -28,6 +28,7 @@
  * reloads the roostd that serves this file's pool sockets. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@
 #include "core/timefmt.h"
 #include "roostctl/ctl.h"
 #include "store/db.h"
+#include "store/genclaim.h"
 #include "store/shardmap.h"
 
 #define CHUNK_ROWS     500
@@ -847,9 +849,44 @@ static int step_copy(move *m)
 
 /* A step that changes the map: the file rewritten, roostd reloaded with
  * the new map in effect everywhere, the step journaled. */
+/* A move edits this configuration file and reloads the roostd serving
+ * it, nothing else: a roostd on another host (or of another file) would
+ * go on routing the range with its old map -- writes past the fence, and
+ * after the switch to the old server, whose copy is then deleted. So a
+ * map step is refused while any other roostd holds a live generator
+ * claim in the catalog (every roostd takes one while it runs). */
+static int only_roostd_of_this_file(move *m)
+{
+    char mine[PATH_MAX + 128];
+    rst_claim_owner(m->conf_path, mine, sizeof(mine));
+    rst_rows rows;
+    rst_arena_reset(&m->arena);
+    if (rst_claim_list(m->s->catalog, &m->arena, &rows) != 0) {
+        fprintf(stderr, "roostctl: shard move: warning: the generator claims cannot be read (%s): "
+                "make sure no roostd but this file's runs\n", rst_db_last_error(m->s->catalog));
+        return 0;
+    }
+    int others = 0;
+    for (int r = 0; r < rows.nrows; r++) {
+        const rst_value *v = rst_row(&rows, r);
+        if (v[4].i >= RST_CLAIM_STALE_S || strcmp(v[0].s, mine) == 0)
+            continue;
+        if (others++ == 0)
+            fprintf(stderr, "roostctl: shard move: other roostd hosts are running, and a move "
+                    "reloads only the roostd of %s:\n", m->conf_path);
+        fprintf(stderr, "  %s (pid %" PRIu64 ", generators %" PRIu64 "-%" PRIu64 ")\n", v[0].s,
+                v[3].u, v[1].u, v[2].u);
+    }
+    if (others > 0)
+        fprintf(stderr, "roostctl: shard move: stop them (their claims go with them) and start them "
+                "again on this file's map once the move is done; nothing was changed by this step\n");
+    return others > 0 ? -1 : 0;
+}
+
 static int map_step(move *m, int fenced, int switched, const char *why, int step)
 {
-    if (write_map(m, fenced, switched) != 0 || reload_roostd(m, why) != 0)
+    if (only_roostd_of_this_file(m) != 0 || write_map(m, fenced, switched) != 0 ||
+        reload_roostd(m, why) != 0)
         return -1;
     stop_point(STEP_NAMES[step], "-unrecorded");
     return journal_step(m, step);
@@ -980,7 +1017,8 @@ static int abort_move(move *m)
                 server_name(m, m->target));
         return 1;
     }
-    if (m->step >= ST_FENCED && (write_map(m, 0, 0) != 0 || reload_roostd(m, "fence lifted") != 0))
+    if (m->step >= ST_FENCED && (only_roostd_of_this_file(m) != 0 || write_map(m, 0, 0) != 0 ||
+                                 reload_roostd(m, "fence lifted") != 0))
         return 1;
     uint64_t total;
     if (delete_range(m, dst_db(m), &total) != 0)
@@ -1115,7 +1153,7 @@ int rst_ctl_shard(rst_services *s, int argc, char **argv)
             fprintf(stderr, "roostctl: shard move: no move in progress\n");
         else if (a.do_abort)
             rc = abort_move(&m);
-        else {
+        else if (m.step >= ST_UNFENCED || only_roostd_of_this_file(&m) == 0) {
             printf("resuming move %" PRIu64 " of logical shards %u-%u from %s to %s after step %s\n",
                    m.id, m.first, m.last, server_name(&m, m.source), server_name(&m, m.target),
                    STEP_NAMES[m.step]);
@@ -1129,7 +1167,7 @@ int rst_ctl_shard(rst_services *s, int argc, char **argv)
         if (a.dry_run) {
             printf("dry run: nothing changed\n");
             rc = 0;
-        } else if (journal_step(&m, ST_PLANNED) == 0) {
+        } else if (only_roostd_of_this_file(&m) == 0 && journal_step(&m, ST_PLANNED) == 0) {
             rc = run_from(&m);
         }
     }

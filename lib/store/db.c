@@ -136,11 +136,16 @@ static rst_db_rc connect_db(rst_db *db)
     mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     /* DATETIME columns hold UTC; make NOW() agree. */
     mysql_options(m, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
+    /* A socket wins over host and port (roost.conf(5)): the client library
+     * takes the socket only when the host is NULL or "localhost", and
+     * would otherwise go to host:port over TCP, the socket ignored. */
     const char *sock = c->socket[0] ? c->socket : NULL;
-    if (mysql_real_connect(m, c->host, c->user, c->password, c->database,
+    if (mysql_real_connect(m, sock ? NULL : c->host, c->user, c->password, c->database,
                            (unsigned)c->port, sock, CLIENT_FOUND_ROWS) == NULL) {
-        snprintf(db->err, sizeof(db->err), "%s: connect %.60s:%d: %.120s", c->name, c->host,
-                 c->port, mysql_error(m));
+        char where[RST_PATH_MAX];
+        rst_db_conf_address(c, where, sizeof(where));
+        snprintf(db->err, sizeof(db->err), "%s: connect %.80s: %.120s", c->name, where,
+                 mysql_error(m));
         unsigned e = mysql_errno(m);
         mysql_close(m);
         /* Access denied or unknown database are configuration errors, but

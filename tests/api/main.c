@@ -22,7 +22,7 @@ int main(void)
                                        suite_authz, suite_leaks, suite_cache,
                                        suite_tweets, suite_carts, suite_follows, suite_timeline,
                                        suite_tweet_faults, suite_replicas, suite_redis_ha,
-                                       suite_shardmove, suite_faults };
+                                       suite_hosts, suite_shardmove, suite_faults };
     SRunner *sr = srunner_create(suites[0]());
     for (size_t i = 1; i < sizeof(suites) / sizeof(suites[0]); i++)
         srunner_add_suite(sr, suites[i]());

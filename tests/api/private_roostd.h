@@ -27,4 +27,14 @@ int stop_private_roostd(private_roostd *r);
 /* Removes its files (after stop_private_roostd). */
 void remove_private_roostd(const private_roostd *r);
 
+/* roostd -c conf started with its output in log (no failpoints); its pid. */
+pid_t spawn_roostd(const char *conf, const char *log);
+
+/* The exit status of a child by ms milliseconds (-1: killed by a signal),
+ * or -2 after killing it when it had not exited. */
+int wait_exit(pid_t pid, int ms);
+
+/* 1 when the file at path holds text. */
+int file_has(const char *path, const char *text);
+
 #endif

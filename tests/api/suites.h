@@ -31,5 +31,6 @@ Suite *suite_replicas(void);
 Suite *suite_redis_ha(void);
 Suite *suite_cache(void);
 Suite *suite_shardmove(void);
+Suite *suite_hosts(void);
 
 #endif

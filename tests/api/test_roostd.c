@@ -1090,8 +1090,8 @@ static void second_host_config(const char *dir, int generator_base, char *conf, 
     fclose(out);
 }
 
-/* Starts roostd -c conf with its output in log; its pid. */
-static pid_t spawn_roostd(const char *conf, const char *log)
+/* See private_roostd.h. */
+pid_t spawn_roostd(const char *conf, const char *log)
 {
     const char *bin = getenv("ROOST_TEST_ROOSTD");
     pid_t pid = fork();
@@ -1110,7 +1110,7 @@ static pid_t spawn_roostd(const char *conf, const char *log)
     return pid;
 }
 
-static int wait_exit(pid_t pid, int ms)
+int wait_exit(pid_t pid, int ms)
 {
     int st = 0;
     for (int waited = 0; waited < ms; waited += 50) {
@@ -1132,7 +1132,7 @@ static void claim_of(const char *conf, char *out, size_t len)
     ck_assert_msg(api_sql("db1", sql, out, len) == 0, "cannot read generator_claims");
 }
 
-static int file_has(const char *path, const char *text)
+int file_has(const char *path, const char *text)
 {
     char *t = slurp(path);
     int yes = t != NULL && strstr(t, text) != NULL;
