@@ -28,6 +28,11 @@ static const char SQL_UPSERT[] =
     "first_gen = VALUES(first_gen), last_gen = VALUES(last_gen), pid = VALUES(pid), "
     "heartbeat_at = NOW(3)";
 static const char SQL_DELETE[] = "DELETE FROM generator_claims WHERE owner = ?";
+/* The dead claims a new one takes numbers from: gone, so that the table
+ * (and roostctl shards) shows who holds what, not who once did. */
+static const char SQL_DELETE_DEAD[] =
+    "DELETE FROM generator_claims WHERE owner <> ? AND first_gen <= ? AND last_gen >= ? "
+    "AND heartbeat_at <= NOW(3) - INTERVAL ? SECOND";
 static const char SQL_LIST[] =
     "SELECT owner, first_gen, last_gen, pid, TIMESTAMPDIFF(SECOND, heartbeat_at, NOW(3)) "
     "FROM generator_claims ORDER BY first_gen, owner";
@@ -79,7 +84,8 @@ static rst_claim_rc claim_locked(rst_db *db, rst_arena *a, const char *owner, un
     }
     rst_param u[4] = { rst_p_str(owner), rst_p_u64(first), rst_p_u64(last),
                        rst_p_u64((uint64_t)pid) };
-    if (rst_db_exec(db, SQL_UPSERT, u, 4, NULL) != RST_DB_OK) {
+    if (rst_db_exec(db, SQL_DELETE_DEAD, q, 4, NULL) != RST_DB_OK ||
+        rst_db_exec(db, SQL_UPSERT, u, 4, NULL) != RST_DB_OK) {
         say(why, whylen, "writing the claim", db);
         return RST_CLAIM_UNAVAILABLE;
     }

@@ -34,7 +34,7 @@ pid_t spawn_roostd(const char *conf, const char *log);
  * or -2 after killing it when it had not exited. */
 int wait_exit(pid_t pid, int ms);
 
-/* 1 when the file at path holds text. */
+/* 1 when the file at path holds text (0 while it does not exist). */
 int file_has(const char *path, const char *text);
 
 #endif

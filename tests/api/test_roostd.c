@@ -1134,6 +1134,8 @@ static void claim_of(const char *conf, char *out, size_t len)
 
 int file_has(const char *path, const char *text)
 {
+    if (access(path, R_OK) != 0)
+        return 0;                        /* not written yet */
     char *t = slurp(path);
     int yes = t != NULL && strstr(t, text) != NULL;
     free(t);
@@ -1196,6 +1198,85 @@ START_TEST(overlapping_generator_blocks_are_refused)
 }
 END_TEST
 
+/* A row of generator_claims written here, as another host would hold it:
+ * renewed `age_s` seconds ago by the catalog's clock. */
+static void foreign_claim(const char *owner, int first, int last, int age_s)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql), "REPLACE INTO %s.generator_claims (owner, first_gen, last_gen, pid, "
+             "claimed_at, heartbeat_at) VALUES (\"%s\", %d, %d, 1, NOW(3) - INTERVAL %d SECOND, "
+             "NOW(3) - INTERVAL %d SECOND)", api_stack_config()->catalog.database, owner, first, last,
+             age_s, age_s);
+    ck_assert_msg(api_sql("db1", sql, NULL, 0) == 0, "cannot write a claim");
+}
+
+static long claims_of_owner(const char *owner)
+{
+    char sql[512], out[32];
+    snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s.generator_claims WHERE owner = \"%s\"",
+             api_stack_config()->catalog.database, owner);
+    ck_assert_msg(api_sql("db1", sql, out, sizeof(out)) == 0, "cannot read generator_claims");
+    return atol(out);
+}
+
+/* A claim not renewed for 30 s is dead (its host crashed): a roostd
+ * whose block overlaps it starts and takes the numbers. A reload that
+ * would widen a running roostd's block (more workers) into a live claim
+ * of another is refused, and the running configuration and claim stay. */
+START_TEST(dead_claims_are_taken_and_widening_into_a_live_one_is_refused)
+{
+    char dir[] = "/tmp/roost-host2-XXXXXX", conf[128], log[128], got[256];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(log, sizeof(log), "%s/log", dir);
+    const char *dead = "deadhost:/gone/roost.conf", *live = "livehost:/other/roost.conf";
+    foreign_claim(dead, 700, 711, 60);
+    foreign_claim(live, 712, 723, 0);
+
+    second_host_config(dir, 700, conf, sizeof(conf));
+    pid_t pid = spawn_roostd(conf, log);
+    for (int i = 0; i < 200 && !file_has(log, "ready:"); i++)
+        usleep(50 * 1000);
+    int started = file_has(log, "ready:");
+    claim_of(conf, got, sizeof(got));
+    long dead_left = claims_of_owner(dead);
+
+    /* Five main workers: 14 slots, 700-713, into livehost's 712-723. */
+    char *text = slurp(conf), *w = text ? strstr(text, "workers = 4") : NULL;
+    ck_assert_ptr_nonnull(w);
+    w[10] = '5';
+    spill(conf, text);
+    free(text);
+    kill(pid, SIGHUP);
+    for (int i = 0; i < 100 && !file_has(log, "keeping the running configuration"); i++)
+        usleep(50 * 1000);
+    int refused = file_has(log, "reload: generators 700-713 overlap 712-723, claimed by livehost") &&
+                  file_has(log, "keeping the running configuration");
+    char after[256];
+    claim_of(conf, after, sizeof(after));
+    int alive = kill(pid, 0) == 0;
+    kill(pid, SIGTERM);
+    int rc = wait_exit(pid, 20000);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "DELETE FROM %s.generator_claims WHERE owner = \"%s\"",
+             api_stack_config()->catalog.database, live);
+    ck_assert_int_eq(api_sql("db1", sql, NULL, 0), 0);
+    if (!started || !refused) {
+        snprintf(sql, sizeof(sql), "cat '%s' >&2", log);
+        ck_assert_int_eq(system(sql), 0);
+    }
+    snprintf(sql, sizeof(sql), "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(sql), 0);
+
+    ck_assert_msg(started, "roostd over a dead claim's block did not start");
+    ck_assert_str_eq(got, "700\t711");
+    ck_assert_int_eq(dead_left, 0);
+    ck_assert_msg(refused, "the widening reload was not refused for livehost's claim");
+    ck_assert_msg(alive, "roostd did not survive the refused reload");
+    ck_assert_str_eq(after, "700\t711");
+    ck_assert_int_eq(rc, 0);
+}
+END_TEST
+
 Suite *suite_roostd(void)
 {
     Suite *s = suite_create("roostd");
@@ -1218,6 +1299,7 @@ Suite *suite_roostd(void)
     tcase_add_test(tc, reload_that_adds_a_pool_is_refused);
     tcase_add_test(tc, crashes_past_the_threshold_replace_every_worker);
     tcase_add_test(tc, overlapping_generator_blocks_are_refused);
+    tcase_add_test(tc, dead_claims_are_taken_and_widening_into_a_live_one_is_refused);
     tcase_add_test(tc, fenced_shards_refuse_writes_and_serve_reads);
     return s;
 }
