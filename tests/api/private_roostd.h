@@ -27,6 +27,13 @@ int stop_private_roostd(private_roostd *r);
 /* Removes its files (after stop_private_roostd). */
 void remove_private_roostd(const private_roostd *r);
 
+/* A copy of the configuration `from` for another roostd "host" on the
+ * same catalog and shards, at DIR/roost.conf (its path into conf): its
+ * pools on unix sockets in dir, its slow log there, and generator_base
+ * set (-1: kept). */
+void copy_host_config(const char *from, const char *dir, int generator_base, char *conf,
+                      size_t len);
+
 /* roostd -c conf started with its output in log (no failpoints); its pid. */
 pid_t spawn_roostd(const char *conf, const char *log);
 

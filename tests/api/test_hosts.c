@@ -62,27 +62,6 @@ static unsigned generator_of(uint64_t id)
     return (unsigned)((id >> RST_ID_SEQ_BITS) & (RST_ID_MAX_GEN - 1));
 }
 
-/* A copy of host 2's configuration on unix sockets of a directory of its
- * own: a third host with the second's generator settings. */
-static void third_host_config(const char *dir, char *conf, size_t len)
-{
-    snprintf(conf, len, "%s/roost.conf", dir);
-    FILE *in = fopen(host2_conf(), "r"), *out = fopen(conf, "w");
-    ck_assert(in != NULL && out != NULL);
-    char line[1024];
-    int pool = 0;
-    while (fgets(line, sizeof(line), in) != NULL) {
-        if (strncmp(line, "listen = ", 9) == 0)
-            fprintf(out, "listen = %s/pool%d.sock\n", dir, pool++);
-        else if (strncmp(line, "slowlog = ", 10) == 0)
-            fprintf(out, "slowlog = %s/slow.log\n", dir);
-        else
-            fputs(line, out);
-    }
-    fclose(in);
-    fclose(out);
-}
-
 START_TEST(two_hosts_behind_one_nginx)
 {
     static char out[1 << 16];
@@ -138,7 +117,7 @@ START_TEST(two_hosts_behind_one_nginx)
     /* A third host with the second's generator settings is refused. */
     char dir[] = "/tmp/roost-host3-XXXXXX", conf[128], log[128];
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    third_host_config(dir, conf, sizeof(conf));
+    copy_host_config(host2_conf(), dir, -1, conf, sizeof(conf));     /* its generators too */
     snprintf(log, sizeof(log), "%s/log", dir);
     int rc = wait_exit(spawn_roostd(conf, log), 15000);
     char want[64];

@@ -1065,14 +1065,13 @@ END_TEST
 
 /* ------------------------------------------------------------ generator claims */
 
-/* A copy of the test stack's config for a second roostd "host" on the same
- * catalog and shards: its own sockets, slow log and generator_base. */
-static void second_host_config(const char *dir, int generator_base, char *conf, size_t len)
+/* See private_roostd.h. */
+void copy_host_config(const char *from, const char *dir, int generator_base, char *conf,
+                      size_t len)
 {
-    const char *stack = getenv("ROOST_TEST_CONF");
-    ck_assert_ptr_nonnull(stack);
+    ck_assert_ptr_nonnull(from);
     snprintf(conf, len, "%s/roost.conf", dir);
-    FILE *in = fopen(stack, "r"), *out = fopen(conf, "w");
+    FILE *in = fopen(from, "r"), *out = fopen(conf, "w");
     ck_assert(in != NULL && out != NULL);
     char line[1024];
     int pool = 0;
@@ -1081,13 +1080,19 @@ static void second_host_config(const char *dir, int generator_base, char *conf, 
             fprintf(out, "listen = %s/pool%d.sock\n", dir, pool++);
         else if (strncmp(line, "slowlog = ", 10) == 0)
             fprintf(out, "slowlog = %s/slow.log\n", dir);
-        else if (strncmp(line, "generator_base = ", 17) == 0)
+        else if (strncmp(line, "generator_base = ", 17) == 0 && generator_base >= 0)
             fprintf(out, "generator_base = %d\n", generator_base);
         else
             fputs(line, out);
     }
     fclose(in);
     fclose(out);
+}
+
+/* A second roostd "host" on the stack's catalog and shards. */
+static void second_host_config(const char *dir, int generator_base, char *conf, size_t len)
+{
+    copy_host_config(getenv("ROOST_TEST_CONF"), dir, generator_base, conf, len);
 }
 
 /* See private_roostd.h. */
