@@ -10,6 +10,7 @@
  * them) and resumed. A move stopped under its fence is aborted: the fence
  * goes and the copies with it. */
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,10 +86,13 @@ static pid_t start_writer(const char *log, const char *stop)
     _exit(0);
 }
 
+#define MAX_PER_USER 4000
+
 typedef struct {
-    int  created, fenced, other;
-    int  per_user[NUSERS];
-    char first_other[128];
+    int      created, fenced, other;
+    int      per_user[NUSERS];
+    uint64_t ids[NUSERS][MAX_PER_USER];    /* acknowledged, in the order posted */
+    char     first_other[128];
 } writer_tally;
 
 static void read_writer_log(const char *log, writer_tally *t)
@@ -102,6 +106,8 @@ static void read_writer_log(const char *log, writer_tally *t)
     while (fscanf(f, "%ld %d %31s", &status, &who, id) == 3) {
         if (status == 201) {
             t->created++;
+            if (t->per_user[who] < MAX_PER_USER)
+                t->ids[who][t->per_user[who]] = strtoull(id, NULL, 10);
             t->per_user[who]++;
             char path[64];
             snprintf(path, sizeof(path), "/tweet/%s", id);
@@ -121,6 +127,67 @@ static void read_writer_log(const char *log, writer_tally *t)
 }
 
 /* ------------------------------------------------------------ checks */
+
+static int by_id_desc(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The items' ids of a page of tweets, against `want` (newest first). */
+static void assert_page(const char *what, const api_resp *r, const uint64_t *want, int nwant)
+{
+    ck_assert_msg(r->status == 200, "%s: %ld %s", what, r->status, r->body);
+    const cJSON *items = api_json_at(r, "items"), *it;
+    ck_assert_msg(cJSON_IsArray(items), "%s: no items: %s", what, r->body);
+    int n = 0;
+    cJSON_ArrayForEach(it, items) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
+        ck_assert_msg(n < nwant, "%s: more items than the %d acknowledged", what, nwant);
+        ck_assert_msg(cJSON_IsString(id) && strtoull(id->valuestring, NULL, 10) == want[n],
+                      "%s: item %d is %s, not the acknowledged %llu", what, n,
+                      cJSON_IsString(id) ? id->valuestring : "?", (unsigned long long)want[n]);
+        n++;
+    }
+    ck_assert_msg(n == nwant, "%s: %d items, %d acknowledged", what, n, nwant);
+}
+
+/* After the moves: each user's list of tweets is its acknowledged posts,
+ * newest first, and the timeline of a reader following all of them is
+ * the newest of all of them (the fan-out in Redis and the lists on the
+ * shards agree with what the API acknowledged). */
+static void assert_lists_and_timeline(const writer_tally *t, const acct_user *reader)
+{
+    static uint64_t all[NUSERS * MAX_PER_USER], mine[MAX_PER_USER];
+    int nall = 0;
+    for (int i = 0; i < NUSERS; i++) {
+        int n = t->per_user[i] < MAX_PER_USER ? t->per_user[i] : MAX_PER_USER;
+        memcpy(mine, t->ids[i], sizeof(uint64_t) * (size_t)n);
+        memcpy(all + nall, t->ids[i], sizeof(uint64_t) * (size_t)n);
+        nall += n;
+        qsort(mine, (size_t)n, sizeof(uint64_t), by_id_desc);
+        char path[80];
+        snprintf(path, sizeof(path), "/tweets/%s?limit=100", users[i].id);
+        api_resp r;
+        api_ok(api_get_fresh(&r, path));
+        assert_page(path, &r, mine, n < 100 ? n : 100);
+        api_free(&r);
+    }
+    qsort(all, (size_t)nall, sizeof(uint64_t), by_id_desc);
+    /* A tweet reaches its followers' timelines within 2 s (API.md §5). */
+    usleep(2500 * 1000);
+    const char *fresh[] = { "Cache-Control: no-cache", NULL };
+    api_resp r;
+    api_ok(acct_req(&r, "GET", "/timeline?limit=100", NULL, reader->tok, fresh));
+    assert_page("the reader's /timeline", &r, all, nall < 100 ? nall : 100);
+    api_free(&r);
+    char path[80];
+    snprintf(path, sizeof(path), "/following/%s?limit=100", reader->id);
+    api_ok(api_get_fresh(&r, path));
+    const cJSON *items = api_json_at(&r, "items");
+    ck_assert_msg(cJSON_GetArraySize(items) == NUSERS, "%s after the moves: %s", path, r.body);
+    api_free(&r);
+}
 
 /* The logical shards' rows of `table` on db NAME (db1: a, db2: b, db3: c). */
 static long rows_on(const char *db, const char *table, const char *owner)
@@ -257,6 +324,18 @@ START_TEST(grow_to_a_third_server_and_back_under_writes)
     ck_assert_msg(strstr(out, "move logical shards 3072-4095 (1024 of 4096) from b to c") &&
                   strstr(out, "dry run: nothing changed"), "%s", out);
 
+    /* A reader following every moving user: its timeline is checked at
+     * the end, and the follows move with the users. */
+    acct_user reader;
+    acct_user_new(&reader, "mvr");
+    for (int i = 0; i < NUSERS; i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "/followers/%s", users[i].id);
+        api_resp r;
+        api_ok(acct_req(&r, "POST", path, NULL, reader.tok, NULL));
+        ck_assert_msg(r.status == 201, "follow %s: %ld %s", path, r.status, r.body);
+        api_free(&r);
+    }
     pid_t writer = start_writer(log, stop);
     usleep(500 * 1000);
     /* Stopped after each step in turn, the range going to c and back. */
@@ -311,7 +390,7 @@ START_TEST(grow_to_a_third_server_and_back_under_writes)
     ck_assert_int_eq(rows_on("db3", "users", "id"), 0);
     ck_assert_int_ge(rows_on("db2", "users", "id"), NUSERS);
 
-    writer_tally t;
+    static writer_tally t;
     read_writer_log(log, &t);
     unlink(log);
     fprintf(stderr, "shard moves under writes: %d tweets acknowledged, %d refused by the fence "
@@ -333,6 +412,7 @@ START_TEST(grow_to_a_third_server_and_back_under_writes)
                       "%s: tweets_count is not %s: %s", path, want, r.body);
         api_free(&r);
     }
+    assert_lists_and_timeline(&t, &reader);
     /* A move stopped under its fence, aborted: no fence, no copies. */
     int rc = ctl("ROOST_MOVE_STOP_AFTER=fenced", "shard move 3072-3583 --to c", out, sizeof(out));
     ck_assert_msg(rc == 3, "exit %d: %s", rc, out);
