@@ -616,6 +616,7 @@ database = roost_catalog
 
 [shards]
 count = 4096
+$( (( host == 2 )) && printf '; Several hosts: this one follows the map roostctl shard move writes to the\n; catalog (host 1 follows its file, which the move edits).\nmap = catalog\n' )
 
 [shard a]
 range = 0-2047
@@ -675,6 +676,17 @@ shard_c_write_conf() {
 [shard c]
 host = 127.0.0.1
 port = $PORT_DB3
+user = roost
+password_file = $SECRETS/db_password
+database = roost_shard
+EOF
+    # The same server for the second roostd host, by its socket.
+    mkdir -p "$RUN/host2"
+    put "$RUN/host2/shard-c.conf" <<EOF
+
+; The third shard server (db3), added by a test: no range until a move.
+[shard c]
+socket = $(db_sock db3)
 user = roost
 password_file = $SECRETS/db_password
 database = roost_shard

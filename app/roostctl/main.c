@@ -188,14 +188,16 @@ static void print_claims(rst_services *s)
     } else if (rows.nrows == 0) {
         printf("  none (no roostd running, or migration 0002 not applied)\n");
     } else {
-        printf("  %-9s %-7s %-9s %s\n", "BLOCK", "PID", "RENEWED", "OWNER (host:config)");
+        printf("  %-9s %-7s %-9s %-11s %s\n", "BLOCK", "PID", "RENEWED", "MAP", "OWNER (host:config)");
         for (int r = 0; r < rows.nrows; r++) {
             const rst_value *v = rst_row(&rows, r);
-            char block[24], renewed[32];
+            char block[24], renewed[32], map[32] = "file";
             snprintf(block, sizeof(block), "%" PRIu64 "-%" PRIu64, v[1].u, v[2].u);
             snprintf(renewed, sizeof(renewed), "%" PRId64 " s%s", v[4].i,
                      v[4].i >= RST_CLAIM_STALE_S ? " dead" : "");
-            printf("  %-9s %-7" PRIu64 " %-9s %s\n", block, v[3].u, renewed, v[0].s);
+            if (v[5].i >= 0)                  /* [shards] map = catalog: the generation it runs */
+                snprintf(map, sizeof(map), "catalog %" PRId64, v[5].i);
+            printf("  %-9s %-7" PRIu64 " %-9s %-11s %s\n", block, v[3].u, renewed, map, v[0].s);
         }
     }
     rst_arena_free(&a);

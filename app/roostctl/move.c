@@ -42,6 +42,7 @@
 #include "core/json.h"
 #include "core/timefmt.h"
 #include "roostctl/ctl.h"
+#include "store/catmap.h"
 #include "store/db.h"
 #include "store/genclaim.h"
 #include "store/shardmap.h"
@@ -850,12 +851,14 @@ static int step_copy(move *m)
 /* A step that changes the map: the file rewritten, roostd reloaded with
  * the new map in effect everywhere, the step journaled. */
 /* A move edits this configuration file and reloads the roostd serving
- * it, nothing else: a roostd on another host (or of another file) would
- * go on routing the range with its old map -- writes past the fence, and
- * after the switch to the old server, whose copy is then deleted. So a
- * map step is refused while any other roostd holds a live generator
- * claim in the catalog (every roostd takes one while it runs). */
-static int only_roostd_of_this_file(move *m)
+ * it; other roostd hosts follow the map it also writes to the catalog
+ * when they run with `[shards] map = catalog` (store/catmap.h). One that
+ * follows only its own file would go on routing the range with its old
+ * map -- writes past the fence, and after the switch to the old server,
+ * whose copy is then deleted. So a map step is refused while any other
+ * roostd that follows its file holds a live generator claim in the
+ * catalog (every roostd takes one while it runs). */
+static int only_followers_elsewhere(move *m)
 {
     char mine[PATH_MAX + 128];
     rst_claim_owner(m->conf_path, mine, sizeof(mine));
@@ -869,24 +872,102 @@ static int only_roostd_of_this_file(move *m)
     int others = 0;
     for (int r = 0; r < rows.nrows; r++) {
         const rst_value *v = rst_row(&rows, r);
-        if (v[4].i >= RST_CLAIM_STALE_S || strcmp(v[0].s, mine) == 0)
+        if (v[4].i >= RST_CLAIM_STALE_S || v[5].i >= 0 || strcmp(v[0].s, mine) == 0)
             continue;
         if (others++ == 0)
-            fprintf(stderr, "roostctl: shard move: other roostd hosts are running, and a move "
-                    "reloads only the roostd of %s:\n", m->conf_path);
+            fprintf(stderr, "roostctl: shard move: other roostd hosts are running that follow "
+                    "their own file ([shards] map = file), and a move reloads only the roostd of "
+                    "%s:\n", m->conf_path);
         fprintf(stderr, "  %s (pid %" PRIu64 ", generators %" PRIu64 "-%" PRIu64 ")\n", v[0].s,
                 v[3].u, v[1].u, v[2].u);
     }
     if (others > 0)
-        fprintf(stderr, "roostctl: shard move: stop them (their claims go with them) and start them "
-                "again on this file's map once the move is done; nothing was changed by this step\n");
+        fprintf(stderr, "roostctl: shard move: set [shards] map = catalog on them (and reload), or "
+                "stop them and start them again on this file's map once the move is done; nothing "
+                "was changed by this step\n");
     return others > 0 ? -1 : 0;
+}
+
+/* The map just written to the file, as the catalog's next generation:
+ * the roostd hosts that follow the catalog take it from there. */
+static int write_catalog_map(move *m, uint64_t *generation)
+{
+    rst_config *now = malloc(sizeof(*now));
+    char err[1024];
+    rst_catmap map;
+    int rc = -1;
+    if (now == NULL)
+        return -1;
+    if (rst_config_load(now, m->conf_path, err, sizeof(err)) != 0)
+        fprintf(stderr, "roostctl: shard move: %s no longer loads: %s\n", m->conf_path, err);
+    else if (rst_catmap_format(now, &map) != 0)
+        fprintf(stderr, "roostctl: shard move: the shard map does not fit the catalog's row\n");
+    else {
+        rst_arena_reset(&m->arena);
+        if (rst_catmap_write(m->s->catalog, &m->arena, &map, generation) != 0)
+            fail_db(m->s->catalog, "writing the shard map to the catalog (is migration 0004 applied?)");
+        else
+            rc = 0;
+    }
+    free(now);
+    return rc;
+}
+
+/* Waits until every other live roostd that follows the catalog routes
+ * with its map generation `gen` in every worker (their claims say so). */
+static int wait_followers(move *m, uint64_t gen)
+{
+    char mine[PATH_MAX + 128];
+    rst_claim_owner(m->conf_path, mine, sizeof(mine));
+    uint64_t t0 = rst_time_mono_ms();
+    for (;;) {
+        rst_rows rows;
+        rst_arena_reset(&m->arena);
+        if (rst_claim_list(m->s->catalog, &m->arena, &rows) != 0)
+            return fail_db(m->s->catalog, "reading the generator claims");
+        int followers = 0, behind = 0;
+        const char *late = NULL;
+        for (int r = 0; r < rows.nrows; r++) {
+            const rst_value *v = rst_row(&rows, r);
+            if (v[4].i >= RST_CLAIM_STALE_S || v[5].i < 0 || strcmp(v[0].s, mine) == 0)
+                continue;
+            followers++;
+            if ((uint64_t)v[5].i < gen) {
+                behind++;
+                late = v[0].s;
+            }
+        }
+        if (behind == 0) {
+            if (followers > 0)
+                printf("  map generation %" PRIu64 " of the catalog in effect on %d other roostd "
+                       "host%s after %.2f s\n", gen, followers, followers == 1 ? "" : "s",
+                       (double)(rst_time_mono_ms() - t0) / 1000.0);
+            return 0;
+        }
+        if (rst_time_mono_ms() - t0 >= RELOAD_WAIT_MS) {
+            fprintf(stderr, "roostctl: shard move: %d roostd hosts do not route with the catalog's "
+                    "map generation %" PRIu64 " after %d s (%s among them: its log says why)\n",
+                    behind, gen, RELOAD_WAIT_MS / 1000, late);
+            return -1;
+        }
+        usleep(50 * 1000);
+    }
+}
+
+/* The map after a step, everywhere: this file and its roostd, the
+ * catalog and the roostd hosts that follow it. */
+static int publish_map(move *m, int fenced, int switched, const char *why)
+{
+    uint64_t gen = 0;
+    if (only_followers_elsewhere(m) != 0 || write_map(m, fenced, switched) != 0 ||
+        write_catalog_map(m, &gen) != 0 || reload_roostd(m, why) != 0 || wait_followers(m, gen) != 0)
+        return -1;
+    return 0;
 }
 
 static int map_step(move *m, int fenced, int switched, const char *why, int step)
 {
-    if (only_roostd_of_this_file(m) != 0 || write_map(m, fenced, switched) != 0 ||
-        reload_roostd(m, why) != 0)
+    if (publish_map(m, fenced, switched, why) != 0)
         return -1;
     stop_point(STEP_NAMES[step], "-unrecorded");
     return journal_step(m, step);
@@ -1017,8 +1098,7 @@ static int abort_move(move *m)
                 server_name(m, m->target));
         return 1;
     }
-    if (m->step >= ST_FENCED && (only_roostd_of_this_file(m) != 0 || write_map(m, 0, 0) != 0 ||
-                                 reload_roostd(m, "fence lifted") != 0))
+    if (m->step >= ST_FENCED && publish_map(m, 0, 0, "fence lifted") != 0)
         return 1;
     uint64_t total;
     if (delete_range(m, dst_db(m), &total) != 0)
@@ -1153,7 +1233,7 @@ int rst_ctl_shard(rst_services *s, int argc, char **argv)
             fprintf(stderr, "roostctl: shard move: no move in progress\n");
         else if (a.do_abort)
             rc = abort_move(&m);
-        else if (m.step >= ST_UNFENCED || only_roostd_of_this_file(&m) == 0) {
+        else if (m.step >= ST_UNFENCED || only_followers_elsewhere(&m) == 0) {
             printf("resuming move %" PRIu64 " of logical shards %u-%u from %s to %s after step %s\n",
                    m.id, m.first, m.last, server_name(&m, m.source), server_name(&m, m.target),
                    STEP_NAMES[m.step]);
@@ -1167,7 +1247,7 @@ int rst_ctl_shard(rst_services *s, int argc, char **argv)
         if (a.dry_run) {
             printf("dry run: nothing changed\n");
             rc = 0;
-        } else if (only_roostd_of_this_file(&m) == 0 && journal_step(&m, ST_PLANNED) == 0) {
+        } else if (only_followers_elsewhere(&m) == 0 && journal_step(&m, ST_PLANNED) == 0) {
             rc = run_from(&m);
         }
     }

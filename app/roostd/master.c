@@ -41,6 +41,7 @@
 #include "roostd/master.h"
 #include "roostd/scoreboard.h"
 #include "roostd/worker.h"
+#include "store/catmap.h"
 #include "store/genclaim.h"
 
 #define QUICK_DEATH_MS   2000
@@ -85,6 +86,15 @@ typedef struct {
     char               owner[400];      /* this roostd's name in generator_claims */
     int                claimed;         /* the catalog holds our claim */
     uint64_t           next_claim_ms;   /* monotonic: when to renew (or retry) it */
+    /* [shards] map = catalog (store/catmap.h) */
+    rst_config        *map_cfg;         /* owned: the running config with the catalog's map */
+    rst_catmap         catmap;          /* the catalog's map in effect (generation 0: none) */
+    uint64_t           catmap_sb_gen;   /* the scoreboard generation that carries it */
+    uint64_t           catmap_refused;  /* a generation that did not fit: logged once */
+    int64_t            catmap_told;     /* the generation reported in our claim, -1: none */
+    int                catmap_down;     /* the catalog did not answer: logged once */
+    uint64_t           next_catmap_ms;
+    uint64_t           next_report_ms;  /* after a report the catalog refused */
 } master;
 
 /* ------------------------------------------------------------ slots */
@@ -461,6 +471,90 @@ static void release_claim(master *m)
                      RST_CLAIM_STALE_S);
 }
 
+/* ------------------------------------------------------------ the catalog's map */
+
+/* Puts the catalog's map over cfg (the file's ranges and fence): 0, or
+ * -1 (logged once a generation) when it does not fit cfg's servers. */
+static int overlay_catmap(master *m, const rst_catmap *map, rst_config *cfg)
+{
+    char err[512];
+    if (rst_catmap_apply(map, cfg, err, sizeof(err)) == 0)
+        return 0;
+    if (m->catmap_refused != map->generation)
+        rst_log_error("shard map generation %llu of the catalog not followed: %s",
+                      (unsigned long long)map->generation, err);
+    m->catmap_refused = map->generation;
+    return -1;
+}
+
+/* A newer map from the catalog: the running configuration with it in
+ * place of the old, published to the workers as a reload's would be
+ * (new workers fork with it). */
+static void follow_catmap(master *m, const rst_catmap *map)
+{
+    rst_config *next = malloc(sizeof(*next));
+    if (next == NULL)
+        return;
+    *next = *m->cfg;
+    if (overlay_catmap(m, map, next) != 0) {
+        free(next);
+        return;
+    }
+    rst_config *old = m->map_cfg;
+    m->cfg = m->map_cfg = next;
+    free(old);
+    m->catmap = *map;
+    rst_scoreboard_publish_map(m->sb, next);
+    m->catmap_sb_gen = __atomic_load_n(&m->sb->map_gen, __ATOMIC_ACQUIRE);
+    rst_log_info("shard map generation %llu from the catalog: %s%s%s",
+                 (unsigned long long)map->generation, map->ranges,
+                 map->fenced[0] ? "; fenced " : "", map->fenced);
+}
+
+/* 1 when every worker routes with the scoreboard's map generation gen. */
+static int workers_on(const master *m, uint64_t gen)
+{
+    for (int i = 0; i < m->nslots; i++)
+        if (m->slots[i].pid != 0 && __atomic_load_n(&m->sb->slots[i].map_gen, __ATOMIC_ACQUIRE) < gen)
+            return 0;
+    return 1;
+}
+
+/* Four times a second: a newer generation of the catalog's map is
+ * followed; the generation all workers route with goes into our claim
+ * (roostctl shard move waits for it). Not at all with map = file. */
+static void poll_catmap(master *m)
+{
+    if (!m->cfg->map_catalog || m->stopping)
+        return;
+    uint64_t now = rst_time_mono_ms();
+    if (now >= m->next_catmap_ms) {
+        rst_catmap map;
+        char why[600];
+        int rc = rst_catmap_read(&m->cfg->catalog, &map, why, sizeof(why));
+        if (rc < 0 && !m->catmap_down)
+            rst_log_warn("shard map of the catalog not read (%s); the running one stays, retrying "
+                         "every %d s", why, RST_CATMAP_RETRY_MS / 1000);
+        else if (rc >= 0 && m->catmap_down)
+            rst_log_info("shard map of the catalog read again");
+        m->catmap_down = rc < 0;
+        if (rc == 1 && map.generation > m->catmap.generation && map.generation != m->catmap_refused)
+            follow_catmap(m, &map);
+        m->next_catmap_ms = now + (rc < 0 ? RST_CATMAP_RETRY_MS : RST_CATMAP_POLL_MS);
+    }
+    if (!m->claimed || m->catmap_told == (int64_t)m->catmap.generation || m->catmap_down ||
+        now < m->next_report_ms || !workers_on(m, m->catmap_sb_gen))
+        return;
+    if (rst_catmap_report(&m->cfg->catalog, m->owner, m->catmap.generation) == 0) {
+        m->catmap_told = (int64_t)m->catmap.generation;
+    } else {
+        rst_log_warn("shard map generation %llu not reported in the generator claim (is migration "
+                     "0004 applied?); retrying in %d s", (unsigned long long)m->catmap.generation,
+                     RST_CATMAP_RETRY_MS / 1000);
+        m->next_report_ms = now + RST_CATMAP_RETRY_MS;
+    }
+}
+
 /* What a reload cannot change: the listen sockets are open, and draining
  * workers keep minting ids with their generator numbers. NULL when the new
  * configuration may replace the running one. */
@@ -533,11 +627,17 @@ static void reload(master *m)
     /* The sockets keep their running addresses, whatever the file says now. */
     for (int p = 0; p < cfg->npools; p++)
         memcpy(cfg->pools[p].listen, m->cfg->pools[p].listen, sizeof(cfg->pools[p].listen));
-    rst_config *old_loaded = m->loaded_cfg;
+    /* A host following the catalog keeps the catalog's map over the
+     * file's (the file may be one a move never edited). */
+    if (cfg->map_catalog && m->catmap.generation > 0 && overlay_catmap(m, &m->catmap, cfg) != 0)
+        m->catmap.generation = 0;        /* the next read tries it again */
+    rst_config *old_loaded = m->loaded_cfg, *old_map = m->map_cfg;
     m->cfg = m->loaded_cfg = cfg;
+    m->map_cfg = NULL;
     /* Workers forked before read the old one until they exit: it was
      * copied into them at fork, so the master's copy can go. */
     free(old_loaded);
+    free(old_map);
     free_secrets(m->loaded_secrets);
     if (m->caller_secrets != NULL) {
         sodium_memzero(m->caller_secrets, sizeof(*m->caller_secrets));
@@ -546,6 +646,8 @@ static void reload(master *m)
     m->secrets = m->loaded_secrets = sec;
     rst_scoreboard_set_pools(m->sb, cfg, m->listen_fds);
     rst_scoreboard_publish_map(m->sb, cfg);      /* every worker routes with it at once */
+    m->catmap_sb_gen = __atomic_load_n(&m->sb->map_gen, __ATOMIC_ACQUIRE);
+    m->catmap_told = -1;                          /* said again once the workers have it */
     rst_log_setup("master", (rst_log_level)cfg->log_level, cfg->log_timestamps);
     open_slowlogs(m);
     int n = replace_all_workers(m);
@@ -763,6 +865,8 @@ static void serve_loop(master *m)
             }
         uint64_t now = rst_time_mono_ms();
         int wait = next_manage > now ? (int)(next_manage - now) : 0;
+        if (m->cfg->map_catalog && wait > RST_CATMAP_POLL_MS / 5)
+            wait = RST_CATMAP_POLL_MS / 5;       /* the catalog's map, and our report of it */
         /* A starting ondemand worker soon leaves the socket to itself. */
         for (int p = 0; p < m->cfg->npools; p++)
             if (m->cfg->pools[p].pm == RST_PM_ONDEMAND && census(m, p).starting > 0 && wait > 10)
@@ -783,6 +887,7 @@ static void serve_loop(master *m)
             renew_claim(m);
             next_manage = rst_time_mono_ms() + MANAGE_EVERY_MS;
         }
+        poll_catmap(m);
         fill_pools(m);
     }
 }
@@ -825,7 +930,7 @@ int rst_master_run(const rst_config *cfg, rst_secrets *secrets, const int *liste
                    const char *conf_path)
 {
     master m = { .cfg = cfg, .secrets = secrets, .caller_secrets = secrets,
-                 .listen_fds = listen_fds, .conf_path = conf_path };
+                 .listen_fds = listen_fds, .conf_path = conf_path, .catmap_told = -1 };
     m.nslots = RST_MAX_SLOTS;
     m.sb = rst_scoreboard_map(m.nslots, rst_app_route_count());
     m.slots = calloc((size_t)m.nslots, sizeof(worker_slot));
@@ -847,6 +952,7 @@ int rst_master_run(const rst_config *cfg, rst_secrets *secrets, const int *liste
     }
     rst_scoreboard_set_pools(m.sb, cfg, listen_fds);
     rst_scoreboard_publish_map(m.sb, cfg);
+    poll_catmap(&m);                     /* before the first fork: workers start on it */
     open_slowlogs(&m);
     set_targets(&m);
     fill_pools(&m);
@@ -863,6 +969,7 @@ int rst_master_run(const rst_config *cfg, rst_secrets *secrets, const int *liste
     close_slowlogs(&m);
     rst_scoreboard_unmap(m.sb);
     free(m.slots);
+    free(m.map_cfg);
     free(m.loaded_cfg);
     free_secrets(m.loaded_secrets);
     if (m.caller_secrets != NULL)

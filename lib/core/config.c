@@ -544,8 +544,7 @@ static int on_shard(load_ctx *ctx, const char *sname, const char *section,
     return on_db(ctx, db, section, name, value);
 }
 
-/* "A-B, C, D-E": each range into cfg->fenced; 0, or -1 on a bad one. */
-static int parse_fenced(rst_config *cfg, const char *value)
+int rst_config_parse_fenced(rst_config *cfg, const char *value)
 {
     char buf[1024];
     snprintf(buf, sizeof(buf), "%s", value);
@@ -570,9 +569,15 @@ static int on_shards(load_ctx *ctx, const char *section, const char *name, const
         return 1;
     }
     if (strcmp(name, "fenced") == 0) {
-        if (parse_fenced(ctx->cfg, value) != 0)
+        if (rst_config_parse_fenced(ctx->cfg, value) != 0)
             BAD(ctx, "[%s] fenced: must be logical shards or ranges (\"1024-2047, 3000\")",
                 section);
+        return 1;
+    }
+    if (strcmp(name, "map") == 0) {
+        if (strcmp(value, "file") != 0 && strcmp(value, "catalog") != 0)
+            BAD(ctx, "[%s] map: must be file or catalog", section);
+        ctx->cfg->map_catalog = strcmp(value, "catalog") == 0;
         return 1;
     }
     BAD(ctx, "[%s] %s: unknown key", section, name);
@@ -668,8 +673,7 @@ static void finish_replicas(rst_config *cfg)
     }
 }
 
-/* Every logical shard must belong to exactly one server. */
-static int check_shard_map(const rst_config *cfg, char *err, size_t errlen)
+int rst_config_check_shard_map(const rst_config *cfg, char *err, size_t errlen)
 {
     if (cfg->nranges == 0) {
         snprintf(err, errlen, "no [shard NAME] section with a range: the shard map is empty");
@@ -794,7 +798,7 @@ static int check_required(rst_config *cfg, char *err, size_t errlen)
     }
     if (check_pools(cfg, err, errlen) != 0)
         return -1;
-    return check_shard_map(cfg, err, errlen);
+    return rst_config_check_shard_map(cfg, err, errlen);
 }
 
 /* Every problem, one "where:line: message" line each, in file order. */

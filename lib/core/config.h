@@ -120,6 +120,9 @@ typedef struct {
      * (503 + Retry-After) while their rows move between servers */
     rst_shard_range fenced[RST_MAX_RANGES];
     int             nfenced;
+    /* [shards] map = catalog: follow the map roostctl shard move writes to
+     * the catalog (store/catmap.h) over the ranges and fence above */
+    int             map_catalog;
     /* `replica = HOST:PORT [weight=N]` lines of [catalog] and [shard NAME] */
     rst_replica_conf replicas[RST_MAX_REPLICAS];
     int              nreplicas;
@@ -141,6 +144,14 @@ int rst_config_load_string(rst_config *cfg, const char *text, char *err, size_t 
 
 /* "static", "dynamic" or "ondemand". */
 const char *rst_pm_name(int pm);
+
+/* Every logical shard on exactly one server, every range and fence within
+ * [shards] count (what a load checks): 0, or -1 with err. */
+int rst_config_check_shard_map(const rst_config *cfg, char *err, size_t errlen);
+
+/* "A-B, C, D-E" into cfg's fence (the syntax of [shards] fenced): 0, or
+ * -1 on a bad one. */
+int rst_config_parse_fenced(rst_config *cfg, const char *value);
 
 /* Where a database server is, for people and labels: its socket path, or
  * HOST:PORT. */

@@ -53,6 +53,14 @@ rst_param rst_p_str(const char *s)
 const char *rst_db_name(const rst_db *db) { return db->conf->name; }
 const char *rst_db_last_error(const rst_db *db) { return db->err; }
 
+rst_db *rst_db_new_brief(const rst_db_conf *conf, rst_db_conf *copy)
+{
+    *copy = *conf;
+    copy->connect_timeout = 1;
+    copy->timeout = 1;
+    return rst_db_new(copy);
+}
+
 rst_db *rst_db_new(const rst_db_conf *conf)
 {
     rst_db *db = calloc(1, sizeof(*db));

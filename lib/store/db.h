@@ -63,6 +63,12 @@ typedef struct rst_db rst_db;
 
 /* Creates the handle; connects lazily. NULL on malloc failure. */
 rst_db *rst_db_new(const rst_db_conf *conf);
+
+/* The same with 1 s connect and query timeouts, for the roostd master's
+ * brief calls to the catalog (a hung catalog must not hold up its
+ * supervision of the workers): conf is copied into *copy, which must
+ * outlive the handle. */
+rst_db *rst_db_new_brief(const rst_db_conf *conf, rst_db_conf *copy);
 void    rst_db_free(rst_db *db);
 const char *rst_db_name(const rst_db *db);
 

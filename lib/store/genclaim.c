@@ -34,19 +34,13 @@ static const char SQL_DELETE_DEAD[] =
     "DELETE FROM generator_claims WHERE owner <> ? AND first_gen <= ? AND last_gen >= ? "
     "AND heartbeat_at <= NOW(3) - INTERVAL ? SECOND";
 static const char SQL_LIST[] =
-    "SELECT owner, first_gen, last_gen, pid, TIMESTAMPDIFF(SECOND, heartbeat_at, NOW(3)) "
+    "SELECT owner, first_gen, last_gen, pid, TIMESTAMPDIFF(SECOND, heartbeat_at, NOW(3)), "
+    "IFNULL(CAST(map_generation AS SIGNED), -1) FROM generator_claims ORDER BY first_gen, owner";
+/* Before migration 0004 (no map_generation): every host follows its file. */
+static const char SQL_LIST_0003[] =
+    "SELECT owner, first_gen, last_gen, pid, TIMESTAMPDIFF(SECOND, heartbeat_at, NOW(3)), "
+    "CAST(-1 AS SIGNED) "
     "FROM generator_claims ORDER BY first_gen, owner";
-
-/* The catalog's settings with short timeouts, in *c (the handle keeps a
- * pointer to it: it must outlive the handle): the master waits on these
- * calls, and a hung catalog must not hold up its workers' supervision. */
-static rst_db *open_catalog(const rst_db_conf *catalog, rst_db_conf *c)
-{
-    *c = *catalog;
-    c->connect_timeout = 1;
-    c->timeout = 1;
-    return rst_db_new(c);
-}
 
 /* "what: the server's error" into why. */
 static void say(char *why, size_t len, const char *what, const rst_db *db)
@@ -96,7 +90,7 @@ rst_claim_rc rst_claim_take(const rst_db_conf *catalog, const char *owner, unsig
                             unsigned last, pid_t pid, char *why, size_t whylen)
 {
     rst_db_conf conf;
-    rst_db *db = open_catalog(catalog, &conf);
+    rst_db *db = rst_db_new_brief(catalog, &conf);
     rst_arena a;
     rst_claim_rc rc = RST_CLAIM_UNAVAILABLE;
     snprintf(why, whylen, "out of memory");
@@ -117,7 +111,7 @@ rst_claim_rc rst_claim_take(const rst_db_conf *catalog, const char *owner, unsig
 int rst_claim_release(const rst_db_conf *catalog, const char *owner)
 {
     rst_db_conf conf;
-    rst_db *db = open_catalog(catalog, &conf);
+    rst_db *db = rst_db_new_brief(catalog, &conf);
     if (db == NULL)
         return -1;
     rst_param p[1] = { rst_p_str(owner) };
@@ -128,7 +122,9 @@ int rst_claim_release(const rst_db_conf *catalog, const char *owner)
 
 int rst_claim_list(rst_db *catalog, rst_arena *a, rst_rows *out)
 {
-    return rst_db_query(catalog, a, SQL_LIST, NULL, 0, "SUUUI", out) == RST_DB_OK ? 0 : -1;
+    if (rst_db_query(catalog, a, SQL_LIST, NULL, 0, "SUUUII", out) == RST_DB_OK)
+        return 0;
+    return rst_db_query(catalog, a, SQL_LIST_0003, NULL, 0, "SUUUII", out) == RST_DB_OK ? 0 : -1;
 }
 
 void rst_claim_owner(const char *conf_path, char *out, size_t len)

@@ -46,7 +46,9 @@ rst_claim_rc rst_claim_take(const rst_db_conf *catalog, const char *owner, unsig
 int rst_claim_release(const rst_db_conf *catalog, const char *owner);
 
 /* Every claim, by block: columns owner (S), first_gen, last_gen, pid (U),
- * seconds since its renewal (I), in `a`. For roostctl shards. */
+ * seconds since its renewal (I), and the catalog shard map generation its
+ * workers route with (I; -1: a roostd that follows its file, [shards] map,
+ * store/catmap.h), in `a`. For roostctl. */
 int rst_claim_list(rst_db *catalog, rst_arena *a, rst_rows *out);
 
 /* "HOST:PATH" for this host and configuration file, at most len - 1 bytes. */

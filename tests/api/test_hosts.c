@@ -4,14 +4,18 @@
  * there and nginx's upstreams take them beside the first host's unix
  * sockets. Requests through nginx are served by both hosts; the ids each
  * host mints carry generators of its own block (claimed in the catalog);
- * a third roostd with the second's generator settings is refused; and a
- * shard move, which reloads only its own file's roostd, is refused while
- * another host runs. */
+ * a third roostd with the second's generator settings is refused. Host 2
+ * follows the catalog's shard map ([shards] map = catalog): a shard move
+ * run on host 1 (growing to a third server and back) reaches it, under
+ * writes through nginx to both; a host that follows only its own file
+ * makes a move refuse. */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "accounts.h"
@@ -60,6 +64,108 @@ static long long requests_of(const char *listen)
 static unsigned generator_of(uint64_t id)
 {
     return (unsigned)((id >> RST_ID_SEQ_BITS) & (RST_ID_MAX_GEN - 1));
+}
+
+/* ------------------------------------------------------------ moves */
+
+/* SIGHUP to the roostd whose pid file is ROOST_TEST_RUN_DIR/NAME.pid. */
+static void reload_service(const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s.pid", getenv("ROOST_TEST_RUN_DIR"), name);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "no %s", path);
+    int pid = 0;
+    ck_assert_int_eq(fscanf(f, "%d", &pid), 1);
+    fclose(f);
+    ck_assert_int_eq(kill(pid, SIGHUP), 0);
+}
+
+static char *slurp_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot read %s", path);
+    char *t = calloc(1, 1 << 16);
+    ck_assert_ptr_nonnull(t);
+    size_t n = fread(t, 1, (1 << 16) - 1, f);
+    fclose(f);
+    ck_assert_uint_gt(n, 0);
+    return t;
+}
+
+static void spill_file(const char *path, const char *a, const char *b)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_ge(fputs(a, f), 0);
+    if (b != NULL)
+        ck_assert_int_ge(fputs(b, f), 0);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Moves 3072-4095 of server b to c and back with roostctl, in a child,
+ * while this process posts for `u` (a user on those shards) through
+ * nginx, reaching both hosts. Every answer is 201 or the fence's 503;
+ * every acknowledged post reads back; roostctl's output goes to out. */
+static void moves_under_posts(const acct_user *u, char *out, size_t len)
+{
+    char log[64];
+    snprintf(log, sizeof(log), "/tmp/roost-hosts-move-%d.log", (int)getpid());
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        static char o[1 << 16];
+        int rc = api_roostctl(NULL, getenv("ROOST_TEST_CONF"), "shard move 3072-4095 --to c", o, sizeof(o));
+        FILE *f = fopen(log, "w");
+        if (f != NULL) {
+            fputs(o, f);
+            fclose(f);
+        }
+        if (rc == 0)
+            rc = api_roostctl(NULL, getenv("ROOST_TEST_CONF"), "shard move 3072-4095 --to b", o, sizeof(o));
+        f = fopen(log, "a");
+        if (f != NULL) {
+            fputs(o, f);
+            fclose(f);
+        }
+        _exit(rc == 0 ? 0 : 1);
+    }
+    static char ids[4000][24];
+    int n = 0, fenced = 0, st = 0;
+    double t0 = api_now_s();
+    char path[64];
+    snprintf(path, sizeof(path), "/tweets/%s", u->id);
+    for (int i = 0; waitpid(child, &st, WNOHANG) == 0 && i < 20000; i++) {
+        char body[64];
+        snprintf(body, sizeof(body), "{\"message\":\"across hosts %d\"}", i);
+        api_resp r;
+        api_ok(acct_req(&r, "POST", path, body, u->tok, NULL));
+        ck_assert_msg(r.status == 201 || r.status == 503, "a post during the moves answered %ld: %s",
+                      r.status, r.body);
+        if (r.status == 503)
+            fenced++;
+        else if (n < 4000)
+            snprintf(ids[n++], sizeof(ids[0]), "%s", api_json_str(&r, "tweet.id"));
+        api_free(&r);
+        usleep(10 * 1000);
+    }
+    FILE *f = fopen(log, "r");
+    size_t got = f != NULL ? fread(out, 1, len - 1, f) : 0;
+    out[got] = '\0';
+    if (f != NULL)
+        fclose(f);
+    unlink(log);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the moves failed: %s", out);
+    fprintf(stderr, "moves across two hosts: %d posts acknowledged, %d refused by the fence, "
+            "%.1f s\n%s", n, fenced, api_now_s() - t0, out);
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof(path), "/tweet/%.23s", ids[i]);
+        api_resp r;
+        api_ok(api_get_fresh(&r, path));
+        ck_assert_msg(r.status == 200, "acknowledged %s answers %ld after the moves", path, r.status);
+        api_free(&r);
+    }
+    ck_assert_int_gt(n, 20);
 }
 
 START_TEST(two_hosts_behind_one_nginx)
@@ -132,14 +238,73 @@ START_TEST(two_hosts_behind_one_nginx)
     ck_assert_msg(rc != 0 && rc != -2, "a third host with host 2's generators exited %d", rc);
     ck_assert_msg(refused, "the third host was not refused for host 2's claim");
 
-    /* A shard move would leave host 2 on the old map: refused, and
-     * nothing is journaled. */
-    rc = api_roostctl(NULL, getenv("ROOST_TEST_CONF"), "shard move 3072-4095 --to a", out, sizeof(out));
-    ck_assert_msg(rc == 1 && strstr(out, "other roostd hosts are running") != NULL &&
-                  strstr(out, "host2/roost.conf") != NULL, "a move with two hosts: exit %d: %s", rc, out);
-    ck_assert_int_eq(api_roostctl(NULL, getenv("ROOST_TEST_CONF"), "shards", out, sizeof(out)), 0);
-    ck_assert_msg(strstr(out, "shard moves in progress (catalog shard_moves):\n  none") != NULL &&
-                  strstr(out, "host2/roost.conf") != NULL, "%s", out);
+    /* Growing to a third server with both hosts serving: c added to both
+     * files, migrated, both reloaded; the moves run on host 1, host 2
+     * follows the catalog's map. */
+    const char *conf1 = getenv("ROOST_TEST_CONF");
+    char c1[256], c2[256];
+    snprintf(c1, sizeof(c1), "%s/shard-c.conf", getenv("ROOST_TEST_RUN_DIR"));
+    snprintf(c2, sizeof(c2), "%s/host2/shard-c.conf", getenv("ROOST_TEST_RUN_DIR"));
+    char *orig1 = slurp_file(conf1), *orig2 = slurp_file(host2_conf()), *sec1 = slurp_file(c1),
+         *sec2 = slurp_file(c2);
+    spill_file(conf1, orig1, sec1);
+    spill_file(host2_conf(), orig2, sec2);
+    rc = api_roostctl(NULL, conf1, "migrate", out, sizeof(out));
+    ck_assert_msg(rc == 0, "migrate: %s", out);
+    reload_service("roostd");
+    reload_service("roostd2");
+    /* Idle, the reloads' draining workers go within a second or two; under
+     * the posts below they would keep their kept connections busy and the
+     * move would wait for them before its fence (up to nginx's 1000
+     * requests a connection). */
+    usleep(2500 * 1000);
+    acct_user mover;
+    do
+        acct_user_new(&mover, "hmv");
+    while (rst_id_shard(strtoull(mover.id, NULL, 10)) < 3072);
+    moves_under_posts(&mover, out, sizeof(out));
+    ck_assert_msg(strstr(out, "of the catalog in effect on 1 other roostd host") != NULL,
+                  "the moves did not wait for host 2: %s", out);
+    char log2[256];
+    snprintf(log2, sizeof(log2), "%s/log/roostd2.log", getenv("ROOST_TEST_RUN_DIR"));
+    ck_assert_msg(file_has(log2, "from the catalog: a=0-2047;b=2048-3071;c=3072-4095; fenced 3072-4095"),
+                  "host 2 never routed with the fence of the move to c");
+    ck_assert_msg(file_has(log2, "from the catalog: a=0-2047;b=2048-3071;c=3072-4095\n"),
+                  "host 2 never routed with c holding 3072-4095");
+    ck_assert_int_eq(api_roostctl(NULL, conf1, "shards", out, sizeof(out)), 0);
+    ck_assert_msg(strstr(out, "catalog ") != NULL && strstr(out, "host2/roost.conf") != NULL, "%s", out);
+    /* c taken out of both files again. */
+    spill_file(conf1, orig1, NULL);
+    spill_file(host2_conf(), orig2, NULL);
+    reload_service("roostd");
+    reload_service("roostd2");
+    free(orig1);
+    free(orig2);
+    free(sec1);
+    free(sec2);
+
+    /* A host that follows only its own file makes a move refuse: it would
+     * keep routing the range with its old map. */
+    char dir4[] = "/tmp/roost-host4-XXXXXX", conf4[128], log4[128];
+    ck_assert_ptr_nonnull(mkdtemp(dir4));
+    copy_host_config(conf1, dir4, 800, conf4, sizeof(conf4));
+    snprintf(log4, sizeof(log4), "%s/log", dir4);
+    pid_t h4 = spawn_roostd(conf4, log4);
+    for (int i = 0; i < 200 && !file_has(log4, "ready:"); i++)
+        usleep(50 * 1000);
+    int h4_ready = file_has(log4, "ready:");
+    rc = api_roostctl(NULL, conf1, "shard move 3072-4095 --to a", out, sizeof(out));
+    kill(h4, SIGTERM);
+    int h4_rc = wait_exit(h4, 20000);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir4);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_msg(h4_ready, "a file-following fourth host did not start");
+    ck_assert_msg(rc == 1 && strstr(out, "that follow their own file") != NULL &&
+                  strstr(out, dir4) != NULL && strstr(out, "host2/roost.conf") == NULL,
+                  "a move beside a file-following host: exit %d: %s", rc, out);
+    ck_assert_int_eq(h4_rc, 0);
+    ck_assert_int_eq(api_roostctl(NULL, conf1, "shards", out, sizeof(out)), 0);
+    ck_assert_msg(strstr(out, "shard moves in progress (catalog shard_moves):\n  none") != NULL, "%s", out);
 
     /* Host 2 stopped: out of nginx, its claim given up. */
     ck_assert_int_eq(api_stack("stop", "roostd2"), 0);
@@ -162,7 +327,7 @@ Suite *suite_hosts(void)
 {
     Suite *s = suite_create("hosts");
     TCase *tc = api_tcase(s, "two roostd hosts");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, 180);
     tcase_add_test(tc, two_hosts_behind_one_nginx);
     return s;
 }

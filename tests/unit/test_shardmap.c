@@ -1,9 +1,11 @@
-/* test_shardmap.c -- logical shard to server routing and name hashing. */
+/* test_shardmap.c -- logical shard to server routing and name hashing,
+ * and the shard map's text form in the catalog (store/catmap.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "core/config.h"
 #include "core/ids.h"
+#include "store/catmap.h"
 #include "store/shardmap.h"
 #include "suites.h"
 
@@ -90,6 +92,61 @@ START_TEST(name_hash_is_stable_and_spread)
 }
 END_TEST
 
+/* The map a move leaves (a third server holding half of b's shards, a
+ * fence) survives its text form, applied over a file that still has the
+ * old ranges; a map naming a server the file lacks, or leaving a shard
+ * without a server, is refused and the file's map stays. */
+START_TEST(catalog_map_round_trips_and_refuses_what_does_not_fit)
+{
+    char err[256];
+    static rst_config moved, file;
+    ck_assert_int_eq(rst_config_load_string(&moved,
+        "[catalog]\ndatabase = c\n[shards]\ncount = 4096\nfenced = 3072-3100, 4000\n"
+        "[shard a]\nrange = 0-2047\ndatabase = s\n"
+        "[shard b]\nrange = 2048-3071\ndatabase = s\n"
+        "[shard c]\nrange = 3072-4095\ndatabase = s\n", err, sizeof(err)), 0);
+    rst_catmap map;
+    ck_assert_int_eq(rst_catmap_format(&moved, &map), 0);
+    ck_assert_str_eq(map.ranges, "a=0-2047;b=2048-3071;c=3072-4095");
+    ck_assert_str_eq(map.fenced, "3072-3100, 4000-4000");
+
+    ck_assert_int_eq(rst_config_load_string(&file,
+        "[catalog]\ndatabase = c\n[shards]\ncount = 4096\n"
+        "[shard a]\nrange = 0-2047\ndatabase = s\n"
+        "[shard b]\nrange = 2048-4095\ndatabase = s\n"
+        "[shard c]\ndatabase = s\n", err, sizeof(err)), 0);
+    ck_assert_int_eq(rst_catmap_apply(&map, &file, err, sizeof(err)), 0);
+    static rst_shardmap m;
+    rst_shardmap_build(&m, &file);
+    ck_assert_int_eq(rst_shardmap_server(&m, 3071), 1);
+    ck_assert_int_eq(rst_shardmap_server(&m, 3072), 2);
+    ck_assert_int_eq(rst_shardmap_server(&m, 4095), 2);
+    ck_assert_int_eq(file.nfenced, 2);
+    ck_assert_uint_eq(file.fenced[1].first, 4000);
+
+    /* A host whose file lacks c cannot follow it: refused, unchanged. */
+    ck_assert_int_eq(rst_config_load_string(&file,
+        "[catalog]\ndatabase = c\n[shards]\ncount = 4096\n"
+        "[shard a]\nrange = 0-2047\ndatabase = s\n"
+        "[shard b]\nrange = 2048-4095\ndatabase = s\n", err, sizeof(err)), 0);
+    ck_assert_int_eq(rst_catmap_apply(&map, &file, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "server c") != NULL, "%s", err);
+    ck_assert_int_eq(file.nranges, 2);
+    ck_assert_uint_eq(file.ranges[1].last, 4095);
+    ck_assert_int_eq(file.nfenced, 0);
+    /* Shards left without a server, and text that is not a map. */
+    snprintf(map.ranges, sizeof(map.ranges), "a=0-2047;b=2048-3000");
+    map.fenced[0] = '\0';
+    ck_assert_int_eq(rst_catmap_apply(&map, &file, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "logical shard 3001") != NULL, "%s", err);
+    snprintf(map.ranges, sizeof(map.ranges), "a=0-2047;b=x");
+    ck_assert_int_eq(rst_catmap_apply(&map, &file, err, sizeof(err)), -1);
+    snprintf(map.ranges, sizeof(map.ranges), "a0-4095");
+    ck_assert_int_eq(rst_catmap_apply(&map, &file, err, sizeof(err)), -1);
+    ck_assert_uint_eq(file.ranges[1].last, 4095);
+}
+END_TEST
+
 Suite *suite_shardmap(void)
 {
     Suite *s = suite_create("shardmap");
@@ -98,6 +155,7 @@ Suite *suite_shardmap(void)
     tcase_add_test(tc, ids_route_by_their_embedded_shard);
     tcase_add_test(tc, name_hash_is_stable_and_spread);
     tcase_add_test(tc, fenced_shards_are_marked);
+    tcase_add_test(tc, catalog_map_round_trips_and_refuses_what_does_not_fit);
     suite_add_tcase(s, tc);
     return s;
 }
