@@ -609,3 +609,25 @@ long api_now_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
+
+char *api_read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot read %s", path);
+    char *t = calloc(1, 1 << 16);
+    ck_assert_ptr_nonnull(t);
+    size_t n = fread(t, 1, (1 << 16) - 1, f);
+    fclose(f);
+    t[n] = '\0';
+    return t;
+}
+
+void api_write_file(const char *path, const char *a, const char *b)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_msg(f != NULL, "cannot write %s", path);
+    ck_assert_int_ge(fputs(a, f), 0);
+    if (b != NULL)
+        ck_assert_int_ge(fputs(b, f), 0);
+    ck_assert_int_eq(fclose(f), 0);
+}

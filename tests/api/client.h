@@ -152,6 +152,11 @@ TCase *api_tcase(Suite *s, const char *name);
 pid_t api_roostd_master(void);
 int   api_roostd_workers(pid_t master, pid_t *out, int max);
 
+/* A whole (text) file of up to 64 KiB, malloc'd for the caller; the test
+ * fails when it cannot be read. And writing one: a, then b (NULL: none). */
+char *api_read_file(const char *path);
+void  api_write_file(const char *path, const char *a, const char *b);
+
 /* The monotonic clock, in seconds and in milliseconds. */
 double api_now_s(void);
 long   api_now_ms(void);

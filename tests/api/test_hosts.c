@@ -81,28 +81,6 @@ static void reload_service(const char *name)
     ck_assert_int_eq(kill(pid, SIGHUP), 0);
 }
 
-static char *slurp_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "cannot read %s", path);
-    char *t = calloc(1, 1 << 16);
-    ck_assert_ptr_nonnull(t);
-    size_t n = fread(t, 1, (1 << 16) - 1, f);
-    fclose(f);
-    ck_assert_uint_gt(n, 0);
-    return t;
-}
-
-static void spill_file(const char *path, const char *a, const char *b)
-{
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_ge(fputs(a, f), 0);
-    if (b != NULL)
-        ck_assert_int_ge(fputs(b, f), 0);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
 /* Moves 3072-4095 of server b to c and back with roostctl, in a child,
  * while this process posts for `u` (a user on those shards) through
  * nginx, reaching both hosts. Every answer is 201 or the fence's 503;
@@ -245,10 +223,10 @@ START_TEST(two_hosts_behind_one_nginx)
     char c1[256], c2[256];
     snprintf(c1, sizeof(c1), "%s/shard-c.conf", getenv("ROOST_TEST_RUN_DIR"));
     snprintf(c2, sizeof(c2), "%s/host2/shard-c.conf", getenv("ROOST_TEST_RUN_DIR"));
-    char *orig1 = slurp_file(conf1), *orig2 = slurp_file(host2_conf()), *sec1 = slurp_file(c1),
-         *sec2 = slurp_file(c2);
-    spill_file(conf1, orig1, sec1);
-    spill_file(host2_conf(), orig2, sec2);
+    char *orig1 = api_read_file(conf1), *orig2 = api_read_file(host2_conf()), *sec1 = api_read_file(c1),
+         *sec2 = api_read_file(c2);
+    api_write_file(conf1, orig1, sec1);
+    api_write_file(host2_conf(), orig2, sec2);
     rc = api_roostctl(NULL, conf1, "migrate", out, sizeof(out));
     ck_assert_msg(rc == 0, "migrate: %s", out);
     reload_service("roostd");
@@ -274,8 +252,8 @@ START_TEST(two_hosts_behind_one_nginx)
     ck_assert_int_eq(api_roostctl(NULL, conf1, "shards", out, sizeof(out)), 0);
     ck_assert_msg(strstr(out, "catalog ") != NULL && strstr(out, "host2/roost.conf") != NULL, "%s", out);
     /* c taken out of both files again. */
-    spill_file(conf1, orig1, NULL);
-    spill_file(host2_conf(), orig2, NULL);
+    api_write_file(conf1, orig1, NULL);
+    api_write_file(host2_conf(), orig2, NULL);
     reload_service("roostd");
     reload_service("roostd2");
     free(orig1);

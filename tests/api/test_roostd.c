@@ -182,26 +182,6 @@ START_TEST(recycling_never_fails_a_post)
 }
 END_TEST
 
-/* Whole file into a malloc'd string. */
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "cannot read %s", path);
-    char *buf = malloc(1 << 16);
-    size_t n = fread(buf, 1, (1 << 16) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
-static void spill(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    ck_assert_msg(f != NULL, "cannot write %s", path);
-    fputs(text, f);
-    fclose(f);
-}
-
 /* Polls /status until `want` workers serve (not draining); 1 when seen. */
 static int await_serving(int want)
 {
@@ -227,7 +207,7 @@ START_TEST(reload_replaces_workers_without_dropping_requests)
     ck_assert_int_gt(want, 1);
     pid_t before[MAX_WORKERS], after[MAX_WORKERS];
     int n = api_roostd_workers(master, before, MAX_WORKERS);
-    char *original = slurp(conf);
+    char *original = api_read_file(conf);
 
     /* One worker fewer: a config change that /status can see. */
     char smaller[64 * 1024], line[64];
@@ -244,29 +224,29 @@ START_TEST(reload_replaces_workers_without_dropping_requests)
     int shrunk = 0;
     for (int i = 0; i < 600 && bad.at < 0; i++) {
         if (i == 100) {
-            spill(conf, smaller);
+            api_write_file(conf, smaller, NULL);
             kill(master, SIGHUP);
         }
         if (i == 300)
             shrunk = await_serving(want - 1);
         if (i == 400) {
-            spill(conf, original);
+            api_write_file(conf, original, NULL);
             kill(master, SIGHUP);
         }
         post_probe(i, &bad);
     }
     kill(load, SIGKILL);
     waitpid(load, NULL, 0);
-    spill(conf, original);                 /* whatever happened above */
+    api_write_file(conf, original, NULL);                 /* whatever happened above */
     int restored = await_serving(want);
 
     /* A configuration that does not load changes nothing. */
     char broken[64 * 1024];
     snprintf(broken, sizeof(broken), "%s\n[roostd]\nworkers = many\n", original);
-    spill(conf, broken);
+    api_write_file(conf, broken, NULL);
     kill(master, SIGHUP);
     usleep(500 * 1000);
-    spill(conf, original);
+    api_write_file(conf, original, NULL);
     /* The replaced workers drain until nginx lets go of their connections
      * (idle for 1 s once the load stopped). */
     int m = 0, same = n;
@@ -418,7 +398,7 @@ void start_private_roostd_with(private_roostd *r, char secret_fill, const char *
              "[security]\nsecret_file = %s\n[catalog]\ndatabase = c\n"
              "[shards]\ncount = 1\n[shard a]\nrange = 0\ndatabase = s\n%s", r->sock, roostd_keys,
              r->secret, extra);
-    spill(r->conf, text);
+    api_write_file(r->conf, text, NULL);
     const char *bin = getenv("ROOST_TEST_ROOSTD");
     r->pid = fork();
     ck_assert_int_ge(r->pid, 0);
@@ -638,7 +618,7 @@ START_TEST(reload_leaves_no_old_keys_in_the_master)
     kill(r.pid, SIGHUP);
     int first = log_has(&r, "replacing 1 workers", 10000);
     write_secret(r.secret, 'c');
-    spill(r.log, "");                    /* the next "replacing" is the second reload's */
+    api_write_file(r.log, "", NULL);                    /* the next "replacing" is the second reload's */
     kill(r.pid, SIGHUP);
     int second = first && log_has(&r, "replacing 1 workers", 10000);
     int c_jwt = memory_holds(r.pid, c.jwt, sizeof(c.jwt));
@@ -699,11 +679,11 @@ START_TEST(migrate_applies_once_and_refuses_changed_files)
         snprintf(path, sizeof(path), "%s/%s/9001_probe.sql", dir, kinds[i]);
         /* A comment that ends in ';' is not a statement; a last statement
          * without ';' still runs (9002 needs its table). */
-        spill(path, "-- a probe table for the migration test;\n"
-                         "CREATE TABLE migrate_probe (id INT NOT NULL PRIMARY KEY);\n"
-                         "CREATE TABLE migrate_probe2 (id INT NOT NULL PRIMARY KEY)\n");
+        api_write_file(path, "-- a probe table for the migration test;\n"
+                       "CREATE TABLE migrate_probe (id INT NOT NULL PRIMARY KEY);\n"
+                       "CREATE TABLE migrate_probe2 (id INT NOT NULL PRIMARY KEY)\n", NULL);
         snprintf(path, sizeof(path), "%s/%s/9002_probe_row.sql", dir, kinds[i]);
-        spill(path, "INSERT INTO migrate_probe2 (id) VALUES (1);\n");
+        api_write_file(path, "INSERT INTO migrate_probe2 (id) VALUES (1);\n", NULL);
     }
     snprintf(conf, sizeof(conf), "%s/roost.conf", dir);
     config_with_migrations(dir, conf);
@@ -717,8 +697,8 @@ START_TEST(migrate_applies_once_and_refuses_changed_files)
     ck_assert_msg(strstr(out, "applied 9001") == NULL, "applied twice: %s", out);
 
     snprintf(path, sizeof(path), "%s/catalog/9001_probe.sql", dir);
-    spill(path, "-- edited after it was applied\n"
-                     "CREATE TABLE migrate_probe (id INT NOT NULL PRIMARY KEY);\n");
+    api_write_file(path, "-- edited after it was applied\n"
+                   "CREATE TABLE migrate_probe (id INT NOT NULL PRIMARY KEY);\n", NULL);
     ck_assert_msg(roostctl(conf, "migrate", out, sizeof(out)) == 1, "%s", out);
     ck_assert_msg(strstr(out, "changed after it was applied") != NULL, "%s", out);
     ck_assert_msg(roostctl(conf, "migrate status", out, sizeof(out)) == 1, "%s", out);
@@ -863,7 +843,7 @@ START_TEST(terminate_timeout_kills_and_slowlog_names_the_request)
     int got = rst_fcgi_read_answer(fd, 4000, NULL, 0);
     int killed_logged = log_has(&r, "stuck on request req-terminate-42 GET /healthz", 2000);
     int killed = pool_figure(&r, "main", "killed", 5000);
-    char *slow = slurp(slowlog);
+    char *slow = api_read_file(slowlog);
     int rc = stop_private_roostd(&r);
     unlink(slowlog);
     remove_private_roostd(&r);
@@ -896,9 +876,9 @@ START_TEST(sigusr1_reopens_the_log_file)
     ck_assert_int_eq(rst_fcgi_get(p.sock, "/status", 5000, NULL, 0), 200);
     kill(p.pid, SIGHUP);
     usleep(500 * 1000);
-    char *fresh = slurp(logfile);
+    char *fresh = api_read_file(logfile);
     int rc = stop_private_roostd(&p);
-    char *old = slurp(rotated);
+    char *old = api_read_file(rotated);
     unlink(rotated);
     remove_private_roostd(&p);
     ck_assert_ptr_nonnull(fresh);
@@ -920,12 +900,12 @@ START_TEST(reload_that_adds_a_pool_is_refused)
 {
     private_roostd r;
     start_private_roostd_with(&r, 'p', "", "", 1);
-    char *text = slurp(r.conf);
+    char *text = api_read_file(r.conf);
     ck_assert_ptr_nonnull(text);
     char more[8192], extra_sock[160];
     snprintf(extra_sock, sizeof(extra_sock), "%s/extra.sock", r.dir);
     snprintf(more, sizeof(more), "%s[pool extra]\nlisten = %s\n", text, extra_sock);
-    spill(r.conf, more);
+    api_write_file(r.conf, more, NULL);
     kill(r.pid, SIGHUP);
     int refused = log_has(&r, "reload: pools cannot be added or removed", 3000);
     int kept = log_has(&r, "reload: keeping the running configuration", 0);
@@ -984,14 +964,14 @@ static int reload_with_fence(const char *original, const char *list)
     pid_t master = api_roostd_master(), before[MAX_WORKERS], now[MAX_WORKERS];
     int n = api_roostd_workers(master, before, MAX_WORKERS);
     if (list == NULL) {
-        spill(conf, original);
+        api_write_file(conf, original, NULL);
     } else {
         const char *at = strstr(original, "[shards]\n");
         ck_assert_ptr_nonnull(at);
         at += strlen("[shards]\n");
         char *text = malloc(strlen(original) + 128);
         sprintf(text, "%.*sfenced = %s\n%s", (int)(at - original), original, list, at);
-        spill(conf, text);
+        api_write_file(conf, text, NULL);
         free(text);
     }
     kill(master, SIGHUP);
@@ -1038,7 +1018,7 @@ START_TEST(fenced_shards_refuse_writes_and_serve_reads)
     do
         acct_user_new(&other, "fno");
     while (shard_of(&other) == shard_of(&u));
-    char *original = slurp(getenv("ROOST_TEST_CONF")), list[32], ra[16], body[1024];
+    char *original = api_read_file(getenv("ROOST_TEST_CONF")), list[32], ra[16], body[1024];
     snprintf(list, sizeof(list), "%u", shard_of(&u));
     int fenced = reload_with_fence(original, list);
     long st = post_tweet_status(&u, ra, sizeof(ra), body, sizeof(body));
@@ -1141,7 +1121,7 @@ int file_has(const char *path, const char *text)
 {
     if (access(path, R_OK) != 0)
         return 0;                        /* not written yet */
-    char *t = slurp(path);
+    char *t = api_read_file(path);
     int yes = t != NULL && strstr(t, text) != NULL;
     free(t);
     return yes;
@@ -1246,10 +1226,10 @@ START_TEST(dead_claims_are_taken_and_widening_into_a_live_one_is_refused)
     long dead_left = claims_of_owner(dead);
 
     /* Five main workers: 14 slots, 700-713, into livehost's 712-723. */
-    char *text = slurp(conf), *w = text ? strstr(text, "workers = 4") : NULL;
+    char *text = api_read_file(conf), *w = text ? strstr(text, "workers = 4") : NULL;
     ck_assert_ptr_nonnull(w);
     w[10] = '5';
-    spill(conf, text);
+    api_write_file(conf, text, NULL);
     free(text);
     kill(pid, SIGHUP);
     for (int i = 0; i < 100 && !file_has(log, "keeping the running configuration"); i++)

@@ -224,27 +224,6 @@ static void assert_map(const char *out, const char *a_ranges, const char *b_rang
     }
 }
 
-/* The configuration file's text (the caller frees it), and writing it. */
-static char *read_conf(void)
-{
-    FILE *f = fopen(getenv("ROOST_TEST_CONF"), "r");
-    ck_assert_ptr_nonnull(f);
-    char *text = calloc(1, 1 << 16);
-    ck_assert_ptr_nonnull(text);
-    size_t n = fread(text, 1, (1 << 16) - 1, f);
-    fclose(f);
-    ck_assert_uint_gt(n, 0);
-    return text;
-}
-
-static void write_conf(const char *text)
-{
-    FILE *f = fopen(getenv("ROOST_TEST_CONF"), "w");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(fputs(text, f) >= 0, 1);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
 /* SIGHUP to the stack's roostd: it reads the file again. */
 static void reload_roostd(void)
 {
@@ -270,7 +249,7 @@ static void add_server_c(const char *original, char *out, size_t len)
     ck_assert_ptr_nonnull(grown);
     strcpy(grown, original);
     strcat(grown, section);
-    write_conf(grown);
+    api_write_file(getenv("ROOST_TEST_CONF"), grown, NULL);
     free(grown);
     int rc = ctl(NULL, "migrate", out, len);
     ck_assert_msg(rc == 0 && strstr(out, "shard c: up to date") != NULL, "migrate: exit %d: %s", rc, out);
@@ -317,7 +296,7 @@ START_TEST(grow_to_a_third_server_and_back_under_writes)
     snprintf(log, sizeof(log), "/tmp/roost-move-%d.log", (int)getpid());
     snprintf(stop, sizeof(stop), "/tmp/roost-move-%d.stop", (int)getpid());
     unlink(stop);
-    char *original = read_conf();
+    char *original = api_read_file(getenv("ROOST_TEST_CONF"));
     ck_assert_msg(strstr(original, "[shard c]") == NULL, "server c is in the file already");
     add_server_c(original, out, sizeof(out));
     ck_assert_int_eq(ctl(NULL, "shard move 3072-4095 --to c --dry-run", out, sizeof(out)), 0);
@@ -422,11 +401,11 @@ START_TEST(grow_to_a_third_server_and_back_under_writes)
     ck_assert_int_eq(ctl(NULL, "shards", out, sizeof(out)), 0);
     assert_map(out, "0-2047", "2048-4095", "none");
     ck_assert_msg(strstr(out, "shard moves in progress (catalog shard_moves):\n  none") != NULL, "%s", out);
-    char *now = read_conf();
+    char *now = api_read_file(getenv("ROOST_TEST_CONF"));
     ck_assert_msg(strstr(now, "fenced") == NULL, "the fence stayed in the file: %s", now);
     free(now);
     /* Server c taken out again (it holds nothing): the file as it began. */
-    write_conf(original);
+    api_write_file(getenv("ROOST_TEST_CONF"), original, NULL);
     reload_roostd();
     ck_assert_int_eq(ctl(NULL, "shards", out, sizeof(out)), 0);
     ck_assert_msg(strstr(out, "on 2 servers") != NULL, "%s", out);
