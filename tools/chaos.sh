@@ -142,7 +142,8 @@ chaos_move() {
 }
 
 chaos_fault_shard-move() {
-    local log=$CHAOS_DIR/shard-move.log before=$CHAOS_DIR/roost.conf.before s1="" s2=""
+    local log=$CHAOS_DIR/shard-move.log before=$CHAOS_DIR/roost.conf.before s1="" s2="" from=0
+    [[ -f $log ]] && from=$(wc -l <"$log")
     if (( CHAOS_MOVE_WITH_STOPS )); then
         s1=${CHAOS_MOVE_STOPS[CHAOS_MOVE_K++]:-}
         s2=${CHAOS_MOVE_STOPS[CHAOS_MOVE_K++]:-}
@@ -158,7 +159,8 @@ chaos_fault_shard-move() {
         CHAOS_MOVE_FAILED=1
         roostctl shard move --resume >>"$log" 2>&1 || true
     fi
-    grep -h 'the fence held' "$log" | tail -n 2 | sed 's/^ */chaos: shard-move: /' >&2 || true
+    # This fault's moves only (a move resumed after its unfence has none).
+    tail -n +"$(( from + 1 ))" "$log" | grep 'the fence held' | sed 's/^ */chaos: shard-move: /' >&2 || true
 }
 
 # Ready again: /readyz answers 200 (every dependency up) and a sign-in

@@ -628,9 +628,12 @@ static void reload(master *m)
     for (int p = 0; p < cfg->npools; p++)
         memcpy(cfg->pools[p].listen, m->cfg->pools[p].listen, sizeof(cfg->pools[p].listen));
     /* A host following the catalog keeps the catalog's map over the
-     * file's (the file may be one a move never edited). */
+     * file's (the file may be one a move never edited). A generation
+     * refused before is tried again on the new file (it may name the
+     * server now). */
+    m->catmap_refused = 0;
     if (cfg->map_catalog && m->catmap.generation > 0 && overlay_catmap(m, &m->catmap, cfg) != 0)
-        m->catmap.generation = 0;        /* the next read tries it again */
+        m->catmap.generation = 0;        /* not in effect: the next read offers it again */
     rst_config *old_loaded = m->loaded_cfg, *old_map = m->map_cfg;
     m->cfg = m->loaded_cfg = cfg;
     m->map_cfg = NULL;
