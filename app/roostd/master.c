@@ -95,6 +95,10 @@ typedef struct {
     int                catmap_down;     /* the catalog did not answer: logged once */
     uint64_t           next_catmap_ms;
     uint64_t           next_report_ms;  /* after a report the catalog refused */
+    uint64_t           catmap_read_ms;  /* the last answer of the catalog; 0: none yet */
+    int                blind;           /* every write fenced: the catalog is out of reach */
+    rst_shard_range    own_fenced[RST_MAX_RANGES];   /* the fence before that */
+    int                own_nfenced;
 } master;
 
 /* ------------------------------------------------------------ slots */
@@ -473,6 +477,63 @@ static void release_claim(master *m)
 
 /* ------------------------------------------------------------ the catalog's map */
 
+/* A copy of the running configuration, made the running one by
+ * run_config (which frees the copy it replaces). NULL on malloc failure. */
+static rst_config *copy_config(const master *m)
+{
+    rst_config *next = malloc(sizeof(*next));
+    if (next != NULL)
+        *next = *m->cfg;
+    return next;
+}
+
+static void run_config(master *m, rst_config *next)
+{
+    rst_config *old = m->map_cfg;
+    m->cfg = m->map_cfg = next;
+    free(old);
+    rst_scoreboard_publish_map(m->sb, next);
+    m->catmap_sb_gen = __atomic_load_n(&m->sb->map_gen, __ATOMIC_ACQUIRE);
+}
+
+/* Every logical shard fenced in cfg; its own fence kept to put back. */
+static void fence_everything(master *m, rst_config *cfg)
+{
+    memcpy(m->own_fenced, cfg->fenced, sizeof(m->own_fenced));
+    m->own_nfenced = cfg->nfenced;
+    cfg->fenced[0] = (rst_shard_range){ 0, cfg->shard_count - 1, -1 };
+    cfg->nfenced = 1;
+}
+
+/* The catalog out of reach for RST_CATMAP_BLIND_MS (catmap.h): writes
+ * refused until it answers; the next answer's map is taken whatever its
+ * generation. */
+static void go_blind(master *m)
+{
+    rst_config *next = copy_config(m);
+    if (next == NULL)
+        return;
+    fence_everything(m, next);
+    run_config(m, next);
+    m->blind = 1;
+    m->catmap.generation = 0;
+    rst_log_error("the catalog's shard map has not been read for %d s: every write is refused "
+                  "(503) until the catalog answers, so that none follows a map a shard move has "
+                  "left behind", RST_CATMAP_BLIND_MS / 1000);
+}
+
+/* The catalog answered again without a map: the file's fence back. */
+static void see_again(master *m)
+{
+    rst_config *next = copy_config(m);
+    if (next == NULL)
+        return;
+    memcpy(next->fenced, m->own_fenced, sizeof(next->fenced));
+    next->nfenced = m->own_nfenced;
+    run_config(m, next);
+    m->blind = 0;
+}
+
 /* Puts the catalog's map over cfg (the file's ranges and fence): 0, or
  * -1 (logged once a generation) when it does not fit cfg's servers. */
 static int overlay_catmap(master *m, const rst_catmap *map, rst_config *cfg)
@@ -492,20 +553,16 @@ static int overlay_catmap(master *m, const rst_catmap *map, rst_config *cfg)
  * (new workers fork with it). */
 static void follow_catmap(master *m, const rst_catmap *map)
 {
-    rst_config *next = malloc(sizeof(*next));
+    rst_config *next = copy_config(m);
     if (next == NULL)
         return;
-    *next = *m->cfg;
     if (overlay_catmap(m, map, next) != 0) {
         free(next);
         return;
     }
-    rst_config *old = m->map_cfg;
-    m->cfg = m->map_cfg = next;
-    free(old);
+    run_config(m, next);
     m->catmap = *map;
-    rst_scoreboard_publish_map(m->sb, next);
-    m->catmap_sb_gen = __atomic_load_n(&m->sb->map_gen, __ATOMIC_ACQUIRE);
+    m->blind = 0;                        /* its fence is the catalog's */
     rst_log_info("shard map generation %llu from the catalog: %s%s%s",
                  (unsigned long long)map->generation, map->ranges,
                  map->fenced[0] ? "; fenced " : "", map->fenced);
@@ -538,8 +595,18 @@ static void poll_catmap(master *m)
         else if (rc >= 0 && m->catmap_down)
             rst_log_info("shard map of the catalog read again");
         m->catmap_down = rc < 0;
+        int was_blind = m->blind;
+        if (rc >= 0)
+            m->catmap_read_ms = now;
         if (rc == 1 && map.generation > m->catmap.generation && map.generation != m->catmap_refused)
             follow_catmap(m, &map);
+        else if (rc == 0 && m->blind)
+            see_again(m);
+        if (was_blind && !m->blind)
+            rst_log_info("the catalog's shard map read again: writes are served");
+        if (rc < 0 && !m->blind &&
+            (m->catmap_read_ms == 0 || now - m->catmap_read_ms >= RST_CATMAP_BLIND_MS))
+            go_blind(m);
         m->next_catmap_ms = now + (rc < 0 ? RST_CATMAP_RETRY_MS : RST_CATMAP_POLL_MS);
     }
     if (!m->claimed || m->catmap_told == (int64_t)m->catmap.generation || m->catmap_down ||
@@ -634,6 +701,10 @@ static void reload(master *m)
     m->catmap_refused = 0;
     if (cfg->map_catalog && m->catmap.generation > 0 && overlay_catmap(m, &m->catmap, cfg) != 0)
         m->catmap.generation = 0;        /* not in effect: the next read offers it again */
+    if (cfg->map_catalog && m->blind)
+        fence_everything(m, cfg);        /* still out of reach of the catalog */
+    else
+        m->blind = 0;
     rst_config *old_loaded = m->loaded_cfg, *old_map = m->map_cfg;
     m->cfg = m->loaded_cfg = cfg;
     m->map_cfg = NULL;

@@ -23,6 +23,11 @@
 
 #define RST_CATMAP_POLL_MS  250
 #define RST_CATMAP_RETRY_MS 5000       /* after the catalog did not answer */
+/* A following host that has not read the catalog's map for this long (or
+ * ever, since it started) refuses every write until it does: its map may
+ * be one a move has left behind, and roostctl takes a claim not renewed
+ * for RST_CLAIM_STALE_S (30 s) for a host that is gone. Reads go on. */
+#define RST_CATMAP_BLIND_MS 20000
 
 typedef struct {
     uint64_t generation;

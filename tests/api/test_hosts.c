@@ -50,6 +50,38 @@ static void first_value(const char *path, const char *key, char *out, size_t len
     ck_assert_msg(out[0] != '\0', "no %s in %s", key, path);
 }
 
+/* The value of `key = ` in [section] of a file. */
+static void section_value(const char *path, const char *section, const char *key, char *out,
+                          size_t len)
+{
+    char *text = api_read_file(path), want[64];
+    const char *sec = strstr(text, section);
+    ck_assert_msg(sec != NULL, "no %s in %s", section, path);
+    snprintf(want, sizeof(want), "\n%s = ", key);
+    const char *line = strstr(sec, want), *next = strstr(sec + 1, "\n[");
+    ck_assert_msg(line != NULL && (next == NULL || line < next), "no %s in %s of %s", key, section, path);
+    line += strlen(want);
+    snprintf(out, len, "%.*s", (int)strcspn(line, "\n"), line);
+    free(text);
+}
+
+/* A post for u through nginx: its status. */
+static long post_once(const acct_user *u, int i)
+{
+    char path[64], body[64];
+    snprintf(path, sizeof(path), "/tweets/%s", u->id);
+    snprintf(body, sizeof(body), "{\"message\":\"blind %d\"}", i);
+    api_resp r;
+    api_ok(acct_req(&r, "POST", path, body, u->tok, NULL));
+    long st = r.status;
+    if (st == 503) {
+        char ra[16];
+        ck_assert_msg(api_header(&r, "Retry-After", ra, sizeof(ra)) != NULL, "a 503 without Retry-After");
+    }
+    api_free(&r);
+    return st;
+}
+
 /* The main pool's "requests" of the roostd listening at `listen`. */
 static long long requests_of(const char *listen)
 {
@@ -260,6 +292,52 @@ START_TEST(two_hosts_behind_one_nginx)
     free(orig2);
     free(sec1);
     free(sec2);
+
+    /* Host 2 cut off from the catalog (the unix socket it reaches it by
+     * moved away; host 1 goes by TCP): after RST_CATMAP_BLIND_MS (20 s)
+     * it refuses every write -- its map could be one a move has left
+     * behind -- and serves them again once the catalog answers. */
+    char sock[256], away[300];
+    section_value(host2_conf(), "[catalog]", "socket", sock, sizeof(sock));
+    snprintf(away, sizeof(away), "%s.away", sock);
+    ck_assert_int_eq(rename(sock, away), 0);
+    long st = 0;
+    double t_cut = api_now_s(), blind_after = -1;
+    for (int i = 0; api_now_s() - t_cut < 40; i++) {
+        if ((st = post_once(&mover, i)) == 503) {
+            blind_after = api_now_s() - t_cut;
+            break;
+        }
+        ck_assert_msg(st == 201, "a post while host 2 could still read its map: %ld", st);
+        usleep(200 * 1000);
+    }
+    int blind_503 = 0, served = 0;
+    for (int i = 0; i < 40; i++) {
+        st = post_once(&mover, 1000 + i);
+        blind_503 += st == 503;
+        served += st == 201;
+    }
+    ck_assert_int_eq(rename(away, sock), 0);
+    double t_back = api_now_s(), back_after = -1;
+    for (int ok = 0, i = 0; api_now_s() - t_back < 20; i++) {
+        st = post_once(&mover, 2000 + i);
+        ok = st == 201 ? ok + 1 : 0;
+        if (ok == 20) {
+            back_after = api_now_s() - t_back;
+            break;
+        }
+        usleep(100 * 1000);
+    }
+    fprintf(stderr, "host 2 without the catalog: writes refused after %.1f s (then %d of 40 posts "
+            "503, %d 201); served again %.1f s after it answered\n", blind_after, blind_503, served,
+            back_after);
+    ck_assert_msg(blind_after >= 15 && blind_after < 35, "host 2 refused writes after %.1f s",
+                  blind_after);
+    ck_assert_msg(blind_503 > 0 && served > 0 && blind_503 + served == 40,
+                  "with host 2 blind: %d refused, %d served of 40", blind_503, served);
+    ck_assert_msg(back_after >= 0, "host 2 did not serve writes again");
+    ck_assert(file_has(log2, "has not been read for 20 s: every write is refused"));
+    ck_assert(file_has(log2, "shard map read again: writes are served"));
 
     /* A host that follows only its own file makes a move refuse: it would
      * keep routing the range with its old map. */
