@@ -85,6 +85,7 @@ typedef struct {
     int                ncrashes;
     char               owner[400];      /* this roostd's name in generator_claims */
     int                claimed;         /* the catalog holds our claim */
+    int                ever_claimed;    /* it did once: a row of ours may be there */
     uint64_t           next_claim_ms;   /* monotonic: when to renew (or retry) it */
     /* [shards] map = catalog (store/catmap.h) */
     rst_config        *map_cfg;         /* owned: the running config with the catalog's map */
@@ -442,7 +443,7 @@ static int claim_generators(master *m, const rst_config *cfg, const char *when)
     case RST_CLAIM_OK:
         if (!m->claimed)
             rst_log_info("generators %u-%u claimed in the catalog as %s", first, last, m->owner);
-        m->claimed = 1;
+        m->claimed = m->ever_claimed = 1;
         return 0;
     case RST_CLAIM_TAKEN:
         rst_log_error("%s: %s: two hosts minting with one generator could make the same id; "
@@ -470,7 +471,9 @@ static void renew_claim(master *m)
 
 static void release_claim(master *m)
 {
-    if (m->claimed && rst_claim_release(&m->cfg->catalog, m->owner) != 0)
+    /* Also after failed renewals (the catalog was out of reach a while):
+     * the row they could not renew is still ours. */
+    if (m->ever_claimed && rst_claim_release(&m->cfg->catalog, m->owner) != 0)
         rst_log_warn("generator claim not given up (the catalog did not answer): it lapses in %d s",
                      RST_CLAIM_STALE_S);
 }
